@@ -1,0 +1,58 @@
+//! Client settings on top of the user's `[kafka]` section. Each default here is applied only
+//! where the file is silent, so an operator can always override it.
+
+use rdkafka::ClientConfig;
+
+use crate::settings::kafka::set_default;
+use crate::settings::KafkaSettings;
+
+/// `client.id` may carry the host name, so the broker can tell instances apart; `group.id` never
+/// does, so instances on other hosts share their group's work instead of repeating it.
+pub fn with_host(client_id: &str) -> String {
+    let host = gethostname::gethostname();
+    let host = host.to_string_lossy();
+    if host.is_empty() {
+        client_id.to_owned()
+    } else {
+        format!("{client_id}-{host}")
+    }
+}
+
+pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -> ClientConfig {
+    let mut config = kafka.client_config();
+    config.set("group.id", group_id);
+    set_default(&mut config, "client.id", &with_host(client_id));
+    // At least once: offsets are stored by the loop only after an event is fully handled, and
+    // librdkafka commits the stored ones in the background.
+    config.set("enable.auto.offset.store", "false");
+    set_default(&mut config, "enable.auto.commit", "true");
+    set_default(&mut config, "auto.offset.reset", "earliest");
+    // The range assignor gives one member the same partition number of every subscribed topic,
+    // which delivery needs: an order's `pizza-ordered` and `pizza-baked` events share a key, so
+    // on co-partitioned topics they reach the same instance.
+    set_default(&mut config, "partition.assignment.strategy", "range");
+    // The broker answers a fetch only after this wait when it has nothing new; librdkafka's
+    // 500 ms default would add about a quarter of a second to every hop of an order.
+    set_default(&mut config, "fetch.wait.max.ms", "10");
+    // A crashed member holds its partitions until the session times out (45 s by default).
+    set_default(&mut config, "session.timeout.ms", "10000");
+    set_default(&mut config, "heartbeat.interval.ms", "1000");
+    config
+}
+
+pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
+    let mut config = kafka.client_config();
+    set_default(&mut config, "client.id", &with_host(client_id));
+    // Retries never duplicate or reorder an event, and an acknowledged event is on every
+    // in-sync replica.
+    set_default(&mut config, "enable.idempotence", "true");
+    set_default(&mut config, "acks", "all");
+    set_default(&mut config, "linger.ms", "1");
+    config
+}
+
+pub fn admin_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
+    let mut config = kafka.client_config();
+    set_default(&mut config, "client.id", &with_host(client_id));
+    config
+}

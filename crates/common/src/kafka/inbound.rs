@@ -1,0 +1,69 @@
+//! One consumed event, owned so its handling can run while the loop keeps polling.
+
+use rdkafka::message::{BorrowedMessage, Message};
+use serde::de::DeserializeOwned;
+
+use crate::events::{self, EventError};
+
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Inbound {
+    pub fn from_message(message: &BorrowedMessage<'_>) -> Self {
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+        }
+    }
+
+    pub fn order_id(&self) -> Result<String, EventError> {
+        events::decode_key(self.key.as_deref())
+    }
+
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, EventError> {
+        events::decode(self.payload.as_deref())
+    }
+
+    /// Where the event came from, for log lines.
+    pub fn origin(&self) -> String {
+        format!(
+            "topic '{}', partition #{}, offset #{}",
+            self.topic, self.partition, self.offset
+        )
+    }
+}
+
+/// How handling an event can end other than well.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The event can never be handled: it is dead-lettered and skipped.
+    #[error("malformed event: {0}")]
+    Malformed(#[from] EventError),
+    /// Shutdown interrupted the work; the offset is not stored, so it is redone after restart.
+    #[error("interrupted by shutdown")]
+    Cancelled,
+    /// Worth trying again: the broker or the state store failed for now.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<crate::store::StoreError> for HandleError {
+    fn from(error: crate::store::StoreError) -> Self {
+        Self::Transient(error.to_string())
+    }
+}
+
+impl From<super::ProduceError> for HandleError {
+    fn from(error: super::ProduceError) -> Self {
+        Self::Transient(error.to_string())
+    }
+}

@@ -1,0 +1,190 @@
+//! The consume → handle → produce → store-offset loop, written once for every service.
+//!
+//! Events are handled concurrently (a bake that takes seconds does not hold up the next order),
+//! up to a bound, while offsets are stored strictly in the order events were received, and only
+//! once an event is fully handled: librdkafka commits the stored offsets in the background, so
+//! a crash redoes unfinished work instead of losing it (at least once).
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{FuturesOrdered, StreamExt};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::dead_letter::DeadLetters;
+use super::{consumer_config, HandleError, Inbound};
+use crate::context::ServiceContext;
+
+/// A service's own part: what to do with one event. Everything else is the loop's.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, event: &Inbound) -> impl Future<Output = Result<(), HandleError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("cannot create the Kafka consumer: {0}")]
+    Create(#[source] KafkaError),
+    #[error("cannot subscribe to {topics}: {source}")]
+    Subscribe {
+        topics: String,
+        #[source]
+        source: KafkaError,
+    },
+}
+
+/// Events handled at once by one instance; past this the loop stops polling until one finishes.
+const MAX_IN_FLIGHT: usize = 256;
+/// How long a shutdown waits for events already being handled before leaving them uncommitted.
+const DRAIN_PATIENCE: Duration = Duration::from_secs(3);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+type Position = (String, i32, i64);
+
+/// Subscribes `group_id` to `topics` and feeds every event to `handler` until shutdown.
+pub async fn run_consumer<H: Handler>(
+    ctx: Arc<ServiceContext>,
+    group_id: &str,
+    client_id: &str,
+    topics: &[&str],
+    handler: Arc<H>,
+) -> Result<(), RunnerError> {
+    let consumer: StreamConsumer = consumer_config(&ctx.kafka, group_id, client_id)
+        .create()
+        .map_err(RunnerError::Create)?;
+    consumer.subscribe(topics).map_err(|source| RunnerError::Subscribe {
+        topics: topics.join(", "),
+        source,
+    })?;
+    tracing::info!("Subscribed to topic(s): {}", topics.join(", "));
+
+    let mut offsets = StoredOffsets::default();
+    let mut in_flight = FuturesOrdered::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = ctx.shutdown.cancelled() => break,
+            Some((position, handled)) = in_flight.next(), if !in_flight.is_empty() => {
+                offsets.finished(&consumer, position, handled);
+            }
+            received = consumer.recv(), if in_flight.len() < MAX_IN_FLIGHT => match received {
+                Ok(message) => {
+                    let event = Inbound::from_message(&message);
+                    in_flight.push_back(process(ctx.clone(), handler.clone(), event));
+                }
+                Err(error) => {
+                    tracing::warn!("Kafka consumer error: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+
+    tracing::info!("Starting graceful shutdown...");
+    let pending = in_flight.len();
+    let drained = tokio::time::timeout(DRAIN_PATIENCE, async {
+        while let Some((position, handled)) = in_flight.next().await {
+            offsets.finished(&consumer, position, handled);
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "{} of {pending} event(s) in flight left uncommitted; they are redone after restart",
+            in_flight.len()
+        );
+    }
+    offsets.commit(&consumer);
+    tracing::info!("Closing consumer in consumer group...");
+    // Dropping the consumer leaves the group, so its partitions move to another member at once
+    // instead of after the session timeout. It blocks while librdkafka says goodbye.
+    let closed = tokio::task::spawn_blocking(move || drop(consumer)).await;
+    if closed.is_ok() {
+        tracing::info!("Consumer in consumer group successfully closed");
+    }
+    Ok(())
+}
+
+/// Handles one event to the end: retried while the failure is transient, dead-lettered when it
+/// can never succeed. Returns whether the offset may be stored.
+async fn process<H: Handler>(ctx: Arc<ServiceContext>, handler: Arc<H>, event: Inbound) -> (Position, bool) {
+    let position = (event.topic.clone(), event.partition, event.offset);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let failure = match handler.handle(&event).await {
+            Ok(()) => return (position, true),
+            Err(HandleError::Cancelled) => return (position, false),
+            Err(HandleError::Malformed(reason)) => {
+                let key = event.key.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                tracing::error!("Malformed event skipped: {}, key '{key}': {reason}", event.origin());
+                let dead_letters = DeadLetters {
+                    producer: &ctx.producer,
+                    service: ctx.service,
+                    topic: &ctx.sys.topics.dead_letter,
+                    status_topic: &ctx.sys.topics.status,
+                    something_wrong: ctx.sys.status.ids.something_wrong,
+                };
+                match dead_letters.send(&event, &reason.to_string()).await {
+                    Ok(()) => return (position, true),
+                    Err(error) => format!("cannot dead-letter it: {error}"),
+                }
+            }
+            Err(HandleError::Transient(error)) => error,
+        };
+        tracing::warn!("Handling {} failed, retrying in {pause:?}: {failure}", event.origin());
+        tokio::select! {
+            () = ctx.shutdown.cancelled() => return (position, false),
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(MAX_RETRY_PAUSE);
+    }
+}
+
+/// The offsets handed to librdkafka so far, and partitions where an unfinished event means
+/// nothing later may be stored.
+#[derive(Default)]
+struct StoredOffsets {
+    next: HashMap<(String, i32), i64>,
+    blocked: HashSet<(String, i32)>,
+}
+
+impl StoredOffsets {
+    fn finished(&mut self, consumer: &StreamConsumer, (topic, partition, offset): Position, handled: bool) {
+        let partition_key = (topic, partition);
+        if !handled {
+            self.blocked.insert(partition_key);
+            return;
+        }
+        if self.blocked.contains(&partition_key) {
+            return;
+        }
+        // Fails only for a partition this member no longer owns after a rebalance; its new
+        // owner receives the event again from the last commit, and handling is idempotent.
+        match consumer.store_offset(&partition_key.0, partition, offset) {
+            Ok(()) => {
+                self.next.insert(partition_key, offset + 1);
+            }
+            Err(error) => tracing::debug!("Offset {offset} of {}/{partition} not stored: {error}", partition_key.0),
+        }
+    }
+
+    /// Commits what was stored, synchronously, before the consumer leaves its group.
+    fn commit(&self, consumer: &StreamConsumer) {
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), next) in &self.next {
+            if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*next)) {
+                tracing::warn!("Cannot list offset of {topic}/{partition}: {error}");
+            }
+        }
+        if list.count() == 0 {
+            return;
+        }
+        match consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => tracing::info!("Committed offsets of {} partition(s)", list.count()),
+            Err(error) => tracing::warn!("Final commit failed ({error}); uncommitted events are redone after restart"),
+        }
+    }
+}

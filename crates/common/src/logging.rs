@@ -1,0 +1,36 @@
+//! Log lines go to stdout and to `logs/<service>.log`. Every line about an order names it
+//! (`order 'b32ad0f1'`), which is how the web app finds an order's lines in these files.
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+pub const LOG_FOLDER: &str = "logs";
+
+/// Keeps the file writer alive; dropping it flushes what is still buffered.
+pub struct LogGuard {
+    _file: WorkerGuard,
+}
+
+/// Installs the subscriber. `RUST_LOG` overrides the level (default `info`).
+pub fn init(service: &str) -> std::io::Result<LogGuard> {
+    std::fs::create_dir_all(LOG_FOLDER)?;
+    let file = tracing_appender::rolling::never(Path::new(LOG_FOLDER), format!("{service}.log"));
+    let (file_writer, guard) = tracing_appender::non_blocking(file);
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let to_file = fmt::layer()
+        .with_ansi(false)
+        .with_target(false)
+        .with_writer(file_writer)
+        .with_filter(filter());
+    let to_stdout = fmt::layer().with_target(false).with_filter(filter());
+    tracing_subscriber::registry()
+        .with(to_file)
+        .with(to_stdout)
+        .try_init()
+        .map_err(std::io::Error::other)?;
+    Ok(LogGuard { _file: guard })
+}

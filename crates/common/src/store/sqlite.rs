@@ -1,0 +1,82 @@
+//! What both SQLite stores share: opening a connection tuned for two processes on one file.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// One connection behind a lock: SQLite serialises writers anyway, and the statements here are
+/// short, so a pool would add little for the services.
+pub(super) struct Db {
+    path: String,
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+                path: display.clone(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| sqlite(&display, e))?;
+        // WAL lets the web app read while the status service writes; the busy timeout absorbs
+        // the moments both want to write instead of failing with SQLITE_BUSY.
+        conn.busy_timeout(Duration::from_secs(10))
+            .and_then(|()| conn.pragma_update(None, "journal_mode", "WAL"))
+            .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .map_err(|e| sqlite(&display, e))?;
+        Ok(Self {
+            path: display,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent (the transaction is
+        // rolled back when dropped), so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn err(&self, source: rusqlite::Error) -> StoreError {
+        sqlite(&self.path, source)
+    }
+}
+
+fn sqlite(path: &str, source: rusqlite::Error) -> StoreError {
+    StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Table names come from configuration and end up in SQL text, so only plain identifiers pass.
+pub(super) fn table_name(name: &str) -> Result<String, StoreError> {
+    let plain = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        Ok(name.to_owned())
+    } else {
+        Err(StoreError::TableName(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_must_be_plain() {
+        assert!(table_name("orders").is_ok());
+        assert!(table_name("status_watch2").is_ok());
+        assert!(table_name("orders; DROP TABLE x").is_err());
+        assert!(table_name("1st").is_err());
+        assert!(table_name("").is_err());
+    }
+}
