@@ -8,6 +8,7 @@ pub mod events;
 pub mod kafka;
 pub mod logging;
 pub mod partitioner;
+pub mod periodic;
 pub mod settings;
 pub mod shutdown;
 pub mod status;

@@ -6,7 +6,7 @@ use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{fmt, EnvFilter, Layer};
+use tracing_subscriber::{fmt, EnvFilter};
 
 pub const LOG_FOLDER: &str = "logs";
 
@@ -20,14 +20,11 @@ pub fn init(service: &str) -> std::io::Result<LogGuard> {
     std::fs::create_dir_all(LOG_FOLDER)?;
     let file = tracing_appender::rolling::never(Path::new(LOG_FOLDER), format!("{service}.log"));
     let (file_writer, guard) = tracing_appender::non_blocking(file);
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
-    let to_file = fmt::layer()
-        .with_ansi(false)
-        .with_target(false)
-        .with_writer(file_writer)
-        .with_filter(filter());
-    let to_stdout = fmt::layer().with_target(false).with_filter(filter());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let to_file = fmt::layer().with_ansi(false).with_target(false).with_writer(file_writer);
+    let to_stdout = fmt::layer().with_target(false);
     tracing_subscriber::registry()
+        .with(filter)
         .with(to_file)
         .with(to_stdout)
         .try_init()

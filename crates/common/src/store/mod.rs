@@ -37,6 +37,20 @@ pub enum StoreError {
     Implementation(String),
     #[error("order {0} already exists")]
     DuplicateOrder(String),
+    #[error("state store task failed: {0}")]
+    Task(String),
+}
+
+/// Runs a store call on tokio's blocking pool: SQLite waits on disk and on locks, which must not
+/// stall the tasks that keep consuming and answering.
+pub async fn blocking<T, F>(call: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(call)
+        .await
+        .unwrap_or_else(|error| Err(StoreError::Task(error.to_string())))
 }
 
 /// What every store does, whatever it holds.

@@ -1,0 +1,10 @@
+//! Test harness: a throwaway broker, the shop's real binaries as processes, and helpers to feed
+//! orders and watch what happens. Nothing here mocks Kafka.
+
+pub mod binaries;
+pub mod broker;
+pub mod shop;
+pub mod topic_reader;
+
+pub use broker::Broker;
+pub use shop::{Service, Shop};
