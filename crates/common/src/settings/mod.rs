@@ -9,7 +9,7 @@ mod sys;
 use std::path::PathBuf;
 
 pub use ini_file::IniFile;
-pub use kafka::{KafkaSettings, KsqlDbSettings};
+pub use kafka::{set_default, KafkaSettings, KsqlDbSettings};
 pub use locate::{config_paths, resolve_config_file, ConfigPaths};
 pub use sys::{
     DeliveryStoreSettings, GroupIds, Menu, OrdersStoreSettings, StatusSource, SysSettings,

@@ -1,0 +1,16 @@
+//! The web app: log in, order a pizza, follow it live. The Command side of the shop (it writes
+//! orders and produces `pizza-ordered`) and a reader of the Query side's view.
+
+pub mod assets;
+pub mod error;
+pub mod order_form;
+pub mod order_logs;
+pub mod pages;
+pub mod routes;
+pub mod security;
+pub mod session;
+pub mod startup;
+pub mod state;
+
+pub use routes::router;
+pub use state::AppState;

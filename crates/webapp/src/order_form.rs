@@ -1,0 +1,91 @@
+//! The order form: every choice must be on the menu of `[pizza]`.
+
+use common::settings::Menu;
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OrderForm {
+    pub sauce: Option<String>,
+    pub cheese: Option<String>,
+    pub main_topping: Option<String>,
+    #[serde(default)]
+    pub extra_topping: Vec<String>,
+}
+
+/// A pizza whose every part is on the menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pizza {
+    pub sauce: String,
+    pub cheese: String,
+    pub main_topping: String,
+    pub extra_toppings: Vec<String>,
+}
+
+impl OrderForm {
+    pub fn validate(self, menu: &Menu) -> Result<Pizza, AppError> {
+        let mut extras: Vec<String> = Vec::new();
+        for extra in self.extra_topping {
+            let extra = one_of("extra_topping", Some(extra), &menu.extra_toppings)?;
+            if !extras.contains(&extra) {
+                extras.push(extra);
+            }
+        }
+        Ok(Pizza {
+            sauce: one_of("sauce", self.sauce, &menu.sauce)?,
+            cheese: one_of("cheese", self.cheese, &menu.cheese)?,
+            main_topping: one_of("main_topping", self.main_topping, &menu.main_topping)?,
+            extra_toppings: extras,
+        })
+    }
+}
+
+fn one_of(field: &'static str, value: Option<String>, choices: &[String]) -> Result<String, AppError> {
+    let value = value.ok_or_else(|| AppError::BadField { field, message: "please choose one".into() })?;
+    if choices.contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::BadField { field, message: "that is not on the menu".into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menu() -> Menu {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Menu {
+            sauce: list(&["Tomato", "Pesto"]),
+            cheese: list(&["Mozzarella"]),
+            main_topping: list(&["Ham"]),
+            extra_toppings: list(&["Basil", "Rocket"]),
+        }
+    }
+
+    fn form(sauce: &str, extras: &[&str]) -> OrderForm {
+        OrderForm {
+            sauce: Some(sauce.into()),
+            cheese: Some("Mozzarella".into()),
+            main_topping: Some("Ham".into()),
+            extra_topping: extras.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_menu_items_and_drops_repeated_extras() {
+        let pizza = form("Pesto", &["Rocket", "Basil", "Rocket"]).validate(&menu()).expect("valid");
+        assert_eq!(pizza.extra_toppings, ["Rocket", "Basil"]);
+    }
+
+    #[test]
+    fn names_the_field_that_is_wrong() {
+        let error = form("Ketchup", &[]).validate(&menu()).expect_err("not on the menu");
+        assert!(matches!(error, AppError::BadField { field: "sauce", .. }));
+        let error = form("Tomato", &["Gold leaf"]).validate(&menu()).expect_err("not on the menu");
+        assert!(matches!(error, AppError::BadField { field: "extra_topping", .. }));
+        let error = OrderForm::default().validate(&menu()).expect_err("nothing chosen");
+        assert!(matches!(error, AppError::BadField { field: "sauce", .. }));
+    }
+}
