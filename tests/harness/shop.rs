@@ -62,6 +62,7 @@ impl Shop {
             ("state-store-orders", "name", &*data.join("orders.db").to_string_lossy().into_owned()),
             ("state-store-delivery", "name", &*data.join("delivery.db").to_string_lossy().into_owned()),
             ("state-store-orders", "status_watchdog_minutes", "0.01"),
+            ("webapp", "session_key_file", &*data.join("session.key").to_string_lossy().into_owned()),
             ("state-store-orders", "status_invalid_timeout_minutes", "5"),
         ];
         for (section, key, value) in defaults.iter().chain(edits) {

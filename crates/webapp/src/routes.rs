@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use axum_extra::extract::{Form, SignedCookieJar};
+use axum_extra::extract::{Form, PrivateCookieJar};
 use common::events::{now_ms, OrderDetails, PizzaOrdered, StageReached};
 use common::settings::StatusSource;
 use common::store::{blocking, NewOrder, OrderRecord, StoreError};
@@ -52,7 +52,7 @@ struct LoginForm {
     username: String,
 }
 
-async fn login(jar: SignedCookieJar, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+async fn login(jar: PrivateCookieJar, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
     let username = username_from_form(&form.username).ok_or_else(|| AppError::BadField {
         field: "username",
         message: format!("at most {MAX_USERNAME_CHARS} characters"),
@@ -62,7 +62,7 @@ async fn login(jar: SignedCookieJar, Form(form): Form<LoginForm>) -> Result<Resp
     Ok((jar.add(customer.cookie()), Redirect::to("/")).into_response())
 }
 
-async fn logout(jar: SignedCookieJar) -> Response {
+async fn logout(jar: PrivateCookieJar) -> Response {
     (jar.remove(COOKIE), Redirect::to("/login")).into_response()
 }
 

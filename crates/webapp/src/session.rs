@@ -1,4 +1,4 @@
-//! Who is ordering: a signed cookie naming the customer. The signing key comes from
+//! Who is ordering: an encrypted, authenticated cookie naming the customer. The key comes from
 //! `[webapp] session_key_file`, generated on first start and readable by its owner only.
 
 use std::io::Write;
@@ -9,7 +9,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::Redirect;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
-use axum_extra::extract::SignedCookieJar;
+use axum_extra::extract::PrivateCookieJar;
 
 pub const COOKIE: &str = "pizza_session";
 pub const MAX_USERNAME_CHARS: usize = 16;
@@ -65,7 +65,7 @@ where
     type Rejection = Redirect;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let jar = SignedCookieJar::<Key>::from_request_parts(parts, state)
+        let jar = PrivateCookieJar::<Key>::from_request_parts(parts, state)
             .await
             .map_err(|_| Redirect::to("/login"))?;
         jar.get(COOKIE)

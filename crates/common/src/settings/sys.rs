@@ -113,7 +113,7 @@ pub struct DeliveryStoreSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebappSettings {
     pub bind: SocketAddr,
-    /// Signing key of the session cookies; generated on first start, readable by its owner only.
+    /// Key of the (encrypted, authenticated) session cookies; generated on first start, readable by its owner only.
     pub session_key_file: PathBuf,
 }
 

@@ -1,0 +1,266 @@
+//! The web app's handlers on a real broker and a temporary SQLite file, driven through the real
+//! router without a network listener.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use pizza_tests::topic_reader::read_until;
+use pizza_tests::{Broker, Shop};
+use tower::ServiceExt;
+use webapp::startup::build_state;
+
+struct App {
+    router: Router,
+    shop: Shop,
+}
+
+impl App {
+    async fn start(broker: &Broker) -> Self {
+        let shop = Shop::open(broker, &[]).await;
+        Self::on(shop).await
+    }
+
+    async fn on(shop: Shop) -> Self {
+        let mut state = build_state(&shop.kafka, shop.sys.clone(), &Default::default()).await.expect("state");
+        state.logs_dir = shop.path().join("logs");
+        Self { router: webapp::router(state), shop }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.expect("answered");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.send(Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).expect("request")).await
+    }
+
+    async fn post(&self, path: &str, cookie: &str, form: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        let request = Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()))
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Logs in and returns the session cookie to send back.
+    async fn login(&self, name: &str) -> String {
+        let (status, headers, _) = self.post("/login", "", &format!("username={name}")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let set_cookie = headers[header::SET_COOKIE].to_str().expect("ascii").to_owned();
+        set_cookie.split(';').next().expect("name=value").to_owned()
+    }
+
+    async fn order(&self, cookie: &str, form: &str) -> String {
+        let (status, headers, body) = self.post("/", cookie, form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let location = headers[header::LOCATION].to_str().expect("ascii");
+        location.strip_prefix("/orders/").expect("order page").to_owned()
+    }
+}
+
+const PIZZA: &str = "sauce=Pesto&cheese=Cheddar&main_topping=Tuna&extra_topping=Basil&extra_topping=Rocket";
+
+fn location(headers: &axum::http::HeaderMap) -> &str {
+    headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
+    let broker = Broker::start();
+    let app = App::start(&broker).await;
+    for path in ["/", "/orders", "/orders/0badf00d", "/api/orders/0badf00d", "/orders/search?order_id=1"] {
+        let (status, headers, _) = app.get(path, "").await;
+        assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/login"), "{path}");
+    }
+    let (status, _, body) = app.get("/health-check", "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "Ok"));
+    let (status, _, _) = app.get("/static/style.css", "").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, headers, _) = app.post("/login", "", "username=++Ann++").await;
+    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/"));
+    let cookie = headers[header::SET_COOKIE].to_str().expect("ascii");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Ann"), "the session is encrypted, not readable in plain: {cookie}");
+
+    let session = cookie.split(';').next().expect("pair");
+    let (status, _, page) = app.get("/", session).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Hi, Ann"));
+    // The menu comes from [pizza] of the configuration.
+    for item in app.shop.sys.menu.sauce.iter().chain(&app.shop.sys.menu.extra_toppings) {
+        assert!(page.contains(&format!("value=\"{item}\"")), "{item} missing from the menu");
+    }
+
+    // A tampered cookie is no session.
+    let forged = format!("{session}x");
+    let (status, headers, _) = app.get("/", &forged).await;
+    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/login"));
+
+    let (status, headers, _) = app.get("/logout", session).await;
+    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/login"));
+    let cleared = headers[header::SET_COOKIE].to_str().expect("ascii");
+    assert!(cleared.starts_with("pizza_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+
+    let (status, _, body) = app.post("/login", "", "username=a+name+far+too+long").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("username"), "{body}");
+    let (_, headers, _) = app.post("/login", "", "username=+++").await;
+    let anonymous = headers[header::SET_COOKIE].to_str().expect("ascii").split(';').next().expect("pair").to_owned();
+    assert!(app.get("/", &anonymous).await.2.contains("Hi, Anonymous"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_is_stored_and_produced_with_the_exact_event() {
+    let broker = Broker::start();
+    let app = App::start(&broker).await;
+    let session = app.login("Ann").await;
+    let order_id = app.order(&session, PIZZA).await;
+    assert_eq!(order_id.len(), 8);
+    assert!(order_id.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let stored = app.shop.orders().get_order(&order_id).expect("query").expect("stored");
+    assert_eq!(stored.status, 100);
+    let ordered = read_until(&app.shop.kafka, &app.shop.sys.topics.ordered, Duration::from_secs(30), |r| !r.is_empty());
+    assert_eq!(ordered.len(), 1);
+    assert_eq!(ordered[0].key.as_deref(), Some(order_id.as_str()));
+    let event = ordered[0].json();
+    let expected = serde_json::json!({
+        "status": 100,
+        "timestamp": stored.timestamp,
+        "order": {
+            "extra_toppings": ["Basil", "Rocket"],
+            "customer_id": stored.customer_id,
+            "username": "Ann",
+            "sauce": "Pesto",
+            "cheese": "Cheddar",
+            "main_topping": "Tuna"
+        }
+    });
+    assert_eq!(event, expected);
+    assert_eq!(stored.customer_id.len(), 32);
+
+    let (status, _, json) = app.get(&format!("/api/orders/{order_id}"), &session).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json["order_id"], order_id.as_str());
+    assert_eq!(json["status"], 100);
+    assert_eq!(json["status_str"], app.shop.sys.status.label(100));
+    assert_eq!(json["extra_toppings"], serde_json::json!(["Basil", "Rocket"]));
+
+    let (status, _, page) = app.get("/orders", &session).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&order_id) && page.contains(app.shop.sys.status.label(100)));
+    let (status, headers, _) = app.get(&format!("/orders/search?order_id={}", order_id.to_uppercase()), &session).await;
+    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, format!("/orders/{order_id}").as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_field_is_named_and_nothing_is_kept_or_sent() {
+    let broker = Broker::start();
+    let app = App::start(&broker).await;
+    let session = app.login("Bob").await;
+    for (form, field) in [
+        ("sauce=Ketchup&cheese=Cheddar&main_topping=Tuna", "sauce"),
+        ("sauce=Pesto&cheese=Cheddar", "main_topping"),
+        ("sauce=Pesto&cheese=Cheddar&main_topping=Tuna&extra_topping=Gold", "extra_topping"),
+    ] {
+        let (status, _, body) = app.post("/", &session, form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form}");
+        assert!(body.contains(field), "{form}: {body}");
+    }
+    let (status, _, body) = app.get("/orders/search?order_id=nothex!", &session).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("order_id"));
+    let customer = app.shop.orders();
+    assert!(app.get("/orders", &session).await.2.contains("No orders yet"));
+    drop(customer);
+    let produced = read_until(&app.shop.kafka, &app.shop.sys.topics.ordered, Duration::from_secs(3), |r| !r.is_empty());
+    assert!(produced.is_empty(), "nothing is produced for a refused order");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customers_see_only_their_own_orders() {
+    let broker = Broker::start();
+    let app = App::start(&broker).await;
+    let ann = app.login("Ann").await;
+    let eve = app.login("Eve").await;
+    let anns = app.order(&ann, PIZZA).await;
+
+    let unknown = "0badf00d";
+    for path in ["/orders/{}", "/api/orders/{}", "/orders/{}/logs"] {
+        let theirs = app.get(&path.replace("{}", &anns), &eve).await;
+        let nobodys = app.get(&path.replace("{}", unknown), &eve).await;
+        assert_eq!(theirs.0, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(theirs.2, nobodys.2, "{path}: someone else's order looks exactly like no order");
+        assert_eq!(app.get(&path.replace("{}", &anns), &ann).await.0, StatusCode::OK, "{path}");
+    }
+    assert!(!app.get("/orders", &eve).await.2.contains(&anns));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_customer_types_is_shown_as_text() {
+    let broker = Broker::start();
+    let app = App::start(&broker).await;
+    let session = app.login("%3Cimg+src%3Dx%3E").await;
+    let (_, _, page) = app.get("/", &session).await;
+    assert!(page.contains("Hi, &#60;img src=x&#62;"), "{page}");
+    assert!(!page.contains("<img src=x>"));
+    let order_id = app.order(&session, PIZZA).await;
+    let (_, _, page) = app.get(&format!("/orders/{order_id}"), &session).await;
+    assert!(!page.contains("<img src=x>"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
+    let broker = Broker::start();
+    let app = App::start(&broker).await;
+    let session = app.login("Ann").await;
+
+    let delete = Request::delete("/").header(header::COOKIE, &session).body(Body::empty()).expect("request");
+    assert_eq!(app.send(delete).await.0, StatusCode::METHOD_NOT_ALLOWED);
+
+    let huge = format!("{PIZZA}&extra_topping={}", "x".repeat(64 * 1024));
+    assert_eq!(app.post("/", &session, &huge).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (status, _, _) = app.get("/orders/%FF%FE", &session).await;
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(app.get("/no/such/page", &session).await.0, StatusCode::NOT_FOUND);
+
+    let cross_site = Request::post("/")
+        .header(header::COOKIE, &session)
+        .header(header::HOST, "127.0.0.1:8000")
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(PIZZA))
+        .expect("request");
+    assert_eq!(app.send(cross_site).await.0, StatusCode::FORBIDDEN);
+
+    let (_, headers, _) = app.get("/", &session).await;
+    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").contains("default-src 'self'"));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_the_broker_does_not_take_is_not_kept() {
+    let broker = Broker::start();
+    let text = format!("[kafka]\nbootstrap.servers = {}\nmessage.timeout.ms = 2000\n", broker.bootstrap());
+    let app = App::on(Shop::open_with_kafka(&text, &[]).await).await;
+    let session = app.login("Ann").await;
+    drop(broker);
+
+    let (status, _, body) = app.post("/", &session, PIZZA).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("not placed"), "{body}");
+    assert!(app.get("/orders", &session).await.2.contains("No orders yet"));
+}
