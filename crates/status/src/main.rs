@@ -31,7 +31,7 @@ impl Handler for Status {
                 tracing::info!("Order '{order_id}' status updated: {label} ({status})");
             }
             StatusChange::Ignored { current } => {
-                tracing::info!("Order '{order_id}' status {status} ignored: it already shows a newer status ({current})");
+                tracing::info!("Order '{order_id}' status {status} ignored: the order already shows {current}, as recent or more");
             }
             StatusChange::UnknownOrder => {
                 tracing::warn!("Order '{order_id}' is unknown; status {status} from {} skipped", event.origin());

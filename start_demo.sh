@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Starts the pizza shop: builds the binaries if needed, starts a local broker when the Kafka
+# configuration points at this machine and nothing listens there, creates the topics, starts the
+# five services in the background and waits until the web app answers.
+#
+#   ./start_demo.sh [KAFKA_CONFIG_FILE] [SYS_CONFIG_FILE]     defaults: localhost.ini default.ini
+#   ./start_demo.sh --install-broker                           only install the local broker
+set -euo pipefail
+cd "$(dirname "$0")"
+
+readonly TANSU_VERSION=0.6.0
+readonly SERVICES=(status delivery bake assemble webapp)
+
+usage() {
+  echo "usage: $0 [KAFKA_CONFIG_FILE] [SYS_CONFIG_FILE]" >&2
+  echo "  file names are looked up in config_kafka/ and config_sys/; paths work too" >&2
+  echo "  defaults: localhost.ini default.ini" >&2
+}
+
+tansu_binary() {
+  command -v tansu 2>/dev/null || { [ -x "$HOME/.cargo/bin/tansu" ] && echo "$HOME/.cargo/bin/tansu"; } || true
+}
+
+install_broker() {
+  if [ -n "$(tansu_binary)" ]; then
+    return 0
+  fi
+  echo "Installing the local Kafka-compatible broker (tansu $TANSU_VERSION) with cargo."
+  echo "This happens once and takes about 10 to 15 minutes on two cores..."
+  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
+}
+
+# A config argument is used as given when it exists or contains a slash, else looked up in $2/.
+resolve() {
+  if [ -e "$1" ] || [[ "$1" == */* ]]; then echo "$1"; else echo "$2/$1"; fi
+}
+
+# ini_value FILE SECTION KEY: the value of KEY in [SECTION], trimmed.
+ini_value() {
+  awk -v section="[$2]" -v key="$3" '
+    /^\[/ { in_section = ($0 == section); next }
+    in_section && $0 ~ "^" key "[ \t]*[=:]" { sub(/^[^=:]*[=:][ \t]*/, ""); sub(/[ \t\r]+$/, ""); print; exit }
+  ' "$1"
+}
+
+listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+is_loopback() {
+  case "$1" in 127.*|localhost|::1|\[::1\]) return 0 ;; *) return 1 ;; esac
+}
+
+# running NAME: true when pid/NAME.pid names a live process of ours.
+running() {
+  local pid_file="pid/$1.pid" pid
+  [ -f "$pid_file" ] || return 1
+  pid=$(cat "$pid_file")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa "$2" "/proc/$pid/cmdline" 2>/dev/null
+}
+
+wait_for_port() {
+  local host=$1 port=$2 seconds=$3
+  for _ in $(seq $((seconds * 10))); do
+    listening "$host" "$port" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_broker() {
+  local host=$1 port=$2 tansu
+  install_broker
+  tansu=$(tansu_binary)
+  mkdir -p data/broker logs pid
+  echo "Starting the local broker on $host:$port (durable storage in data/broker/)"
+  # tansu drops the leading / of an absolute sqlite path, so it runs from its data folder.
+  (
+    cd data/broker
+    nohup "$tansu" broker \
+      --listener-url "tcp://$host:$port" --advertised-listener-url "tcp://$host:$port" \
+      --storage-engine sqlite://broker.db </dev/null >>../../logs/broker.log 2>&1 &
+    echo $! >../../pid/broker.pid
+  )
+  if ! wait_for_port "$host" "$port" 30; then
+    echo "The broker did not start; see logs/broker.log" >&2
+    exit 1
+  fi
+}
+
+health_check() {
+  local host=$1 port=$2
+  exec 3<>"/dev/tcp/$host/$port" || return 1
+  printf 'GET /health-check HTTP/1.0\r\nHost: %s:%s\r\n\r\n' "$host" "$port" >&3
+  local answer
+  answer=$(head -n 1 <&3 || true)
+  exec 3>&-
+  [[ "$answer" == *" 200 "* ]]
+}
+
+main() {
+  if [ "${1:-}" = "--install-broker" ]; then
+    install_broker
+    return 0
+  fi
+  if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ] || [ $# -gt 2 ]; then
+    usage
+    exit 1
+  fi
+  local kafka_ini sys_ini
+  kafka_ini=$(resolve "${1:-localhost.ini}" config_kafka)
+  sys_ini=$(resolve "${2:-default.ini}" config_sys)
+  for file in "$kafka_ini" "$sys_ini"; do
+    if [ ! -f "$file" ]; then
+      echo "Configuration file not found: $file" >&2
+      usage
+      exit 1
+    fi
+  done
+
+  echo "Building the services (release)..."
+  cargo build --release --bins --quiet
+
+  local bootstrap host port
+  bootstrap=$(ini_value "$kafka_ini" kafka bootstrap.servers)
+  bootstrap=${bootstrap%%,*}
+  host=${bootstrap%:*}
+  port=${bootstrap##*:}
+  if is_loopback "$host" && ! listening "$host" "$port"; then
+    start_broker "$host" "$port"
+  fi
+
+  mkdir -p logs pid data
+  echo "Creating the topics (existing ones are kept)"
+  if ! target/release/run_me_first "$kafka_ini" "$sys_ini" >/dev/null 2>logs/run_me_first.err; then
+    cat logs/run_me_first.err >&2
+    echo "Could not create the topics; see logs/run_me_first.log" >&2
+    exit 1
+  fi
+
+  for service in "${SERVICES[@]}"; do
+    if running "$service" "target/release/$service"; then
+      echo "  $service is already running (pid $(cat "pid/$service.pid"))"
+      continue
+    fi
+    nohup "target/release/$service" "$kafka_ini" "$sys_ini" </dev/null >/dev/null 2>"logs/$service.err" &
+    echo $! >"pid/$service.pid"
+    echo "  started $service (pid $!)"
+  done
+
+  local bind web_host web_port
+  bind=$(ini_value "$sys_ini" webapp bind)
+  web_host=${bind%:*}
+  web_port=${bind##*:}
+  for _ in $(seq 600); do
+    if health_check "$web_host" "$web_port" 2>/dev/null; then
+      echo
+      echo "The pizza shop is open: http://$bind"
+      echo "Logs are in logs/; stop everything with ./stop_demo.sh"
+      return 0
+    fi
+    for service in "${SERVICES[@]}"; do
+      if ! kill -0 "$(cat "pid/$service.pid")" 2>/dev/null; then
+        echo "$service stopped during start-up:" >&2
+        cat "logs/$service.err" >&2
+        exit 1
+      fi
+    done
+    sleep 0.1
+  done
+  echo "The web app did not answer on http://$bind within a minute; see logs/webapp.log" >&2
+  exit 1
+}
+
+main "$@"

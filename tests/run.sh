@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need and is missing (the local broker, Chromium,
+# the browser driver from npm), then runs every test: unit, integration on real brokers, and the
+# browser test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./start_demo.sh --install-broker
+
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing Chromium for the browser test (Debian package)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "The browser test needs Chromium: sudo apt-get install chromium (or set CHROMIUM=/path)" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v node >/dev/null; then
+  echo "The browser test needs Node.js 18 or newer (and npm)" >&2
+  exit 1
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+# Brokers and services of several tests share two cores; three at a time keeps them responsive.
+cargo test --release --workspace -- --test-threads=3
