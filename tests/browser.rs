@@ -21,7 +21,8 @@ async fn a_customer_orders_a_pizza_and_watches_it_arrive() {
     let shop = Shop::open(&broker, &[("webapp", "bind", &bind)]).await;
     let _services = shop.start_pipeline();
     let web = shop.start("webapp");
-    web.wait_for_log("Web app listening", std::time::Duration::from_secs(60)).await;
+    web.wait_for_log("Web app listening", std::time::Duration::from_secs(60))
+        .await;
 
     let shots = workspace_root().join("target/screenshots");
     let output = Command::new("node")
@@ -34,6 +35,9 @@ async fn a_customer_orders_a_pizza_and_watches_it_arrive() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
-    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "browser test failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("delivered"), "{stdout}");
 }

@@ -19,7 +19,10 @@ fn statuses_by_order(records: &[Record]) -> HashMap<String, Vec<i64>> {
     let mut by_order: HashMap<String, Vec<i64>> = HashMap::new();
     for record in records {
         let status = record.json()["status"].as_i64().unwrap_or_default();
-        by_order.entry(record.key.clone().unwrap_or_default()).or_default().push(status);
+        by_order
+            .entry(record.key.clone().unwrap_or_default())
+            .or_default()
+            .push(status);
     }
     by_order
 }
@@ -36,17 +39,34 @@ async fn every_order_goes_through_each_stage_to_delivered_once() {
     }
     shop.wait_for_all(&orders, 999, PATIENCE).await;
 
-    let statuses = read_until(&shop.kafka, &shop.sys.topics.status, PATIENCE, |r| r.len() >= orders.len() * 4);
+    let statuses = read_until(&shop.kafka, &shop.sys.topics.status, PATIENCE, |r| {
+        r.len() >= orders.len() * 4
+    });
     let by_order = statuses_by_order(&statuses);
     for id in &orders {
         let seen: BTreeSet<i64> = by_order.get(id).into_iter().flatten().copied().collect();
-        assert_eq!(seen, BTreeSet::from([100, 200, 300, 999]), "statuses of {id}");
+        assert_eq!(
+            seen,
+            BTreeSet::from([100, 200, 300, 999]),
+            "statuses of {id}"
+        );
     }
-    let delivered = read_until(&shop.kafka, &shop.sys.topics.delivered, Duration::from_secs(5), |r| r.len() > orders.len());
-    assert_eq!(delivered.len(), orders.len(), "one pizza-delivered event per order");
+    let delivered = read_until(
+        &shop.kafka,
+        &shop.sys.topics.delivered,
+        Duration::from_secs(5),
+        |r| r.len() > orders.len(),
+    );
+    assert_eq!(
+        delivered.len(),
+        orders.len(),
+        "one pizza-delivered event per order"
+    );
 
     // The assembled events carry the kitchen's baking time, 8 to 15 s.
-    let assembled = read_until(&shop.kafka, &shop.sys.topics.assembled, PATIENCE, |r| r.len() >= orders.len());
+    let assembled = read_until(&shop.kafka, &shop.sys.topics.assembled, PATIENCE, |r| {
+        r.len() >= orders.len()
+    });
     for record in &assembled {
         let baking = record.json()["baking_time"].as_i64().unwrap_or_default();
         assert!((8..=15).contains(&baking), "baking_time {baking}");
@@ -76,14 +96,36 @@ async fn baked_before_the_early_warning_is_pending_then_delivered() {
         status: 100,
     };
     shop.orders().add_order(&order, now_ms()).expect("stored");
-    let baked = StageReached { status: 300, timestamp: now_ms() };
-    producer.send_json(&shop.sys.topics.baked, id, &baked).await.expect("baked");
-    shop.wait_for_status(id, 150, PATIENCE).await.expect("pending first");
+    let baked = StageReached {
+        status: 300,
+        timestamp: now_ms(),
+    };
+    producer
+        .send_json(&shop.sys.topics.baked, id, &baked)
+        .await
+        .expect("baked");
+    shop.wait_for_status(id, 150, PATIENCE)
+        .await
+        .expect("pending first");
 
-    let ordered = common::events::PizzaOrdered { status: 100, timestamp: now_ms(), order: details };
-    producer.send_json(&shop.sys.topics.ordered, id, &ordered).await.expect("ordered");
-    shop.wait_for_status(id, 999, PATIENCE).await.expect("then delivered");
-    let pending = read_until(&shop.kafka, &shop.sys.topics.pending, Duration::from_secs(5), |r| !r.is_empty());
+    let ordered = common::events::PizzaOrdered {
+        status: 100,
+        timestamp: now_ms(),
+        order: details,
+    };
+    producer
+        .send_json(&shop.sys.topics.ordered, id, &ordered)
+        .await
+        .expect("ordered");
+    shop.wait_for_status(id, 999, PATIENCE)
+        .await
+        .expect("then delivered");
+    let pending = read_until(
+        &shop.kafka,
+        &shop.sys.topics.pending,
+        Duration::from_secs(5),
+        |r| !r.is_empty(),
+    );
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].json()["status"], 150);
 }
@@ -92,17 +134,37 @@ async fn baked_before_the_early_warning_is_pending_then_delivered() {
 async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
     let broker = Broker::start();
     // Checks every 0.6 s for orders without progress for 1.2 s.
-    let shop = Shop::open(&broker, &[("state-store-orders", "status_invalid_timeout_minutes", "0.02")]).await;
+    let shop = Shop::open(
+        &broker,
+        &[(
+            "state-store-orders",
+            "status_invalid_timeout_minutes",
+            "0.02",
+        )],
+    )
+    .await;
     let status = shop.start("status");
     let producer = shop.producer().await;
     // Only the status service runs: the kitchen never picks the order up.
     shop.place_order(&producer, "5ca1ab1e").await;
-    shop.wait_for_status("5ca1ab1e", 50, PATIENCE).await.expect("flagged stuck");
-    status.wait_for_log("Order '5ca1ab1e' is stuck", Duration::from_secs(5)).await;
+    shop.wait_for_status("5ca1ab1e", 50, PATIENCE)
+        .await
+        .expect("flagged stuck");
+    status
+        .wait_for_log("Order '5ca1ab1e' is stuck", Duration::from_secs(5))
+        .await;
 
-    let progress = StageReached { status: 200, timestamp: now_ms() };
-    producer.send_json(&shop.sys.topics.status, "5ca1ab1e", &progress).await.expect("status");
-    shop.wait_for_status("5ca1ab1e", 200, PATIENCE).await.expect("progress replaces stuck");
+    let progress = StageReached {
+        status: 200,
+        timestamp: now_ms(),
+    };
+    producer
+        .send_json(&shop.sys.topics.status, "5ca1ab1e", &progress)
+        .await
+        .expect("status");
+    shop.wait_for_status("5ca1ab1e", 200, PATIENCE)
+        .await
+        .expect("progress replaces stuck");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -130,29 +192,55 @@ async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them()
             now_ms(),
         )
         .expect("stored");
-    producer.send(ordered, "bad00001", b"{not json", None).await.expect("poison 1");
-    let keyless = producer.enqueue(ordered, b"", br#"{"status":100}"#, None).expect("poison 2");
+    producer
+        .send(ordered, "bad00001", b"{not json", None)
+        .await
+        .expect("poison 1");
+    let keyless = producer
+        .enqueue(ordered, b"", br#"{"status":100}"#, None)
+        .expect("poison 2");
     let _ = keyless.await;
-    producer.send(ordered, "bad00002", br#"{"status":100,"timestamp":1}"#, None).await.expect("poison 3");
+    producer
+        .send(
+            ordered,
+            "bad00002",
+            br#"{"status":100,"timestamp":1}"#,
+            None,
+        )
+        .await
+        .expect("poison 3");
     let behind = ids("900d1", 5);
     for id in &behind {
         shop.place_order(&producer, id).await;
     }
 
     let _services = shop.start_pipeline();
-    shop.wait_for_status("900d0001", 999, PATIENCE).await.expect("the order in front");
+    shop.wait_for_status("900d0001", 999, PATIENCE)
+        .await
+        .expect("the order in front");
     shop.wait_for_all(&behind, 999, PATIENCE).await;
-    shop.wait_for_status("bad00001", 430, PATIENCE).await.expect("known order marked something_wrong");
+    shop.wait_for_status("bad00001", 430, PATIENCE)
+        .await
+        .expect("known order marked something_wrong");
 
     // assemble and delivery both read pizza-ordered, so each dead-letters the three poisons.
-    let dead = read_until(&shop.kafka, &shop.sys.topics.dead_letter, PATIENCE, |r| r.len() >= 6);
-    assert_eq!(dead.len(), 6, "three poison events, dead-lettered by two services");
+    let dead = read_until(&shop.kafka, &shop.sys.topics.dead_letter, PATIENCE, |r| {
+        r.len() >= 6
+    });
+    assert_eq!(
+        dead.len(),
+        6,
+        "three poison events, dead-lettered by two services"
+    );
     for record in &dead {
         assert!(!record.headers["error.reason"].is_empty());
         assert_eq!(record.headers["error.topic"], "pizza-ordered");
         assert!(record.headers.contains_key("error.offset"));
     }
-    let services: BTreeSet<&str> = dead.iter().map(|r| r.headers["error.service"].as_str()).collect();
+    let services: BTreeSet<&str> = dead
+        .iter()
+        .map(|r| r.headers["error.service"].as_str())
+        .collect();
     assert_eq!(services, BTreeSet::from(["assemble", "delivery"]));
 }
 
@@ -171,18 +259,36 @@ async fn sigterm_exits_zero_with_offsets_committed() {
     for service in &mut services {
         let (status, took) = service.terminate();
         assert!(status.success(), "{} exited with {status}", service.name);
-        assert!(took < Duration::from_secs(5), "{} took {took:?} to stop", service.name);
+        assert!(
+            took < Duration::from_secs(5),
+            "{} took {took:?} to stop",
+            service.name
+        );
         let log = service.log();
-        assert!(log.contains("Consumer in consumer group successfully closed"), "{}", service.name);
-        assert!(log.contains("Graceful shutdown completed"), "{}", service.name);
+        assert!(
+            log.contains("Consumer in consumer group successfully closed"),
+            "{}",
+            service.name
+        );
+        assert!(
+            log.contains("Graceful shutdown completed"),
+            "{}",
+            service.name
+        );
     }
 
     // A restarted kitchen finds nothing left to do: every finished order was committed.
     let assemble = shop.start("assemble");
-    assemble.wait_for_log("Subscribed to topic(s)", PATIENCE).await;
+    assemble
+        .wait_for_log("Subscribed to topic(s)", PATIENCE)
+        .await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let redone = assemble.log().matches("Preparing order").count();
-    assert_eq!(redone, orders.len(), "the restarted service redid finished orders");
+    assert_eq!(
+        redone,
+        orders.len(),
+        "the restarted service redid finished orders"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -193,7 +299,9 @@ async fn sigterm_mid_bake_exits_within_five_seconds_and_the_order_is_redone() {
     let mut assemble = shop.start("assemble");
     let producer = shop.producer().await;
     shop.place_order(&producer, "0b5e55ed").await;
-    assemble.wait_for_log("Preparing order '0b5e55ed'", PATIENCE).await;
+    assemble
+        .wait_for_log("Preparing order '0b5e55ed'", PATIENCE)
+        .await;
 
     let (status, took) = assemble.terminate();
     assert!(status.success(), "exit {status}");
@@ -202,5 +310,7 @@ async fn sigterm_mid_bake_exits_within_five_seconds_and_the_order_is_redone() {
 
     // The interrupted order was not committed: the next instance picks it up again.
     let again = shop.start("assemble");
-    again.wait_for_log("Order '0b5e55ed' is assembled", PATIENCE).await;
+    again
+        .wait_for_log("Order '0b5e55ed' is assembled", PATIENCE)
+        .await;
 }

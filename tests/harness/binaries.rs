@@ -26,12 +26,16 @@ pub fn binary(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.current_dir(workspace_root()).args(["build", "--bins", "--quiet"]);
+        build
+            .current_dir(workspace_root())
+            .args(["build", "--bins", "--quiet"]);
         if RELEASE {
             build.arg("--release");
         }
         let status = build.status().expect("cargo runs");
         assert!(status.success(), "building the binaries failed");
     });
-    target_dir().join(if RELEASE { "release" } else { "debug" }).join(name)
+    target_dir()
+        .join(if RELEASE { "release" } else { "debug" })
+        .join(name)
 }

@@ -44,13 +44,24 @@ impl Broker {
         let url = format!("tcp://127.0.0.1:{port}");
         let binary = tansu_binary();
         let child = Command::new(&binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "memory://tansu/"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} ({e}); install it with ./scripts/broker.sh install", binary.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}); install it with ./scripts/broker.sh install",
+                    binary.display()
+                )
+            });
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "broker did not listen on {port}");

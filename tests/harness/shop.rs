@@ -53,16 +53,29 @@ impl Shop {
 
     pub async fn open_with_kafka(kafka_text: &str, edits: &[(&str, &str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let base = std::fs::read_to_string(workspace_root().join("config_sys/default.ini")).expect("default.ini");
+        let base = std::fs::read_to_string(workspace_root().join("config_sys/default.ini"))
+            .expect("default.ini");
         let data = dir.path().join("data");
         let mut sys_text = base;
         let defaults = [
             ("simulation", "time_scale", "0"),
             ("kafka-topic-config", "num_partitions", "2"),
-            ("state-store-orders", "name", &*data.join("orders.db").to_string_lossy().into_owned()),
-            ("state-store-delivery", "name", &*data.join("delivery.db").to_string_lossy().into_owned()),
+            (
+                "state-store-orders",
+                "name",
+                &*data.join("orders.db").to_string_lossy().into_owned(),
+            ),
+            (
+                "state-store-delivery",
+                "name",
+                &*data.join("delivery.db").to_string_lossy().into_owned(),
+            ),
             ("state-store-orders", "status_watchdog_minutes", "0.01"),
-            ("webapp", "session_key_file", &*data.join("session.key").to_string_lossy().into_owned()),
+            (
+                "webapp",
+                "session_key_file",
+                &*data.join("session.key").to_string_lossy().into_owned(),
+            ),
             ("state-store-orders", "status_invalid_timeout_minutes", "5"),
         ];
         for (section, key, value) in defaults.iter().chain(edits) {
@@ -74,8 +87,16 @@ impl Shop {
         std::fs::write(&sys_ini, sys_text).expect("write sys.ini");
         let kafka = KafkaSettings::load(&kafka_ini).expect("kafka settings");
         let sys = SysSettings::load(&sys_ini).expect("sys settings");
-        common::kafka::create_topics(&kafka, &sys).await.expect("topics created");
-        Self { dir, kafka_ini, sys_ini, kafka, sys }
+        common::kafka::create_topics(&kafka, &sys)
+            .await
+            .expect("topics created");
+        Self {
+            dir,
+            kafka_ini,
+            sys_ini,
+            kafka,
+            sys,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -93,11 +114,18 @@ impl Shop {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {service}: {e}"));
-        Service { name: service.to_owned(), child, log: self.path().join("logs").join(format!("{service}.log")) }
+        Service {
+            name: service.to_owned(),
+            child,
+            log: self.path().join("logs").join(format!("{service}.log")),
+        }
     }
 
     pub fn start_pipeline(&self) -> Vec<Service> {
-        ["status", "delivery", "bake", "assemble"].iter().map(|s| self.start(s)).collect()
+        ["status", "delivery", "bake", "assemble"]
+            .iter()
+            .map(|s| self.start(s))
+            .collect()
     }
 
     pub fn orders(&self) -> Arc<dyn OrderStore> {
@@ -111,7 +139,9 @@ impl Shop {
     pub async fn producer(&self) -> EventProducer {
         let topics = self.sys.topics.all();
         let config = producer_config(&self.kafka, "pizza-tests");
-        EventProducer::connect(&config, &topics, &Default::default()).await.expect("producer")
+        EventProducer::connect(&config, &topics, &Default::default())
+            .await
+            .expect("producer")
     }
 
     /// Stores an order and announces it, as the web app does.
@@ -129,15 +159,35 @@ impl Shop {
             extra_toppings: details.extra_toppings.clone(),
             status: 100,
         };
-        self.orders().add_order(&order, timestamp).expect("order stored");
-        let ordered = PizzaOrdered { status: 100, timestamp, order: details };
-        producer.send_json(&self.sys.topics.ordered, order_id, &ordered).await.expect("ordered produced");
-        let placed = StageReached { status: 100, timestamp };
-        producer.send_json(&self.sys.topics.status, order_id, &placed).await.expect("status produced");
+        self.orders()
+            .add_order(&order, timestamp)
+            .expect("order stored");
+        let ordered = PizzaOrdered {
+            status: 100,
+            timestamp,
+            order: details,
+        };
+        producer
+            .send_json(&self.sys.topics.ordered, order_id, &ordered)
+            .await
+            .expect("ordered produced");
+        let placed = StageReached {
+            status: 100,
+            timestamp,
+        };
+        producer
+            .send_json(&self.sys.topics.status, order_id, &placed)
+            .await
+            .expect("status produced");
     }
 
     /// Waits until the view shows `status` for the order.
-    pub async fn wait_for_status(&self, order_id: &str, status: i64, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_for_status(
+        &self,
+        order_id: &str,
+        status: i64,
+        timeout: Duration,
+    ) -> Result<(), String> {
         let orders = self.orders();
         let deadline = Instant::now() + timeout;
         loop {
@@ -146,7 +196,9 @@ impl Shop {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("order {order_id} shows {now:?}, not {status}, after {timeout:?}"));
+                return Err(format!(
+                    "order {order_id} shows {now:?}, not {status}, after {timeout:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -168,7 +220,13 @@ impl Shop {
 pub fn order_details(order_id: &str) -> OrderDetails {
     OrderDetails {
         extra_toppings: vec!["Basil".into(), "Rocket".into()],
-        customer_id: format!("{:0>32}", order_id.bytes().map(|b| format!("{:x}", b % 16)).collect::<String>()),
+        customer_id: format!(
+            "{:0>32}",
+            order_id
+                .bytes()
+                .map(|b| format!("{:x}", b % 16))
+                .collect::<String>()
+        ),
         username: "Tester".into(),
         sauce: "Tomato".into(),
         cheese: "Mozzarella".into(),
@@ -190,8 +248,15 @@ impl Service {
     /// Sends SIGTERM and waits for the process to exit; returns its status and how long it took.
     pub fn terminate(&mut self) -> (ExitStatus, Duration) {
         let started = Instant::now();
-        let sent = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
-        assert!(sent.map(|s| s.success()).unwrap_or(false), "kill -TERM {}", self.name);
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        assert!(
+            sent.map(|s| s.success()).unwrap_or(false),
+            "kill -TERM {}",
+            self.name
+        );
         let deadline = started + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -210,7 +275,12 @@ impl Service {
     pub async fn wait_for_log(&self, text: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while !self.log().contains(text) {
-            assert!(Instant::now() < deadline, "{} never logged {text:?}; log:\n{}", self.name, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "{} never logged {text:?}; log:\n{}",
+                self.name,
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

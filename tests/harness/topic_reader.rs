@@ -30,22 +30,35 @@ pub fn read_until(
     done: impl Fn(&[Record]) -> bool,
 ) -> Vec<Record> {
     let group = format!("reader-{}-{}", topic, common::events::now_ms());
-    let consumer: BaseConsumer = consumer_config(kafka, &group, "pizza-tests-reader").create().expect("consumer");
+    let consumer: BaseConsumer = consumer_config(kafka, &group, "pizza-tests-reader")
+        .create()
+        .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     let deadline = Instant::now() + timeout;
     let mut records = Vec::new();
     while Instant::now() < deadline && !done(&records) {
-        let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else { continue };
+        let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
         let headers = message
             .headers()
             .map(|hs| {
                 hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default()))
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            h.value
+                                .map(|v| String::from_utf8_lossy(v).into_owned())
+                                .unwrap_or_default(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
         records.push(Record {
-            key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
             value: message.payload().unwrap_or_default().to_vec(),
             headers,
         });

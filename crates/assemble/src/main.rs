@@ -28,10 +28,19 @@ impl Handler for Assemble {
 
         let status = self.ctx.sys.status.ids.pizza_assembled;
         let timestamp = now_ms();
-        let assembled = PizzaAssembled { status, baking_time: baking_seconds(seed), timestamp };
+        let assembled = PizzaAssembled {
+            status,
+            baking_time: baking_seconds(seed),
+            timestamp,
+        };
         let topic = &self.ctx.sys.topics.assembled;
         self.ctx
-            .emit_stage(topic, &order_id, &assembled, StageReached { status, timestamp })
+            .emit_stage(
+                topic,
+                &order_id,
+                &assembled,
+                StageReached { status, timestamp },
+            )
             .await
     }
 }

@@ -21,14 +21,21 @@ impl Handler for Bake {
         let assembled: PizzaAssembled = event.decode()?;
         let baking = assembled.baking_time;
         if baking > LONGEST_BAKE_SECONDS {
-            return Err(EventError::BadValue(format!("baking_time {baking} s is out of range")).into());
+            return Err(
+                EventError::BadValue(format!("baking_time {baking} s is out of range")).into(),
+            );
         }
         tracing::info!("Preparing order '{order_id}', baking time is {baking} second(s)");
         self.ctx.simulate(baking as f64).await?;
         tracing::info!("Order '{order_id}' is baked!");
 
-        let baked = StageReached { status: self.ctx.sys.status.ids.pizza_baked, timestamp: now_ms() };
-        self.ctx.emit_stage(&self.ctx.sys.topics.baked, &order_id, &baked, baked).await
+        let baked = StageReached {
+            status: self.ctx.sys.status.ids.pizza_baked,
+            timestamp: now_ms(),
+        };
+        self.ctx
+            .emit_stage(&self.ctx.sys.topics.baked, &order_id, &baked, baked)
+            .await
     }
 }
 

@@ -30,7 +30,8 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let settings = KafkaSettings::load(&paths.kafka).and_then(|kafka| Ok((kafka, SysSettings::load(&paths.sys)?)));
+    let settings = KafkaSettings::load(&paths.kafka)
+        .and_then(|kafka| Ok((kafka, SysSettings::load(&paths.sys)?)));
     let (kafka, sys) = match settings {
         Ok(settings) => settings,
         Err(error) => {
@@ -41,7 +42,10 @@ where
     let _log = match crate::logging::init(service) {
         Ok(guard) => guard,
         Err(error) => {
-            eprintln!("{service}: cannot open the log file in {}/: {error}", crate::logging::LOG_FOLDER);
+            eprintln!(
+                "{service}: cannot open the log file in {}/: {error}",
+                crate::logging::LOG_FOLDER
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -59,7 +63,13 @@ where
             paths.kafka.display(),
             paths.sys.display()
         );
-        body(Startup { paths, kafka, sys, shutdown }).await
+        body(Startup {
+            paths,
+            kafka,
+            sys,
+            shutdown,
+        })
+        .await
     });
     match outcome {
         Ok(()) => {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::StageReached;
 use crate::app::Startup;
+use crate::events::StageReached;
 use crate::kafka::{producer_config, EventProducer, HandleError, ProduceError};
 use crate::settings::{KafkaSettings, StatusSource, SysSettings};
 
@@ -28,13 +28,24 @@ impl ServiceContext {
         startup: Startup,
         produces_to: &[&str],
     ) -> Result<Arc<Self>, ProduceError> {
-        let Startup { kafka, sys, shutdown, .. } = startup;
+        let Startup {
+            kafka,
+            sys,
+            shutdown,
+            ..
+        } = startup;
         let mut topics: Vec<&str> = produces_to.to_vec();
         topics.extend([sys.topics.status.as_str(), sys.topics.dead_letter.as_str()]);
         topics.dedup();
         let config = producer_config(&kafka, client_id);
         let producer = EventProducer::connect(&config, &topics, &shutdown).await?;
-        Ok(Arc::new(Self { service, kafka, sys, producer, shutdown }))
+        Ok(Arc::new(Self {
+            service,
+            kafka,
+            sys,
+            producer,
+            shutdown,
+        }))
     }
 
     /// Spends a simulated stage time (scaled by `[simulation] time_scale`), giving up at once on
@@ -63,7 +74,9 @@ impl ServiceContext {
     ) -> Result<(), HandleError> {
         let stage = self.producer.send_json(topic, order_id, event);
         if self.sys.status_source == StatusSource::Services {
-            let status = self.producer.send_json(&self.sys.topics.status, order_id, &status);
+            let status = self
+                .producer
+                .send_json(&self.sys.topics.status, order_id, &status);
             futures::try_join!(stage, status)?;
         } else {
             stage.await?;

@@ -119,7 +119,10 @@ mod tests {
         };
         let json = serde_json::to_vec(&event).expect("serialises");
         assert!(String::from_utf8_lossy(&json).contains(r#""username":"u""#));
-        assert_eq!(decode::<PizzaOrdered>(Some(&json)).expect("round trip"), event);
+        assert_eq!(
+            decode::<PizzaOrdered>(Some(&json)).expect("round trip"),
+            event
+        );
     }
 
     #[test]
@@ -133,7 +136,13 @@ mod tests {
     fn reads_ksqldb_upper_case_fields() {
         let event: StageReached =
             decode(Some(br#"{"STATUS": 200, "TIMESTAMP": 7}"#)).expect("valid");
-        assert_eq!(event, StageReached { status: 200, timestamp: 7 });
+        assert_eq!(
+            event,
+            StageReached {
+                status: 200,
+                timestamp: 7
+            }
+        );
     }
 
     #[test]
@@ -143,10 +152,15 @@ mod tests {
             Err(EventError::BadValue(_))
         ));
         assert!(matches!(
-            decode::<PizzaAssembled>(Some(br#"{"status": 200, "baking_time": "ten", "timestamp": 1}"#)),
+            decode::<PizzaAssembled>(Some(
+                br#"{"status": 200, "baking_time": "ten", "timestamp": 1}"#
+            )),
             Err(EventError::BadValue(_))
         ));
-        assert!(matches!(decode::<StageReached>(Some(b"not json")), Err(EventError::BadValue(_))));
+        assert!(matches!(
+            decode::<StageReached>(Some(b"not json")),
+            Err(EventError::BadValue(_))
+        ));
         assert_eq!(decode::<StageReached>(None), Err(EventError::MissingValue));
     }
 
@@ -155,7 +169,13 @@ mod tests {
         assert_eq!(decode_key(Some(b"b32ad0f1")), Ok("b32ad0f1".to_owned()));
         assert_eq!(decode_key(None), Err(EventError::MissingKey));
         assert!(matches!(decode_key(Some(b"")), Err(EventError::BadKey(_))));
-        assert!(matches!(decode_key(Some(b"<script>")), Err(EventError::BadKey(_))));
-        assert!(matches!(decode_key(Some(&[0xff, 0xfe])), Err(EventError::BadKey(_))));
+        assert!(matches!(
+            decode_key(Some(b"<script>")),
+            Err(EventError::BadKey(_))
+        ));
+        assert!(matches!(
+            decode_key(Some(&[0xff, 0xfe])),
+            Err(EventError::BadKey(_))
+        ));
     }
 }

@@ -20,8 +20,12 @@ pub fn init(service: &str) -> std::io::Result<LogGuard> {
     std::fs::create_dir_all(LOG_FOLDER)?;
     let file = tracing_appender::rolling::never(Path::new(LOG_FOLDER), format!("{service}.log"));
     let (file_writer, guard) = tracing_appender::non_blocking(file);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
-    let to_file = fmt::layer().with_ansi(false).with_target(false).with_writer(file_writer);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let to_file = fmt::layer()
+        .with_ansi(false)
+        .with_target(false)
+        .with_writer(file_writer);
     let to_stdout = fmt::layer().with_target(false);
     tracing_subscriber::registry()
         .with(filter)

@@ -22,12 +22,20 @@ mod tests {
             (b"foobar", -790_332_482),
             (b"a-little-bit-long-string", -985_981_536),
             (b"a-little-bit-longer-string", -1_486_304_829),
-            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58_897_971,
+            ),
             (b"abc", 479_470_107),
         ];
         for (key, expected) in cases {
             let hash = murmur2::murmur2(key, murmur2::KAFKA_SEED) as i32;
-            assert_eq!(hash, expected, "murmur2({:?})", String::from_utf8_lossy(key));
+            assert_eq!(
+                hash,
+                expected,
+                "murmur2({:?})",
+                String::from_utf8_lossy(key)
+            );
         }
     }
 

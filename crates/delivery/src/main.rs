@@ -33,9 +33,14 @@ impl Handler for Delivery {
             let ordered: PizzaOrdered = event.decode()?;
             let customer_id = ordered.order.customer_id;
             if delivery_seconds(&customer_id, false).is_none() {
-                return Err(EventError::BadValue(format!("customer_id {customer_id:?} is not hexadecimal")).into());
+                return Err(EventError::BadValue(format!(
+                    "customer_id {customer_id:?} is not hexadecimal"
+                ))
+                .into());
             }
-            tracing::info!("Early warning to deliver order '{order_id}' to customer_id '{customer_id}'");
+            tracing::info!(
+                "Early warning to deliver order '{order_id}' to customer_id '{customer_id}'"
+            );
             let (store, id) = (self.store.clone(), order_id.clone());
             blocking(move || store.on_ordered(&id, &customer_id, now_ms())).await?
         } else {
@@ -51,32 +56,55 @@ impl Handler for Delivery {
                 Ok(())
             }
             DeliveryAction::Pending => {
-                tracing::info!("Order '{order_id}' is baked but its early warning has not arrived: pending");
-                let pending = StageReached { status: self.ctx.sys.status.ids.pending, timestamp: now_ms() };
-                self.ctx.emit_stage(&topics.pending, &order_id, &pending, pending).await
+                tracing::info!(
+                    "Order '{order_id}' is baked but its early warning has not arrived: pending"
+                );
+                let pending = StageReached {
+                    status: self.ctx.sys.status.ids.pending,
+                    timestamp: now_ms(),
+                };
+                self.ctx
+                    .emit_stage(&topics.pending, &order_id, &pending, pending)
+                    .await
             }
-            DeliveryAction::Deliver { customer_id, late } => self.deliver(&order_id, &customer_id, late).await,
+            DeliveryAction::Deliver { customer_id, late } => {
+                self.deliver(&order_id, &customer_id, late).await
+            }
         }
     }
 }
 
 impl Delivery {
-    async fn deliver(&self, order_id: &str, customer_id: &str, late: bool) -> Result<(), HandleError> {
+    async fn deliver(
+        &self,
+        order_id: &str,
+        customer_id: &str,
+        late: bool,
+    ) -> Result<(), HandleError> {
         let Some(_trip) = Trip::start(&self.on_the_road, order_id) else {
             tracing::info!("Order '{order_id}' is already on its way");
             return Ok(());
         };
-        let seconds = delivery_seconds(customer_id, late)
-            .ok_or_else(|| EventError::BadValue(format!("customer_id {customer_id:?} is not hexadecimal")))?;
+        let seconds = delivery_seconds(customer_id, late).ok_or_else(|| {
+            EventError::BadValue(format!("customer_id {customer_id:?} is not hexadecimal"))
+        })?;
         tracing::info!(
             "Delivering order '{order_id}' for customer_id '{customer_id}', delivery time is {seconds} second(s)"
         );
         self.ctx.simulate(seconds as f64).await?;
         tracing::info!("Order '{order_id}' delivered to customer_id '{customer_id}'");
 
-        let delivered = StageReached { status: self.ctx.sys.status.ids.delivered, timestamp: now_ms() };
+        let delivered = StageReached {
+            status: self.ctx.sys.status.ids.delivered,
+            timestamp: now_ms(),
+        };
         self.ctx
-            .emit_stage(&self.ctx.sys.topics.delivered, order_id, &delivered, delivered)
+            .emit_stage(
+                &self.ctx.sys.topics.delivered,
+                order_id,
+                &delivered,
+                delivered,
+            )
             .await?;
         // Marked only once the broker has the event: a crash in between delivers again after
         // restart (at least once) rather than never.
@@ -95,13 +123,19 @@ struct Trip<'a> {
 impl<'a> Trip<'a> {
     fn start(road: &'a Mutex<HashSet<String>>, order_id: &str) -> Option<Self> {
         let mut orders = road.lock().unwrap_or_else(|p| p.into_inner());
-        orders.insert(order_id.to_owned()).then(|| Self { road, order_id: order_id.to_owned() })
+        orders.insert(order_id.to_owned()).then(|| Self {
+            road,
+            order_id: order_id.to_owned(),
+        })
     }
 }
 
 impl Drop for Trip<'_> {
     fn drop(&mut self) {
-        self.road.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.order_id);
+        self.road
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.order_id);
     }
 }
 
@@ -114,9 +148,15 @@ fn main() -> ExitCode {
         let produces = [sys.topics.pending.clone(), sys.topics.delivered.clone()];
         let store = open_delivery_store(&sys.delivery_store)?;
         let retention_hours = sys.delivery_store.table_customers_retention_hours;
-        let ctx = ServiceContext::connect("delivery", &client, startup, &[&produces[0], &produces[1]]).await?;
+        let ctx =
+            ServiceContext::connect("delivery", &client, startup, &[&produces[0], &produces[1]])
+                .await?;
 
-        let handler = Arc::new(Delivery { ctx: ctx.clone(), store: store.clone(), on_the_road: Mutex::default() });
+        let handler = Arc::new(Delivery {
+            ctx: ctx.clone(),
+            store: store.clone(),
+            on_the_road: Mutex::default(),
+        });
         let subscriptions = [ordered.as_str(), baked.as_str()];
         let consume = run_consumer(ctx.clone(), &group, &client, &subscriptions, handler);
         let retention = periodic::every(Duration::from_secs(600), &ctx.shutdown, || {

@@ -23,8 +23,14 @@ mod tests {
     #[test]
     fn matches_the_originals_formula() {
         // int("d94a6c43d9f487c1bef659f05c002213", 16) % 10 == 5 (checked with Python).
-        assert_eq!(delivery_seconds("d94a6c43d9f487c1bef659f05c002213", false), Some(10));
-        assert_eq!(delivery_seconds("d94a6c43d9f487c1bef659f05c002213", true), Some(20));
+        assert_eq!(
+            delivery_seconds("d94a6c43d9f487c1bef659f05c002213", false),
+            Some(10)
+        );
+        assert_eq!(
+            delivery_seconds("d94a6c43d9f487c1bef659f05c002213", true),
+            Some(20)
+        );
         assert_eq!(delivery_seconds("0", false), Some(5));
         assert_eq!(delivery_seconds("f", false), Some(10));
         assert_eq!(delivery_seconds("FF", false), Some(255 % 10 + 5));

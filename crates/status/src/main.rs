@@ -21,7 +21,10 @@ impl Handler for Status {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
         let reached: StageReached = event.decode()?;
-        let incoming = StatusAt { status: reached.status, timestamp: reached.timestamp };
+        let incoming = StatusAt {
+            status: reached.status,
+            timestamp: reached.timestamp,
+        };
         let (store, id) = (self.store.clone(), order_id.clone());
         let change = blocking(move || store.update_order_status(&id, incoming, now_ms())).await?;
         let status = reached.status;
@@ -34,7 +37,10 @@ impl Handler for Status {
                 tracing::info!("Order '{order_id}' status {status} ignored: the order already shows {current}, as recent or more");
             }
             StatusChange::UnknownOrder => {
-                tracing::warn!("Order '{order_id}' is unknown; status {status} from {} skipped", event.origin());
+                tracing::warn!(
+                    "Order '{order_id}' is unknown; status {status} from {} skipped",
+                    event.origin()
+                );
             }
         }
         Ok(())
@@ -55,7 +61,10 @@ fn main() -> ExitCode {
         let store = open_order_store(&sys.orders_store, rules)?;
         let ctx = ServiceContext::connect("status", &client, startup, &[]).await?;
 
-        let handler = Arc::new(Status { ctx: ctx.clone(), store: store.clone() });
+        let handler = Arc::new(Status {
+            ctx: ctx.clone(),
+            store: store.clone(),
+        });
         let subscriptions = [consumes.as_str()];
         let consume = run_consumer(ctx.clone(), &group, &client, &subscriptions, handler);
         let watch = watchdog::run(&ctx, store);

@@ -29,7 +29,10 @@ pub async fn run(ctx: &ServiceContext, store: Arc<dyn OrderStore>) {
             match blocking(move || flag.flag_stuck(now - timeout_ms, stuck)).await {
                 Ok(orders) => {
                     for order_id in orders {
-                        tracing::warn!("Order '{order_id}' is stuck: no progress for {} s ({stuck})", timeout_ms / 1000);
+                        tracing::warn!(
+                            "Order '{order_id}' is stuck: no progress for {} s ({stuck})",
+                            timeout_ms / 1000
+                        );
                     }
                 }
                 Err(error) => tracing::warn!("Watchdog round failed: {error}"),

@@ -8,12 +8,34 @@ use axum::response::{IntoResponse, Response};
 use crate::error::AppError;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("style.css", "text/css; charset=utf-8", include_bytes!("../../../static/style.css")),
-    ("order.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/order.js")),
-    ("logo.svg", "image/svg+xml", include_bytes!("../../../static/logo.svg")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../static/style.css"),
+    ),
+    (
+        "order.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/order.js"),
+    ),
+    (
+        "logo.svg",
+        "image/svg+xml",
+        include_bytes!("../../../static/logo.svg"),
+    ),
 ];
 
 pub async fn asset(Path(name): Path<String>) -> Result<Response, AppError> {
-    let (_, content_type, bytes) = ASSETS.iter().find(|(file, _, _)| *file == name).ok_or(AppError::NotFound)?;
-    Ok(([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes).into_response())
+    let (_, content_type, bytes) = ASSETS
+        .iter()
+        .find(|(file, _, _)| *file == name)
+        .ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, *content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        *bytes,
+    )
+        .into_response())
 }

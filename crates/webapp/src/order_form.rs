@@ -41,12 +41,22 @@ impl OrderForm {
     }
 }
 
-fn one_of(field: &'static str, value: Option<String>, choices: &[String]) -> Result<String, AppError> {
-    let value = value.ok_or_else(|| AppError::BadField { field, message: "please choose one".into() })?;
+fn one_of(
+    field: &'static str,
+    value: Option<String>,
+    choices: &[String],
+) -> Result<String, AppError> {
+    let value = value.ok_or_else(|| AppError::BadField {
+        field,
+        message: "please choose one".into(),
+    })?;
     if choices.contains(&value) {
         Ok(value)
     } else {
-        Err(AppError::BadField { field, message: "that is not on the menu".into() })
+        Err(AppError::BadField {
+            field,
+            message: "that is not on the menu".into(),
+        })
     }
 }
 
@@ -75,17 +85,31 @@ mod tests {
 
     #[test]
     fn accepts_menu_items_and_drops_repeated_extras() {
-        let pizza = form("Pesto", &["Rocket", "Basil", "Rocket"]).validate(&menu()).expect("valid");
+        let pizza = form("Pesto", &["Rocket", "Basil", "Rocket"])
+            .validate(&menu())
+            .expect("valid");
         assert_eq!(pizza.extra_toppings, ["Rocket", "Basil"]);
     }
 
     #[test]
     fn names_the_field_that_is_wrong() {
-        let error = form("Ketchup", &[]).validate(&menu()).expect_err("not on the menu");
+        let error = form("Ketchup", &[])
+            .validate(&menu())
+            .expect_err("not on the menu");
         assert!(matches!(error, AppError::BadField { field: "sauce", .. }));
-        let error = form("Tomato", &["Gold leaf"]).validate(&menu()).expect_err("not on the menu");
-        assert!(matches!(error, AppError::BadField { field: "extra_topping", .. }));
-        let error = OrderForm::default().validate(&menu()).expect_err("nothing chosen");
+        let error = form("Tomato", &["Gold leaf"])
+            .validate(&menu())
+            .expect_err("not on the menu");
+        assert!(matches!(
+            error,
+            AppError::BadField {
+                field: "extra_topping",
+                ..
+            }
+        ));
+        let error = OrderForm::default()
+            .validate(&menu())
+            .expect_err("nothing chosen");
         assert!(matches!(error, AppError::BadField { field: "sauce", .. }));
     }
 }

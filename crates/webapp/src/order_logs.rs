@@ -30,13 +30,21 @@ pub fn read(logs_dir: &Path, order_id: &str) -> OrderLogs {
         .iter()
         .map(|service| {
             let text = tail(&logs_dir.join(format!("{service}.log"))).unwrap_or_default();
-            let lines = text.lines().filter(|line| line.contains(&needle)).map(str::to_owned).collect();
+            let lines = text
+                .lines()
+                .filter(|line| line.contains(&needle))
+                .map(str::to_owned)
+                .collect();
             ServiceLines { service, lines }
         })
         .collect();
     let mut all: Vec<String> = services
         .iter()
-        .flat_map(|s| s.lines.iter().map(move |line| format!("({}) {line}", s.service)))
+        .flat_map(|s| {
+            s.lines
+                .iter()
+                .map(move |line| format!("({}) {line}", s.service))
+        })
         .collect();
     // Lines start with an RFC 3339 time after the service tag, which sorts as text.
     all.sort_by(|a, b| timestamp(a).cmp(timestamp(b)));
@@ -44,7 +52,9 @@ pub fn read(logs_dir: &Path, order_id: &str) -> OrderLogs {
 }
 
 fn timestamp(tagged: &str) -> &str {
-    tagged.split_once(") ").map_or(tagged, |(_, line)| line.split(' ').next().unwrap_or(line))
+    tagged
+        .split_once(") ")
+        .map_or(tagged, |(_, line)| line.split(' ').next().unwrap_or(line))
 }
 
 fn tail(path: &Path) -> std::io::Result<String> {
@@ -56,7 +66,13 @@ fn tail(path: &Path) -> std::io::Result<String> {
     file.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     // A read from the middle of the file starts mid-line; drop that partial line.
-    Ok(if start > 0 { text.split_once('\n').map(|(_, rest)| rest.to_owned()).unwrap_or_default() } else { text })
+    Ok(if start > 0 {
+        text.split_once('\n')
+            .map(|(_, rest)| rest.to_owned())
+            .unwrap_or_default()
+    } else {
+        text
+    })
 }
 
 #[cfg(test)]
@@ -71,11 +87,18 @@ mod tests {
             "2026-01-01T00:00:02Z INFO Order 'aaaa0001' is assembled!\n2026-01-01T00:00:03Z INFO Order 'bbbb0002' is assembled!\n",
         )
         .expect("write");
-        std::fs::write(dir.path().join("webapp.log"), "2026-01-01T00:00:01Z INFO Order 'aaaa0001' placed\n").expect("write");
+        std::fs::write(
+            dir.path().join("webapp.log"),
+            "2026-01-01T00:00:01Z INFO Order 'aaaa0001' placed\n",
+        )
+        .expect("write");
         let logs = read(dir.path(), "aaaa0001");
         assert_eq!(logs.all.len(), 2);
         assert!(logs.all[0].starts_with("(webapp) "));
         assert!(logs.all[1].starts_with("(assemble) "));
-        assert!(logs.services.iter().all(|s| s.lines.iter().all(|l| !l.contains("bbbb0002"))));
+        assert!(logs
+            .services
+            .iter()
+            .all(|s| s.lines.iter().all(|l| !l.contains("bbbb0002"))));
     }
 }

@@ -43,7 +43,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn login_page() -> Result<Response, AppError> {
-    render(LoginPage { username: None, max_chars: MAX_USERNAME_CHARS })
+    render(LoginPage {
+        username: None,
+        max_chars: MAX_USERNAME_CHARS,
+    })
 }
 
 #[derive(Deserialize)]
@@ -58,7 +61,11 @@ async fn login(jar: PrivateCookieJar, Form(form): Form<LoginForm>) -> Result<Res
         message: format!("at most {MAX_USERNAME_CHARS} characters"),
     })?;
     let customer = Customer::new(username);
-    tracing::info!("Customer '{}' logged in as customer_id '{}'", customer.username, customer.customer_id);
+    tracing::info!(
+        "Customer '{}' logged in as customer_id '{}'",
+        customer.username,
+        customer.customer_id
+    );
     Ok((jar.add(customer.cookie()), Redirect::to("/")).into_response())
 }
 
@@ -67,7 +74,10 @@ async fn logout(jar: PrivateCookieJar) -> Response {
 }
 
 async fn menu(State(state): State<AppState>, customer: Customer) -> Result<Response, AppError> {
-    render(MenuPage { username: Some(&customer.username), menu: &state.sys.menu })
+    render(MenuPage {
+        username: Some(&customer.username),
+        menu: &state.sys.menu,
+    })
 }
 
 async fn place_order(
@@ -90,17 +100,38 @@ async fn place_order(
 
     // The order exists only once the broker has it: if it does not acknowledge, the stored row
     // goes again and the customer is told, so no half-made order remains.
-    let event = PizzaOrdered { status: placed, timestamp, order: details };
-    if let Err(error) = state.producer.send_json(&state.sys.topics.ordered, &order_id, &event).await {
+    let event = PizzaOrdered {
+        status: placed,
+        timestamp,
+        order: details,
+    };
+    if let Err(error) = state
+        .producer
+        .send_json(&state.sys.topics.ordered, &order_id, &event)
+        .await
+    {
         tracing::error!("Order '{order_id}' not placed, the broker did not take it: {error}");
         let (store, id) = (state.store.clone(), order_id.clone());
         blocking(move || store.delete_order(&id)).await?;
-        return Err(AppError::Unavailable("The kitchen could not be reached, so your order was not placed. Please try again.".into()));
+        return Err(AppError::Unavailable(
+            "The kitchen could not be reached, so your order was not placed. Please try again."
+                .into(),
+        ));
     }
-    tracing::info!("Order '{order_id}' placed by customer_id '{}'", customer.customer_id);
+    tracing::info!(
+        "Order '{order_id}' placed by customer_id '{}'",
+        customer.customer_id
+    );
     if state.sys.status_source == StatusSource::Services {
-        let status = StageReached { status: placed, timestamp };
-        if let Err(error) = state.producer.send_json(&state.sys.topics.status, &order_id, &status).await {
+        let status = StageReached {
+            status: placed,
+            timestamp,
+        };
+        if let Err(error) = state
+            .producer
+            .send_json(&state.sys.topics.status, &order_id, &status)
+            .await
+        {
             // The view already shows the order as placed, and the kitchen has it.
             tracing::warn!("Order '{order_id}': status event not produced: {error}");
         }
@@ -109,7 +140,12 @@ async fn place_order(
 }
 
 /// Stores the order under a fresh 8-hex-digit id (a new one in the rare case of a clash).
-async fn store_new_order(state: &AppState, details: &OrderDetails, timestamp: i64, status: i64) -> Result<String, AppError> {
+async fn store_new_order(
+    state: &AppState,
+    details: &OrderDetails,
+    timestamp: i64,
+    status: i64,
+) -> Result<String, AppError> {
     for _ in 0..5 {
         let order = NewOrder {
             order_id: format!("{:08x}", rand::random::<u32>()),
@@ -134,7 +170,11 @@ async fn store_new_order(state: &AppState, details: &OrderDetails, timestamp: i6
 }
 
 /// The customer's own order, or 404 (for an unknown id and for anyone else's alike).
-async fn own_order(state: &AppState, customer: &Customer, order_id: &str) -> Result<OrderRecord, AppError> {
+async fn own_order(
+    state: &AppState,
+    customer: &Customer,
+    order_id: &str,
+) -> Result<OrderRecord, AppError> {
     if !is_order_id(order_id) {
         return Err(AppError::NotFound);
     }
@@ -161,7 +201,10 @@ async fn orders(State(state): State<AppState>, customer: Customer) -> Result<Res
     let (store, id) = (state.store.clone(), customer.customer_id.clone());
     let records = blocking(move || store.customer_orders(&id, ORDERS_SHOWN)).await?;
     let orders = records.into_iter().map(|r| view(&state, r)).collect();
-    render(OrdersPage { username: Some(&customer.username), orders })
+    render(OrdersPage {
+        username: Some(&customer.username),
+        orders,
+    })
 }
 
 #[derive(Deserialize)]
@@ -170,18 +213,39 @@ struct SearchQuery {
     order_id: String,
 }
 
-async fn search(_customer: Customer, Query(query): Query<SearchQuery>) -> Result<Redirect, AppError> {
+async fn search(
+    _customer: Customer,
+    Query(query): Query<SearchQuery>,
+) -> Result<Redirect, AppError> {
     let order_id = query.order_id.trim().to_ascii_lowercase();
     if !is_order_id(&order_id) {
-        return Err(AppError::BadField { field: "order_id", message: "an order id has 8 hexadecimal characters".into() });
+        return Err(AppError::BadField {
+            field: "order_id",
+            message: "an order id has 8 hexadecimal characters".into(),
+        });
     }
     Ok(Redirect::to(&format!("/orders/{order_id}")))
 }
 
-async fn order_page(State(state): State<AppState>, customer: Customer, Path(order_id): Path<String>) -> Result<Response, AppError> {
+async fn order_page(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(order_id): Path<String>,
+) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
-    let completed = state.sys.orders_store.status_completed_when.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    render(OrderPage { username: Some(&customer.username), order: view(&state, record), completed })
+    let completed = state
+        .sys
+        .orders_store
+        .status_completed_when
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    render(OrderPage {
+        username: Some(&customer.username),
+        order: view(&state, record),
+        completed,
+    })
 }
 
 #[derive(Serialize)]
@@ -196,7 +260,11 @@ struct OrderJson {
     extra_toppings: Vec<String>,
 }
 
-async fn order_json(State(state): State<AppState>, customer: Customer, Path(order_id): Path<String>) -> Result<Response, AppError> {
+async fn order_json(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(order_id): Path<String>,
+) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
     let json = OrderJson {
         status_str: state.sys.status.label(record.status).to_owned(),
@@ -208,10 +276,18 @@ async fn order_json(State(state): State<AppState>, customer: Customer, Path(orde
         main_topping: record.main_topping,
         extra_toppings: record.extra_toppings,
     };
-    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(json)).into_response())
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(json),
+    )
+        .into_response())
 }
 
-async fn order_logs(State(state): State<AppState>, customer: Customer, Path(order_id): Path<String>) -> Result<Response, AppError> {
+async fn order_logs(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(order_id): Path<String>,
+) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
     let dir = state.logs_dir.clone();
     let logs = tokio::time::timeout(
@@ -221,5 +297,10 @@ async fn order_logs(State(state): State<AppState>, customer: Customer, Path(orde
     .await
     .map_err(|_| AppError::Internal("reading logs took too long".into()))?
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((StatusCode::OK, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(logs)).into_response())
+    Ok((
+        StatusCode::OK,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(logs),
+    )
+        .into_response())
 }

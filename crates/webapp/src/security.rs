@@ -24,7 +24,10 @@ pub fn with_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Rout
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
@@ -42,9 +45,16 @@ pub async fn same_origin_posts(request: Request, next: Next) -> Response {
 }
 
 fn is_cross_site(headers: &HeaderMap) -> bool {
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     if let Some(origin) = text(header::ORIGIN) {
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+        let origin_host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(origin);
         return Some(origin_host) != text(header::HOST);
     }
     text(axum::http::HeaderName::from_static("sec-fetch-site")) == Some("cross-site")
@@ -64,15 +74,27 @@ mod tests {
 
     #[test]
     fn same_site_posts_pass() {
-        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8000"), ("origin", "http://127.0.0.1:8000")])));
+        assert!(!is_cross_site(&headers(&[
+            ("host", "127.0.0.1:8000"),
+            ("origin", "http://127.0.0.1:8000")
+        ])));
         assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8000")])));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
     }
 
     #[test]
     fn other_sites_are_refused() {
-        assert!(is_cross_site(&headers(&[("host", "127.0.0.1:8000"), ("origin", "http://evil.example")])));
-        assert!(is_cross_site(&headers(&[("host", "127.0.0.1:8000"), ("origin", "null")])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:8000"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:8000"),
+            ("origin", "null")
+        ])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
     }
 }

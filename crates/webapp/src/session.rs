@@ -23,7 +23,10 @@ pub struct Customer {
 impl Customer {
     /// A new customer per login, as in the original: 32 random hex digits.
     pub fn new(username: String) -> Self {
-        Self { customer_id: format!("{:032x}", rand::random::<u128>()), username }
+        Self {
+            customer_id: format!("{:032x}", rand::random::<u128>()),
+            username,
+        }
     }
 
     fn encode(&self) -> String {
@@ -32,7 +35,10 @@ impl Customer {
 
     fn decode(value: &str) -> Option<Self> {
         let (customer_id, username) = value.split_once(':')?;
-        Some(Self { customer_id: customer_id.to_owned(), username: username.to_owned() })
+        Some(Self {
+            customer_id: customer_id.to_owned(),
+            username: username.to_owned(),
+        })
     }
 
     pub fn cookie(&self) -> Cookie<'static> {
@@ -91,7 +97,11 @@ pub fn load_or_create_key(path: &Path) -> std::io::Result<Key> {
         std::fs::create_dir_all(folder)?;
     }
     let key = Key::generate();
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(key.master())?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     Ok(key)
@@ -106,7 +116,10 @@ mod tests {
     fn usernames_are_trimmed_bounded_and_default_to_anonymous() {
         assert_eq!(username_from_form("  Ann  ").as_deref(), Some("Ann"));
         assert_eq!(username_from_form("   ").as_deref(), Some("Anonymous"));
-        assert_eq!(username_from_form("ééééééééééééééé").as_deref(), Some("ééééééééééééééé"));
+        assert_eq!(
+            username_from_form("ééééééééééééééé").as_deref(),
+            Some("ééééééééééééééé")
+        );
         assert_eq!(username_from_form("seventeen chars!!"), None);
     }
 
@@ -123,7 +136,10 @@ mod tests {
 
     #[test]
     fn session_values_round_trip_names_with_colons() {
-        let customer = Customer { customer_id: "ab".into(), username: "a:b".into() };
+        let customer = Customer {
+            customer_id: "ab".into(),
+            username: "a:b".into(),
+        };
         assert_eq!(Customer::decode(&customer.encode()), Some(customer));
     }
 }

@@ -12,7 +12,11 @@ use tokio_util::sync::CancellationToken;
 use crate::session::load_or_create_key;
 use crate::state::AppState;
 
-pub async fn build_state(kafka: &KafkaSettings, sys: SysSettings, shutdown: &CancellationToken) -> anyhow::Result<AppState> {
+pub async fn build_state(
+    kafka: &KafkaSettings,
+    sys: SysSettings,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<AppState> {
     let rules = StatusRules {
         completed: sys.orders_store.status_completed_when.clone(),
         unwatched: vec![sys.status.ids.something_wrong],
@@ -25,5 +29,11 @@ pub async fn build_state(kafka: &KafkaSettings, sys: SysSettings, shutdown: &Can
     set_default(&mut config, "message.timeout.ms", "10000");
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
     let producer = EventProducer::connect(&config, &topics, shutdown).await?;
-    Ok(AppState { sys: Arc::new(sys), store, producer, key, logs_dir: PathBuf::from(common::logging::LOG_FOLDER) })
+    Ok(AppState {
+        sys: Arc::new(sys),
+        store,
+        producer,
+        key,
+        logs_dir: PathBuf::from(common::logging::LOG_FOLDER),
+    })
 }

@@ -24,24 +24,54 @@ impl App {
     }
 
     async fn on(shop: Shop) -> Self {
-        let mut state = build_state(&shop.kafka, shop.sys.clone(), &Default::default()).await.expect("state");
+        let mut state = build_state(&shop.kafka, shop.sys.clone(), &Default::default())
+            .await
+            .expect("state");
         state.logs_dir = shop.path().join("logs");
-        Self { router: webapp::router(state), shop }
+        Self {
+            router: webapp::router(state),
+            shop,
+        }
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-        let response = self.router.clone().oneshot(request).await.expect("answered");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("answered");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     async fn get(&self, path: &str, cookie: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-        self.send(Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).expect("request")).await
+        self.send(
+            Request::get(path)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
     }
 
-    async fn post(&self, path: &str, cookie: &str, form: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    async fn post(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let request = Request::post(path)
             .header(header::COOKIE, cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -54,7 +84,10 @@ impl App {
     async fn login(&self, name: &str) -> String {
         let (status, headers, _) = self.post("/login", "", &format!("username={name}")).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
-        let set_cookie = headers[header::SET_COOKIE].to_str().expect("ascii").to_owned();
+        let set_cookie = headers[header::SET_COOKIE]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         set_cookie.split(';').next().expect("name=value").to_owned()
     }
 
@@ -62,23 +95,40 @@ impl App {
         let (status, headers, body) = self.post("/", cookie, form).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         let location = headers[header::LOCATION].to_str().expect("ascii");
-        location.strip_prefix("/orders/").expect("order page").to_owned()
+        location
+            .strip_prefix("/orders/")
+            .expect("order page")
+            .to_owned()
     }
 }
 
-const PIZZA: &str = "sauce=Pesto&cheese=Cheddar&main_topping=Tuna&extra_topping=Basil&extra_topping=Rocket";
+const PIZZA: &str =
+    "sauce=Pesto&cheese=Cheddar&main_topping=Tuna&extra_topping=Basil&extra_topping=Rocket";
 
 fn location(headers: &axum::http::HeaderMap) -> &str {
-    headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
     let broker = Broker::start();
     let app = App::start(&broker).await;
-    for path in ["/", "/orders", "/orders/0badf00d", "/api/orders/0badf00d", "/orders/search?order_id=1"] {
+    for path in [
+        "/",
+        "/orders",
+        "/orders/0badf00d",
+        "/api/orders/0badf00d",
+        "/orders/search?order_id=1",
+    ] {
         let (status, headers, _) = app.get(path, "").await;
-        assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/login"), "{path}");
+        assert_eq!(
+            (status, location(&headers)),
+            (StatusCode::SEE_OTHER, "/login"),
+            "{path}"
+        );
     }
     let (status, _, body) = app.get("/health-check", "").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "Ok"));
@@ -90,32 +140,60 @@ async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
     let cookie = headers[header::SET_COOKIE].to_str().expect("ascii");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Ann"), "the session is encrypted, not readable in plain: {cookie}");
+    assert!(
+        !cookie.contains("Ann"),
+        "the session is encrypted, not readable in plain: {cookie}"
+    );
 
     let session = cookie.split(';').next().expect("pair");
     let (status, _, page) = app.get("/", session).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Hi, Ann"));
     // The menu comes from [pizza] of the configuration.
-    for item in app.shop.sys.menu.sauce.iter().chain(&app.shop.sys.menu.extra_toppings) {
-        assert!(page.contains(&format!("value=\"{item}\"")), "{item} missing from the menu");
+    for item in app
+        .shop
+        .sys
+        .menu
+        .sauce
+        .iter()
+        .chain(&app.shop.sys.menu.extra_toppings)
+    {
+        assert!(
+            page.contains(&format!("value=\"{item}\"")),
+            "{item} missing from the menu"
+        );
     }
 
     // A tampered cookie is no session.
     let forged = format!("{session}x");
     let (status, headers, _) = app.get("/", &forged).await;
-    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/login"));
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/login")
+    );
 
     let (status, headers, _) = app.get("/logout", session).await;
-    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/login"));
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/login")
+    );
     let cleared = headers[header::SET_COOKIE].to_str().expect("ascii");
-    assert!(cleared.starts_with("pizza_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(
+        cleared.starts_with("pizza_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
 
     let (status, _, body) = app.post("/login", "", "username=a+name+far+too+long").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("username"), "{body}");
     let (_, headers, _) = app.post("/login", "", "username=+++").await;
-    let anonymous = headers[header::SET_COOKIE].to_str().expect("ascii").split(';').next().expect("pair").to_owned();
+    let anonymous = headers[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
     assert!(app.get("/", &anonymous).await.2.contains("Hi, Anonymous"));
 }
 
@@ -128,9 +206,19 @@ async fn an_order_is_stored_and_produced_with_the_exact_event() {
     assert_eq!(order_id.len(), 8);
     assert!(order_id.bytes().all(|b| b.is_ascii_hexdigit()));
 
-    let stored = app.shop.orders().get_order(&order_id).expect("query").expect("stored");
+    let stored = app
+        .shop
+        .orders()
+        .get_order(&order_id)
+        .expect("query")
+        .expect("stored");
     assert_eq!(stored.status, 100);
-    let ordered = read_until(&app.shop.kafka, &app.shop.sys.topics.ordered, Duration::from_secs(30), |r| !r.is_empty());
+    let ordered = read_until(
+        &app.shop.kafka,
+        &app.shop.sys.topics.ordered,
+        Duration::from_secs(30),
+        |r| !r.is_empty(),
+    );
     assert_eq!(ordered.len(), 1);
     assert_eq!(ordered[0].key.as_deref(), Some(order_id.as_str()));
     let event = ordered[0].json();
@@ -155,13 +243,27 @@ async fn an_order_is_stored_and_produced_with_the_exact_event() {
     assert_eq!(json["order_id"], order_id.as_str());
     assert_eq!(json["status"], 100);
     assert_eq!(json["status_str"], app.shop.sys.status.label(100));
-    assert_eq!(json["extra_toppings"], serde_json::json!(["Basil", "Rocket"]));
+    assert_eq!(
+        json["extra_toppings"],
+        serde_json::json!(["Basil", "Rocket"])
+    );
 
     let (status, _, page) = app.get("/orders", &session).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&order_id) && page.contains(app.shop.sys.status.label(100)));
-    let (status, headers, _) = app.get(&format!("/orders/search?order_id={}", order_id.to_uppercase()), &session).await;
-    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, format!("/orders/{order_id}").as_str()));
+    let (status, headers, _) = app
+        .get(
+            &format!("/orders/search?order_id={}", order_id.to_uppercase()),
+            &session,
+        )
+        .await;
+    assert_eq!(
+        (status, location(&headers)),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/orders/{order_id}").as_str()
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -172,7 +274,10 @@ async fn a_bad_field_is_named_and_nothing_is_kept_or_sent() {
     for (form, field) in [
         ("sauce=Ketchup&cheese=Cheddar&main_topping=Tuna", "sauce"),
         ("sauce=Pesto&cheese=Cheddar", "main_topping"),
-        ("sauce=Pesto&cheese=Cheddar&main_topping=Tuna&extra_topping=Gold", "extra_topping"),
+        (
+            "sauce=Pesto&cheese=Cheddar&main_topping=Tuna&extra_topping=Gold",
+            "extra_topping",
+        ),
     ] {
         let (status, _, body) = app.post("/", &session, form).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{form}");
@@ -182,10 +287,22 @@ async fn a_bad_field_is_named_and_nothing_is_kept_or_sent() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("order_id"));
     let customer = app.shop.orders();
-    assert!(app.get("/orders", &session).await.2.contains("No orders yet"));
+    assert!(app
+        .get("/orders", &session)
+        .await
+        .2
+        .contains("No orders yet"));
     drop(customer);
-    let produced = read_until(&app.shop.kafka, &app.shop.sys.topics.ordered, Duration::from_secs(3), |r| !r.is_empty());
-    assert!(produced.is_empty(), "nothing is produced for a refused order");
+    let produced = read_until(
+        &app.shop.kafka,
+        &app.shop.sys.topics.ordered,
+        Duration::from_secs(3),
+        |r| !r.is_empty(),
+    );
+    assert!(
+        produced.is_empty(),
+        "nothing is produced for a refused order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -201,8 +318,15 @@ async fn customers_see_only_their_own_orders() {
         let theirs = app.get(&path.replace("{}", &anns), &eve).await;
         let nobodys = app.get(&path.replace("{}", unknown), &eve).await;
         assert_eq!(theirs.0, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(theirs.2, nobodys.2, "{path}: someone else's order looks exactly like no order");
-        assert_eq!(app.get(&path.replace("{}", &anns), &ann).await.0, StatusCode::OK, "{path}");
+        assert_eq!(
+            theirs.2, nobodys.2,
+            "{path}: someone else's order looks exactly like no order"
+        );
+        assert_eq!(
+            app.get(&path.replace("{}", &anns), &ann).await.0,
+            StatusCode::OK,
+            "{path}"
+        );
     }
     assert!(!app.get("/orders", &eve).await.2.contains(&anns));
 }
@@ -226,15 +350,24 @@ async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
     let app = App::start(&broker).await;
     let session = app.login("Ann").await;
 
-    let delete = Request::delete("/").header(header::COOKIE, &session).body(Body::empty()).expect("request");
+    let delete = Request::delete("/")
+        .header(header::COOKIE, &session)
+        .body(Body::empty())
+        .expect("request");
     assert_eq!(app.send(delete).await.0, StatusCode::METHOD_NOT_ALLOWED);
 
     let huge = format!("{PIZZA}&extra_topping={}", "x".repeat(64 * 1024));
-    assert_eq!(app.post("/", &session, &huge).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        app.post("/", &session, &huge).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 
     let (status, _, _) = app.get("/orders/%FF%FE", &session).await;
     assert!(status.is_client_error(), "{status}");
-    assert_eq!(app.get("/no/such/page", &session).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/no/such/page", &session).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     let cross_site = Request::post("/")
         .header(header::COOKIE, &session)
@@ -246,7 +379,10 @@ async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
     assert_eq!(app.send(cross_site).await.0, StatusCode::FORBIDDEN);
 
     let (_, headers, _) = app.get("/", &session).await;
-    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").contains("default-src 'self'"));
+    assert!(headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii")
+        .contains("default-src 'self'"));
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
 }
@@ -254,7 +390,10 @@ async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_the_broker_does_not_take_is_not_kept() {
     let broker = Broker::start();
-    let text = format!("[kafka]\nbootstrap.servers = {}\nmessage.timeout.ms = 2000\n", broker.bootstrap());
+    let text = format!(
+        "[kafka]\nbootstrap.servers = {}\nmessage.timeout.ms = 2000\n",
+        broker.bootstrap()
+    );
     let app = App::on(Shop::open_with_kafka(&text, &[]).await).await;
     let session = app.login("Ann").await;
     drop(broker);
@@ -262,5 +401,9 @@ async fn an_order_the_broker_does_not_take_is_not_kept() {
     let (status, _, body) = app.post("/", &session, PIZZA).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("not placed"), "{body}");
-    assert!(app.get("/orders", &session).await.2.contains("No orders yet"));
+    assert!(app
+        .get("/orders", &session)
+        .await
+        .2
+        .contains("No orders yet"));
 }

@@ -20,19 +20,41 @@ impl DeadLetters<'_> {
         let partition = event.partition.to_string();
         let offset = event.offset.to_string();
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "error.reason", value: Some(reason) })
-            .insert(Header { key: "error.service", value: Some(self.service) })
-            .insert(Header { key: "error.topic", value: Some(event.topic.as_str()) })
-            .insert(Header { key: "error.partition", value: Some(partition.as_str()) })
-            .insert(Header { key: "error.offset", value: Some(offset.as_str()) });
+            .insert(Header {
+                key: "error.reason",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "error.service",
+                value: Some(self.service),
+            })
+            .insert(Header {
+                key: "error.topic",
+                value: Some(event.topic.as_str()),
+            })
+            .insert(Header {
+                key: "error.partition",
+                value: Some(partition.as_str()),
+            })
+            .insert(Header {
+                key: "error.offset",
+                value: Some(offset.as_str()),
+            });
         let key = event.key.as_deref().unwrap_or_default();
         let payload = event.payload.as_deref().unwrap_or_default();
-        let delivery = self.producer.enqueue(self.topic, key, payload, Some(headers))?;
+        let delivery = self
+            .producer
+            .enqueue(self.topic, key, payload, Some(headers))?;
         super::producer::acknowledged(self.topic, delivery).await?;
 
         if let Ok(order_id) = event.order_id() {
-            let status = StageReached { status: self.something_wrong, timestamp: now_ms() };
-            self.producer.send_json(self.status_topic, &order_id, &status).await?;
+            let status = StageReached {
+                status: self.something_wrong,
+                timestamp: now_ms(),
+            };
+            self.producer
+                .send_json(self.status_topic, &order_id, &status)
+                .await?;
         }
         Ok(())
     }

@@ -66,7 +66,10 @@ impl EventProducer {
             let count = partition_count(&producer, topic, shutdown).await?;
             partitions.insert((*topic).to_owned(), count);
         }
-        Ok(Self { producer, partitions })
+        Ok(Self {
+            producer,
+            partitions,
+        })
     }
 
     /// Hands an event to librdkafka; the returned future resolves when the broker acknowledges it.
@@ -115,7 +118,12 @@ impl EventProducer {
         Ok(landed)
     }
 
-    pub async fn send_json<T: Serialize>(&self, topic: &str, key: &str, value: &T) -> Result<Landed, ProduceError> {
+    pub async fn send_json<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<Landed, ProduceError> {
         let payload = serde_json::to_vec(value).unwrap_or_default();
         self.send(topic, key, &payload, None).await
     }
@@ -170,7 +178,10 @@ async fn partition_count(
         // The task only fails if the metadata call panicked; treat it as the cluster not answering.
         .unwrap_or(Err(KafkaError::Canceled));
         match answer {
-            Ok(Some((count, false))) if count > 0 => return i32::try_from(count).map_err(|_| ProduceError::UnknownTopic(topic.to_owned())),
+            Ok(Some((count, false))) if count > 0 => {
+                return i32::try_from(count)
+                    .map_err(|_| ProduceError::UnknownTopic(topic.to_owned()))
+            }
             Ok(_) => return Err(ProduceError::UnknownTopic(topic.to_owned())),
             Err(source) if started.elapsed() > CONNECT_PATIENCE => {
                 return Err(ProduceError::Metadata {

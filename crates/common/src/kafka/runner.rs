@@ -55,10 +55,12 @@ pub async fn run_consumer<H: Handler>(
     let consumer: StreamConsumer = consumer_config(&ctx.kafka, group_id, client_id)
         .create()
         .map_err(RunnerError::Create)?;
-    consumer.subscribe(topics).map_err(|source| RunnerError::Subscribe {
-        topics: topics.join(", "),
-        source,
-    })?;
+    consumer
+        .subscribe(topics)
+        .map_err(|source| RunnerError::Subscribe {
+            topics: topics.join(", "),
+            source,
+        })?;
     tracing::info!("Subscribed to topic(s): {}", topics.join(", "));
 
     let mut offsets = StoredOffsets::default();
@@ -110,7 +112,11 @@ pub async fn run_consumer<H: Handler>(
 
 /// Handles one event to the end: retried while the failure is transient, dead-lettered when it
 /// can never succeed. Returns whether the offset may be stored.
-async fn process<H: Handler>(ctx: Arc<ServiceContext>, handler: Arc<H>, event: Inbound) -> (Position, bool) {
+async fn process<H: Handler>(
+    ctx: Arc<ServiceContext>,
+    handler: Arc<H>,
+    event: Inbound,
+) -> (Position, bool) {
     let position = (event.topic.clone(), event.partition, event.offset);
     let mut pause = Duration::from_millis(100);
     loop {
@@ -118,8 +124,15 @@ async fn process<H: Handler>(ctx: Arc<ServiceContext>, handler: Arc<H>, event: I
             Ok(()) => return (position, true),
             Err(HandleError::Cancelled) => return (position, false),
             Err(HandleError::Malformed(reason)) => {
-                let key = event.key.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-                tracing::error!("Malformed event skipped: {}, key '{key}': {reason}", event.origin());
+                let key = event
+                    .key
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                tracing::error!(
+                    "Malformed event skipped: {}, key '{key}': {reason}",
+                    event.origin()
+                );
                 let dead_letters = DeadLetters {
                     producer: &ctx.producer,
                     service: ctx.service,
@@ -134,7 +147,10 @@ async fn process<H: Handler>(ctx: Arc<ServiceContext>, handler: Arc<H>, event: I
             }
             Err(HandleError::Transient(error)) => error,
         };
-        tracing::warn!("Handling {} failed, retrying in {pause:?}: {failure}", event.origin());
+        tracing::warn!(
+            "Handling {} failed, retrying in {pause:?}: {failure}",
+            event.origin()
+        );
         tokio::select! {
             () = ctx.shutdown.cancelled() => return (position, false),
             () = tokio::time::sleep(pause) => {}
@@ -152,7 +168,12 @@ struct StoredOffsets {
 }
 
 impl StoredOffsets {
-    fn finished(&mut self, consumer: &StreamConsumer, (topic, partition, offset): Position, handled: bool) {
+    fn finished(
+        &mut self,
+        consumer: &StreamConsumer,
+        (topic, partition, offset): Position,
+        handled: bool,
+    ) {
         let partition_key = (topic, partition);
         if !handled {
             self.blocked.insert(partition_key);
@@ -167,7 +188,10 @@ impl StoredOffsets {
             Ok(()) => {
                 self.next.insert(partition_key, offset + 1);
             }
-            Err(error) => tracing::debug!("Offset {offset} of {}/{partition} not stored: {error}", partition_key.0),
+            Err(error) => tracing::debug!(
+                "Offset {offset} of {}/{partition} not stored: {error}",
+                partition_key.0
+            ),
         }
     }
 
@@ -175,7 +199,8 @@ impl StoredOffsets {
     fn commit(&self, consumer: &StreamConsumer) {
         let mut list = TopicPartitionList::new();
         for ((topic, partition), next) in &self.next {
-            if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*next)) {
+            if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*next))
+            {
                 tracing::warn!("Cannot list offset of {topic}/{partition}: {error}");
             }
         }
@@ -184,7 +209,9 @@ impl StoredOffsets {
         }
         match consumer.commit(&list, CommitMode::Sync) {
             Ok(()) => tracing::info!("Committed offsets of {} partition(s)", list.count()),
-            Err(error) => tracing::warn!("Final commit failed ({error}); uncommitted events are redone after restart"),
+            Err(error) => tracing::warn!(
+                "Final commit failed ({error}); uncommitted events are redone after restart"
+            ),
         }
     }
 }

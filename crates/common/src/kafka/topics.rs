@@ -15,12 +15,18 @@ pub enum TopicError {
     #[error("cannot create topics: {0}")]
     Request(#[source] KafkaError),
     #[error("cannot create topic '{topic}': {code}")]
-    Topic { topic: String, code: RDKafkaErrorCode },
+    Topic {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
 }
 
 /// Creates every topic that does not exist yet; existing topics are left as they are. Returns the
 /// names of the topics it created.
-pub async fn create_topics(kafka: &KafkaSettings, sys: &SysSettings) -> Result<Vec<String>, TopicError> {
+pub async fn create_topics(
+    kafka: &KafkaSettings,
+    sys: &SysSettings,
+) -> Result<Vec<String>, TopicError> {
     let admin: AdminClient<DefaultClientContext> = admin_config(kafka, &sys.client_ids.admin)
         .create()
         .map_err(TopicError::Client)?;
@@ -29,7 +35,13 @@ pub async fn create_topics(kafka: &KafkaSettings, sys: &SysSettings) -> Result<V
         .topics
         .all()
         .into_iter()
-        .map(|name| NewTopic::new(name, config.num_partitions, TopicReplication::Fixed(config.replication_factor)))
+        .map(|name| {
+            NewTopic::new(
+                name,
+                config.num_partitions,
+                TopicReplication::Fixed(config.replication_factor),
+            )
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(30)));
     let results = admin
@@ -40,7 +52,10 @@ pub async fn create_topics(kafka: &KafkaSettings, sys: &SysSettings) -> Result<V
     for result in results {
         match result {
             Ok(topic) => {
-                tracing::info!("Topic '{topic}' created ({} partitions)", config.num_partitions);
+                tracing::info!(
+                    "Topic '{topic}' created ({} partitions)",
+                    config.num_partitions
+                );
                 created.push(topic);
             }
             Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => {

@@ -33,7 +33,10 @@ impl Format for MultiLineIni {
             let Some(section) = section else { continue };
             let mut table = Map::new();
             for (key, value) in properties.iter() {
-                table.insert(key.to_owned(), Value::new(uri, ValueKind::String(value.to_owned())));
+                table.insert(
+                    key.to_owned(),
+                    Value::new(uri, ValueKind::String(value.to_owned())),
+                );
             }
             root.insert(section.to_owned(), Value::new(uri, ValueKind::Table(table)));
         }
@@ -179,7 +182,13 @@ impl IniFile {
             .map_err(|_| self.invalid(section, key, "", "text"))
     }
 
-    fn invalid(&self, section: &str, key: &str, value: &str, expected: &'static str) -> SettingsError {
+    fn invalid(
+        &self,
+        section: &str,
+        key: &str,
+        value: &str,
+        expected: &'static str,
+    ) -> SettingsError {
         SettingsError::Invalid {
             file: self.path.clone(),
             section: section.to_owned(),
@@ -201,20 +210,29 @@ mod tests {
     #[test]
     fn reads_multi_line_lists_like_configparser() {
         let file = ini("[pizza]\nsauce =\n    Tomato\n    Pesto\n    White sauce\n");
-        assert_eq!(file.list("pizza", "sauce").expect("list"), ["Tomato", "Pesto", "White sauce"]);
+        assert_eq!(
+            file.list("pizza", "sauce").expect("list"),
+            ["Tomato", "Pesto", "White sauce"]
+        );
     }
 
     #[test]
     fn reads_comma_separated_lists() {
         let file = ini("[s]\ndone = delivered, cancelled\n");
-        assert_eq!(file.list("s", "done").expect("list"), ["delivered", "cancelled"]);
+        assert_eq!(
+            file.list("s", "done").expect("list"),
+            ["delivered", "cancelled"]
+        );
     }
 
     #[test]
     fn keeps_dotted_keys_whole() {
         let file = ini("[kafka]\nbootstrap.servers = 127.0.0.1:9092\n");
         let section = file.section("kafka").expect("section");
-        assert_eq!(section.get("bootstrap.servers").map(String::as_str), Some("127.0.0.1:9092"));
+        assert_eq!(
+            section.get("bootstrap.servers").map(String::as_str),
+            Some("127.0.0.1:9092")
+        );
     }
 
     #[test]
@@ -226,7 +244,9 @@ mod tests {
 
     #[test]
     fn missing_section_names_it() {
-        let error = ini("[a]\nb = 1\n").string("webapp", "bind").expect_err("missing");
+        let error = ini("[a]\nb = 1\n")
+            .string("webapp", "bind")
+            .expect_err("missing");
         assert_eq!(error.to_string(), "test.ini: section [webapp] is missing");
     }
 

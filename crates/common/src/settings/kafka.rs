@@ -101,7 +101,10 @@ mod tests {
     fn bootstrap_servers_is_required() {
         let file = IniFile::parse(Path::new("k.ini"), "[kafka]\nacks = all\n").expect("valid");
         let error = KafkaSettings::from_ini(&file).expect_err("missing");
-        assert_eq!(error.to_string(), "k.ini: [kafka] bootstrap.servers is missing");
+        assert_eq!(
+            error.to_string(),
+            "k.ini: [kafka] bootstrap.servers is missing"
+        );
     }
 
     #[test]

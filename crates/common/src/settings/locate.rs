@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-pub const USAGE_ARGS: &str = "[KAFKA_CONFIG_FILE (default localhost.ini)] [SYS_CONFIG_FILE (default default.ini)]";
+pub const USAGE_ARGS: &str =
+    "[KAFKA_CONFIG_FILE (default localhost.ini)] [SYS_CONFIG_FILE (default default.ini)]";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigPaths {
@@ -29,8 +30,14 @@ pub fn config_paths(args: &[String]) -> Result<ConfigPaths, String> {
         [flag, ..] if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE_ARGS}")),
         [_, _, _, ..] => Err(format!("at most two arguments\n{USAGE_ARGS}")),
         _ => Ok(ConfigPaths {
-            kafka: resolve_config_file(args.first().map_or("localhost.ini", String::as_str), "config_kafka"),
-            sys: resolve_config_file(args.get(1).map_or("default.ini", String::as_str), "config_sys"),
+            kafka: resolve_config_file(
+                args.first().map_or("localhost.ini", String::as_str),
+                "config_kafka",
+            ),
+            sys: resolve_config_file(
+                args.get(1).map_or("default.ini", String::as_str),
+                "config_sys",
+            ),
         }),
     }
 }

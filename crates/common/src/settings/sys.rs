@@ -252,7 +252,13 @@ fn positive(file: &IniFile, section: &str, key: &str) -> Result<i32, SettingsErr
     if value > 0 {
         Ok(value)
     } else {
-        Err(invalid_number(file, section, key, value, "a whole number above 0"))
+        Err(invalid_number(
+            file,
+            section,
+            key,
+            value,
+            "a whole number above 0",
+        ))
     }
 }
 
@@ -261,7 +267,13 @@ fn non_negative(file: &IniFile, section: &str, key: &str) -> Result<f64, Setting
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
-        Err(invalid_number(file, section, key, value, "a number of 0 or more"))
+        Err(invalid_number(
+            file,
+            section,
+            key,
+            value,
+            "a number of 0 or more",
+        ))
     }
 }
 
@@ -270,7 +282,13 @@ fn positive_f64(file: &IniFile, section: &str, key: &str) -> Result<f64, Setting
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(invalid_number(file, section, key, value, "a number above 0"))
+        Err(invalid_number(
+            file,
+            section,
+            key,
+            value,
+            "a number above 0",
+        ))
     }
 }
 
@@ -319,7 +337,9 @@ mod tests {
     fn every_missing_key_is_named() {
         let text = std::fs::read_to_string(shipped_default().path()).expect("readable");
         for (line_no, line) in text.lines().enumerate() {
-            let Some((key, _)) = line.split_once('=') else { continue };
+            let Some((key, _)) = line.split_once('=') else {
+                continue;
+            };
             if line.starts_with([' ', '\t', '#', ';']) {
                 continue;
             }
@@ -355,9 +375,15 @@ mod tests {
     fn unknown_state_store_is_refused() {
         let text = std::fs::read_to_string(shipped_default().path())
             .expect("readable")
-            .replacen("db_module_class = sqlite", "db_module_class = utils.db.mongo", 1);
+            .replacen(
+                "db_module_class = sqlite",
+                "db_module_class = utils.db.mongo",
+                1,
+            );
         let file = IniFile::parse(Path::new("default.ini"), &text).expect("ini");
         let error = SysSettings::from_ini(&file).expect_err("unknown store");
-        assert!(error.to_string().contains("[state-store-orders] db_module_class"));
+        assert!(error
+            .to_string()
+            .contains("[state-store-orders] db_module_class"));
     }
 }

@@ -93,9 +93,13 @@ pub struct OrderRecord {
 /// The outcome of folding one status event into the view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusChange {
-    Updated { previous: i64 },
+    Updated {
+        previous: i64,
+    },
     /// Older than (or the same as) what the order shows; a redelivery or a late event.
-    Ignored { current: i64 },
+    Ignored {
+        current: i64,
+    },
     UnknownOrder,
 }
 
@@ -107,7 +111,11 @@ pub trait OrderStore: StateStore {
     fn delete_order(&self, order_id: &str) -> Result<(), StoreError>;
     fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
     /// A customer's orders, newest first.
-    fn customer_orders(&self, customer_id: &str, limit: usize) -> Result<Vec<OrderRecord>, StoreError>;
+    fn customer_orders(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<OrderRecord>, StoreError>;
     /// Applies [`crate::status::supersedes`] and, when the event wins, updates the order and its
     /// watched status (dropped once the order is finished), in one transaction.
     fn update_order_status(
@@ -117,7 +125,12 @@ pub trait OrderStore: StateStore {
         now_ms: i64,
     ) -> Result<StatusChange, StoreError>;
     /// Starts or refreshes watching an order for progress.
-    fn upsert_watched_status(&self, order_id: &str, status: i64, now_ms: i64) -> Result<(), StoreError>;
+    fn upsert_watched_status(
+        &self,
+        order_id: &str,
+        status: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     fn delete_watched_status(&self, order_id: &str) -> Result<(), StoreError>;
     /// The stuck query: marks every watched order with no progress since `cutoff_ms` with the
     /// `stuck` status (keeping its event time, so any real progress replaces it) and returns them.
@@ -141,7 +154,12 @@ pub enum DeliveryAction {
 /// Delivery's order → customer rows.
 pub trait DeliveryStore: StateStore {
     /// The early warning (`pizza-ordered`).
-    fn on_ordered(&self, order_id: &str, customer_id: &str, now_ms: i64) -> Result<DeliveryAction, StoreError>;
+    fn on_ordered(
+        &self,
+        order_id: &str,
+        customer_id: &str,
+        now_ms: i64,
+    ) -> Result<DeliveryAction, StoreError>;
     /// The pizza is ready (`pizza-baked`).
     fn on_baked(&self, order_id: &str, now_ms: i64) -> Result<DeliveryAction, StoreError>;
     fn mark_delivered(&self, order_id: &str, now_ms: i64) -> Result<(), StoreError>;
@@ -166,7 +184,9 @@ pub fn open_order_store(
     }
 }
 
-pub fn open_delivery_store(settings: &DeliveryStoreSettings) -> Result<Arc<dyn DeliveryStore>, StoreError> {
+pub fn open_delivery_store(
+    settings: &DeliveryStoreSettings,
+) -> Result<Arc<dyn DeliveryStore>, StoreError> {
     match settings.db_module_class.as_str() {
         "sqlite" => Ok(Arc::new(SqliteDeliveryStore::open(settings)?)),
         other => Err(StoreError::Implementation(other.to_owned())),

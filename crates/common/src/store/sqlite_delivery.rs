@@ -42,9 +42,18 @@ impl SqliteDeliveryStore {
             .map_err(|e| self.db.err(e))?;
         let row = tx
             .query_row(
-                &format!("SELECT customer_id, baked, delivered FROM {} WHERE order_id = ?1", self.table),
+                &format!(
+                    "SELECT customer_id, baked, delivered FROM {} WHERE order_id = ?1",
+                    self.table
+                ),
                 [order_id],
-                |r| Ok(Row { customer_id: r.get(0)?, baked: r.get(1)?, delivered: r.get(2)? }),
+                |r| {
+                    Ok(Row {
+                        customer_id: r.get(0)?,
+                        baked: r.get(1)?,
+                        delivered: r.get(2)?,
+                    })
+                },
             )
             .optional()
             .map_err(|e| self.db.err(e))?;
@@ -87,23 +96,36 @@ impl StateStore for SqliteDeliveryStore {
     fn purge_older_than(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         self.db
             .lock()
-            .execute(&format!("DELETE FROM {} WHERE updated_at < ?1", self.table), [cutoff_ms])
+            .execute(
+                &format!("DELETE FROM {} WHERE updated_at < ?1", self.table),
+                [cutoff_ms],
+            )
             .map_err(|e| self.db.err(e))
     }
 }
 
 impl DeliveryStore for SqliteDeliveryStore {
-    fn on_ordered(&self, order_id: &str, customer_id: &str, now_ms: i64) -> Result<DeliveryAction, StoreError> {
+    fn on_ordered(
+        &self,
+        order_id: &str,
+        customer_id: &str,
+        now_ms: i64,
+    ) -> Result<DeliveryAction, StoreError> {
         let customer = Some(customer_id.to_owned());
         self.transition(
             order_id,
             |row| match row {
                 None => (Some((customer, false)), DeliveryAction::Remembered),
-                Some(Row { delivered: true, .. }) => (None, DeliveryAction::Nothing),
+                Some(Row {
+                    delivered: true, ..
+                }) => (None, DeliveryAction::Nothing),
                 // Baked first and waiting for us (or a replay after a crash mid-delivery).
                 Some(Row { baked: true, .. }) => (
                     Some((customer, true)),
-                    DeliveryAction::Deliver { customer_id: customer_id.to_owned(), late: true },
+                    DeliveryAction::Deliver {
+                        customer_id: customer_id.to_owned(),
+                        late: true,
+                    },
                 ),
                 Some(Row { baked: false, .. }) => (None, DeliveryAction::Nothing),
             },
@@ -116,11 +138,21 @@ impl DeliveryStore for SqliteDeliveryStore {
             order_id,
             |row| match row {
                 None => (Some((None, true)), DeliveryAction::Pending),
-                Some(Row { delivered: true, .. }) => (None, DeliveryAction::Nothing),
-                Some(Row { customer_id: None, .. }) => (None, DeliveryAction::Nothing),
-                Some(Row { customer_id: Some(customer_id), .. }) => (
+                Some(Row {
+                    delivered: true, ..
+                }) => (None, DeliveryAction::Nothing),
+                Some(Row {
+                    customer_id: None, ..
+                }) => (None, DeliveryAction::Nothing),
+                Some(Row {
+                    customer_id: Some(customer_id),
+                    ..
+                }) => (
                     Some((Some(customer_id.clone()), true)),
-                    DeliveryAction::Deliver { customer_id, late: false },
+                    DeliveryAction::Deliver {
+                        customer_id,
+                        late: false,
+                    },
                 ),
             },
             now_ms,
@@ -131,7 +163,10 @@ impl DeliveryStore for SqliteDeliveryStore {
         self.db
             .lock()
             .execute(
-                &format!("UPDATE {} SET delivered = 1, updated_at = ?2 WHERE order_id = ?1", self.table),
+                &format!(
+                    "UPDATE {} SET delivered = 1, updated_at = ?2 WHERE order_id = ?1",
+                    self.table
+                ),
                 params![order_id, now_ms],
             )
             .map(|_| ())
@@ -157,15 +192,27 @@ mod tests {
     fn early_warning_then_baked_delivers_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(dir.path());
-        assert_eq!(store.on_ordered("o", "c", 1).expect("ok"), DeliveryAction::Remembered);
-        assert_eq!(store.on_ordered("o", "c", 1).expect("ok"), DeliveryAction::Nothing);
+        assert_eq!(
+            store.on_ordered("o", "c", 1).expect("ok"),
+            DeliveryAction::Remembered
+        );
+        assert_eq!(
+            store.on_ordered("o", "c", 1).expect("ok"),
+            DeliveryAction::Nothing
+        );
         assert_eq!(
             store.on_baked("o", 2).expect("ok"),
-            DeliveryAction::Deliver { customer_id: "c".into(), late: false }
+            DeliveryAction::Deliver {
+                customer_id: "c".into(),
+                late: false
+            }
         );
         store.mark_delivered("o", 3).expect("ok");
         assert_eq!(store.on_baked("o", 4).expect("ok"), DeliveryAction::Nothing);
-        assert_eq!(store.on_ordered("o", "c", 4).expect("ok"), DeliveryAction::Nothing);
+        assert_eq!(
+            store.on_ordered("o", "c", 4).expect("ok"),
+            DeliveryAction::Nothing
+        );
     }
 
     #[test]
@@ -176,10 +223,16 @@ mod tests {
         assert_eq!(store.on_baked("o", 1).expect("ok"), DeliveryAction::Nothing);
         assert_eq!(
             store.on_ordered("o", "c", 2).expect("ok"),
-            DeliveryAction::Deliver { customer_id: "c".into(), late: true }
+            DeliveryAction::Deliver {
+                customer_id: "c".into(),
+                late: true
+            }
         );
         store.mark_delivered("o", 3).expect("ok");
-        assert_eq!(store.on_ordered("o", "c", 4).expect("ok"), DeliveryAction::Nothing);
+        assert_eq!(
+            store.on_ordered("o", "c", 4).expect("ok"),
+            DeliveryAction::Nothing
+        );
     }
 
     #[test]
@@ -191,7 +244,10 @@ mod tests {
         // Not marked delivered: the baked event was never committed and comes again.
         assert_eq!(
             store.on_baked("o", 3).expect("ok"),
-            DeliveryAction::Deliver { customer_id: "c".into(), late: false }
+            DeliveryAction::Deliver {
+                customer_id: "c".into(),
+                late: false
+            }
         );
     }
 
@@ -202,6 +258,9 @@ mod tests {
         store.on_ordered("old", "c", 1).expect("ok");
         store.on_ordered("new", "c", 100).expect("ok");
         assert_eq!(store.purge_older_than(50).expect("purge"), 1);
-        assert_eq!(store.on_ordered("old", "c", 101).expect("ok"), DeliveryAction::Remembered);
+        assert_eq!(
+            store.on_ordered("old", "c", 101).expect("ok"),
+            DeliveryAction::Remembered
+        );
     }
 }

@@ -94,7 +94,10 @@ impl StateStore for SqliteOrderStore {
         )
         .map_err(|e| self.db.err(e))?;
         let purged = tx
-            .execute(&format!("DELETE FROM {} WHERE timestamp < ?1", self.orders), [cutoff_ms])
+            .execute(
+                &format!("DELETE FROM {} WHERE timestamp < ?1", self.orders),
+                [cutoff_ms],
+            )
             .map_err(|e| self.db.err(e))?;
         tx.commit().map_err(|e| self.db.err(e))?;
         Ok(purged)
@@ -130,7 +133,8 @@ impl OrderStore for SqliteOrderStore {
         if inserted == 0 {
             return Err(StoreError::DuplicateOrder(order.order_id.clone()));
         }
-        upsert_watch(&tx, &self.watch, &order.order_id, order.status, now_ms).map_err(|e| self.db.err(e))?;
+        upsert_watch(&tx, &self.watch, &order.order_id, order.status, now_ms)
+            .map_err(|e| self.db.err(e))?;
         tx.commit().map_err(|e| self.db.err(e))
     }
 
@@ -138,8 +142,11 @@ impl OrderStore for SqliteOrderStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(|e| self.db.err(e))?;
         for table in [&self.watch, &self.orders] {
-            tx.execute(&format!("DELETE FROM {table} WHERE order_id = ?1"), [order_id])
-                .map_err(|e| self.db.err(e))?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE order_id = ?1"),
+                [order_id],
+            )
+            .map_err(|e| self.db.err(e))?;
         }
         tx.commit().map_err(|e| self.db.err(e))
     }
@@ -155,7 +162,11 @@ impl OrderStore for SqliteOrderStore {
             .map_err(|e| self.db.err(e))
     }
 
-    fn customer_orders(&self, customer_id: &str, limit: usize) -> Result<Vec<OrderRecord>, StoreError> {
+    fn customer_orders(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
         let conn = self.db.lock();
         let mut statement = conn
             .prepare_cached(&format!(
@@ -184,9 +195,17 @@ impl OrderStore for SqliteOrderStore {
             .map_err(|e| self.db.err(e))?;
         let current = tx
             .query_row(
-                &format!("SELECT status, status_at FROM {} WHERE order_id = ?1", self.orders),
+                &format!(
+                    "SELECT status, status_at FROM {} WHERE order_id = ?1",
+                    self.orders
+                ),
                 [order_id],
-                |row| Ok(StatusAt { status: row.get(0)?, timestamp: row.get(1)? }),
+                |row| {
+                    Ok(StatusAt {
+                        status: row.get(0)?,
+                        timestamp: row.get(1)?,
+                    })
+                },
             )
             .optional()
             .map_err(|e| self.db.err(e))?;
@@ -194,33 +213,53 @@ impl OrderStore for SqliteOrderStore {
             return Ok(StatusChange::UnknownOrder);
         };
         if !supersedes(incoming, current, &self.rules.completed) {
-            return Ok(StatusChange::Ignored { current: current.status });
+            return Ok(StatusChange::Ignored {
+                current: current.status,
+            });
         }
         tx.execute(
-            &format!("UPDATE {} SET status = ?2, status_at = ?3 WHERE order_id = ?1", self.orders),
+            &format!(
+                "UPDATE {} SET status = ?2, status_at = ?3 WHERE order_id = ?1",
+                self.orders
+            ),
             params![order_id, incoming.status, incoming.timestamp],
         )
         .map_err(|e| self.db.err(e))?;
         let finished = self.rules.completed.contains(&incoming.status)
             || self.rules.unwatched.contains(&incoming.status);
         if finished {
-            tx.execute(&format!("DELETE FROM {} WHERE order_id = ?1", self.watch), [order_id])
-                .map_err(|e| self.db.err(e))?;
+            tx.execute(
+                &format!("DELETE FROM {} WHERE order_id = ?1", self.watch),
+                [order_id],
+            )
+            .map_err(|e| self.db.err(e))?;
         } else {
-            upsert_watch(&tx, &self.watch, order_id, incoming.status, now_ms).map_err(|e| self.db.err(e))?;
+            upsert_watch(&tx, &self.watch, order_id, incoming.status, now_ms)
+                .map_err(|e| self.db.err(e))?;
         }
         tx.commit().map_err(|e| self.db.err(e))?;
-        Ok(StatusChange::Updated { previous: current.status })
+        Ok(StatusChange::Updated {
+            previous: current.status,
+        })
     }
 
-    fn upsert_watched_status(&self, order_id: &str, status: i64, now_ms: i64) -> Result<(), StoreError> {
-        upsert_watch(&self.db.lock(), &self.watch, order_id, status, now_ms).map_err(|e| self.db.err(e))
+    fn upsert_watched_status(
+        &self,
+        order_id: &str,
+        status: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        upsert_watch(&self.db.lock(), &self.watch, order_id, status, now_ms)
+            .map_err(|e| self.db.err(e))
     }
 
     fn delete_watched_status(&self, order_id: &str) -> Result<(), StoreError> {
         self.db
             .lock()
-            .execute(&format!("DELETE FROM {} WHERE order_id = ?1", self.watch), [order_id])
+            .execute(
+                &format!("DELETE FROM {} WHERE order_id = ?1", self.watch),
+                [order_id],
+            )
             .map(|_| ())
             .map_err(|e| self.db.err(e))
     }
@@ -244,8 +283,11 @@ impl OrderStore for SqliteOrderStore {
         };
         for id in &ids {
             for table in [&self.orders, &self.watch] {
-                tx.execute(&format!("UPDATE {table} SET status = ?2 WHERE order_id = ?1"), params![id, stuck])
-                    .map_err(|e| self.db.err(e))?;
+                tx.execute(
+                    &format!("UPDATE {table} SET status = ?2 WHERE order_id = ?1"),
+                    params![id, stuck],
+                )
+                .map_err(|e| self.db.err(e))?;
             }
         }
         tx.commit().map_err(|e| self.db.err(e))?;
@@ -286,7 +328,10 @@ mod tests {
             status_invalid_timeout_minutes: 0.75,
             status_completed_when: vec![999, 499],
         };
-        let rules = StatusRules { completed: vec![999, 499], unwatched: vec![430] };
+        let rules = StatusRules {
+            completed: vec![999, 499],
+            unwatched: vec![430],
+        };
         SqliteOrderStore::open(&settings, rules).expect("opens")
     }
 
@@ -325,7 +370,10 @@ mod tests {
             .map(|o| o.order_id)
             .collect();
         assert_eq!(ids, ["a2", "a1"]);
-        assert!(matches!(store.add_order(&order("a1", "c1", 10), 10), Err(StoreError::DuplicateOrder(_))));
+        assert!(matches!(
+            store.add_order(&order("a1", "c1", 10), 10),
+            Err(StoreError::DuplicateOrder(_))
+        ));
         assert_eq!(store.get_order("zz").expect("query"), None);
     }
 
@@ -334,12 +382,40 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(dir.path());
         store.add_order(&order("o", "c", 10), 10).expect("add");
-        assert_eq!(store.update_order_status("o", at(300, 30), 31).expect("update"), StatusChange::Updated { previous: 100 });
-        assert_eq!(store.update_order_status("o", at(200, 20), 32).expect("update"), StatusChange::Ignored { current: 300 });
-        assert_eq!(store.update_order_status("o", at(999, 40), 41).expect("update"), StatusChange::Updated { previous: 300 });
-        assert_eq!(store.update_order_status("o", at(300, 50), 51).expect("update"), StatusChange::Ignored { current: 999 });
-        assert_eq!(store.update_order_status("nope", at(200, 20), 20).expect("update"), StatusChange::UnknownOrder);
-        assert_eq!(store.get_order("o").expect("query").map(|o| o.status), Some(999));
+        assert_eq!(
+            store
+                .update_order_status("o", at(300, 30), 31)
+                .expect("update"),
+            StatusChange::Updated { previous: 100 }
+        );
+        assert_eq!(
+            store
+                .update_order_status("o", at(200, 20), 32)
+                .expect("update"),
+            StatusChange::Ignored { current: 300 }
+        );
+        assert_eq!(
+            store
+                .update_order_status("o", at(999, 40), 41)
+                .expect("update"),
+            StatusChange::Updated { previous: 300 }
+        );
+        assert_eq!(
+            store
+                .update_order_status("o", at(300, 50), 51)
+                .expect("update"),
+            StatusChange::Ignored { current: 999 }
+        );
+        assert_eq!(
+            store
+                .update_order_status("nope", at(200, 20), 20)
+                .expect("update"),
+            StatusChange::UnknownOrder
+        );
+        assert_eq!(
+            store.get_order("o").expect("query").map(|o| o.status),
+            Some(999)
+        );
         // Finished orders are no longer watched, so the watchdog never flags them.
         assert!(store.flag_stuck(i64::MAX, 50).expect("flag").is_empty());
     }
@@ -348,15 +424,32 @@ mod tests {
     fn watchdog_flags_only_orders_without_progress_and_progress_clears_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(dir.path());
-        store.add_order(&order("slow", "c", 10), 1_000).expect("add");
-        store.add_order(&order("busy", "c", 10), 1_000).expect("add");
-        store.update_order_status("busy", at(200, 20), 5_000).expect("update");
+        store
+            .add_order(&order("slow", "c", 10), 1_000)
+            .expect("add");
+        store
+            .add_order(&order("busy", "c", 10), 1_000)
+            .expect("add");
+        store
+            .update_order_status("busy", at(200, 20), 5_000)
+            .expect("update");
         assert_eq!(store.flag_stuck(2_000, 50).expect("flag"), ["slow"]);
-        assert_eq!(store.get_order("slow").expect("q").map(|o| o.status), Some(50));
+        assert_eq!(
+            store.get_order("slow").expect("q").map(|o| o.status),
+            Some(50)
+        );
         // Flagged once, not again on every round.
         assert!(store.flag_stuck(2_000, 50).expect("flag").is_empty());
-        assert_eq!(store.update_order_status("slow", at(200, 25), 6_000).expect("update"), StatusChange::Updated { previous: 50 });
-        assert_eq!(store.get_order("slow").expect("q").map(|o| o.status), Some(200));
+        assert_eq!(
+            store
+                .update_order_status("slow", at(200, 25), 6_000)
+                .expect("update"),
+            StatusChange::Updated { previous: 50 }
+        );
+        assert_eq!(
+            store.get_order("slow").expect("q").map(|o| o.status),
+            Some(200)
+        );
     }
 
     #[test]
