@@ -1,5 +1,8 @@
-//! Creates the shop's topics with the configured partitions and replication factor; safe to run
+//! Creates the shop's topics with the configured partitions and replication factor, and, when the
+//! Kafka configuration has a `[ksqldb]` section, its ksqlDB streams and queries. Safe to run
 //! again. The original's `run_me_first.py`.
+
+mod ksqldb;
 
 use std::process::ExitCode;
 
@@ -10,6 +13,9 @@ fn main() -> ExitCode {
             "{} topic(s) created, the others already existed",
             created.len()
         );
+        if let Some(settings) = &startup.kafka.ksqldb {
+            ksqldb::submit(settings).await?;
+        }
         Ok(())
     })
 }
