@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 pub struct Broker {
     pub port: u16,
     child: Child,
+    /// Holds durable storage for brokers that need it; removed on drop.
+    _storage: Option<tempfile::TempDir>,
 }
 
 /// `TANSU` names the broker binary; otherwise it is looked up on PATH and in ~/.cargo/bin.
@@ -62,16 +64,77 @@ impl Broker {
                     binary.display()
                 )
             });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "broker did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
+        wait_for_listener(port);
+        Self {
+            port,
+            child,
+            _storage: None,
         }
-        Self { port, child }
+    }
+
+    /// A broker that requires SASL/SCRAM-SHA-512 from every client, with these users. Users are
+    /// created through the broker before authentication is switched on, so the storage is durable
+    /// (SQLite in a temporary folder) and the broker is started twice on the same port.
+    pub fn start_authenticated(users: &[(&str, &str)]) -> Self {
+        let storage = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let start = |extra: &[&str]| {
+            let child = Command::new(tansu_binary())
+                .args([
+                    "broker",
+                    "--listener-url",
+                    &url,
+                    "--advertised-listener-url",
+                    &url,
+                ])
+                .args(["--storage-engine", "sqlite://broker.db"])
+                .args(extra)
+                .current_dir(storage.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tansu starts");
+            wait_for_listener(port);
+            child
+        };
+        let mut open = start(&[]);
+        for (name, password) in users {
+            let created = Command::new(tansu_binary())
+                .args([
+                    "user",
+                    "create",
+                    name,
+                    password,
+                    "--broker",
+                    &url,
+                    "--mechanism",
+                    "scram512",
+                ])
+                .status()
+                .expect("tansu user create runs");
+            assert!(created.success(), "creating user {name}");
+        }
+        let _ = open.kill();
+        let _ = open.wait();
+        let child = start(&["--authentication"]);
+        Self {
+            port,
+            child,
+            _storage: Some(storage),
+        }
     }
 
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn wait_for_listener(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
