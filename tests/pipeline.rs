@@ -84,17 +84,7 @@ async fn baked_before_the_early_warning_is_pending_then_delivered() {
 
     // Store the order but hold back its early warning: only the baked notice reaches delivery.
     let details = order_details(id);
-    let order = common::store::NewOrder {
-        order_id: id.into(),
-        customer_id: details.customer_id.clone(),
-        username: details.username.clone(),
-        timestamp: now_ms(),
-        sauce: details.sauce.clone(),
-        cheese: details.cheese.clone(),
-        main_topping: details.main_topping.clone(),
-        extra_toppings: details.extra_toppings.clone(),
-        status: 100,
-    };
+    let order = common::store::NewOrder::placed(id, &details, now_ms(), 100);
     shop.orders().add_order(&order, now_ms()).expect("stored");
     let baked = StageReached {
         status: 300,

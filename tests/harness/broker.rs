@@ -1,7 +1,7 @@
 //! A throwaway tansu broker on a free loopback port, with memory storage, killed on drop.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,31 +40,10 @@ impl Broker {
         Self::start_with(&[])
     }
 
-    /// Starts a broker with extra command-line arguments (TLS, authentication).
+    /// Starts a broker with extra command-line arguments.
     pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let binary = tansu_binary();
-        let child = Command::new(&binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} ({e}); install it with ./scripts/broker.sh install",
-                    binary.display()
-                )
-            });
-        wait_for_listener(port);
+        let child = spawn(port, "memory://tansu/", None, extra);
         Self {
             port,
             child,
@@ -79,25 +58,8 @@ impl Broker {
         let storage = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
-        let start = |extra: &[&str]| {
-            let child = Command::new(tansu_binary())
-                .args([
-                    "broker",
-                    "--listener-url",
-                    &url,
-                    "--advertised-listener-url",
-                    &url,
-                ])
-                .args(["--storage-engine", "sqlite://broker.db"])
-                .args(extra)
-                .current_dir(storage.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("tansu starts");
-            wait_for_listener(port);
-            child
-        };
+        // tansu drops the leading / of an absolute SQLite path, so it runs from its folder.
+        let start = |extra: &[&str]| spawn(port, "sqlite://broker.db", Some(storage.path()), extra);
         let mut open = start(&[]);
         for (name, password) in users {
             let created = Command::new(tansu_binary())
@@ -128,6 +90,35 @@ impl Broker {
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+}
+
+fn spawn(port: u16, storage: &str, folder: Option<&Path>, extra: &[&str]) -> Child {
+    let url = format!("tcp://127.0.0.1:{port}");
+    let binary = tansu_binary();
+    let mut command = Command::new(&binary);
+    command
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", storage])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(folder) = folder {
+        command.current_dir(folder);
+    }
+    let child = command.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot start {} ({e}); install it with ./start_demo.sh --install-broker",
+            binary.display()
+        )
+    });
+    wait_for_listener(port);
+    child
 }
 
 fn wait_for_listener(port: u16) {

@@ -148,17 +148,7 @@ impl Shop {
     pub async fn place_order(&self, producer: &EventProducer, order_id: &str) {
         let timestamp = now_ms();
         let details = order_details(order_id);
-        let order = NewOrder {
-            order_id: order_id.to_owned(),
-            customer_id: details.customer_id.clone(),
-            username: details.username.clone(),
-            timestamp,
-            sauce: details.sauce.clone(),
-            cheese: details.cheese.clone(),
-            main_topping: details.main_topping.clone(),
-            extra_toppings: details.extra_toppings.clone(),
-            status: 100,
-        };
+        let order = NewOrder::placed(order_id, &details, timestamp, 100);
         self.orders()
             .add_order(&order, timestamp)
             .expect("order stored");

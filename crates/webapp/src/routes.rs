@@ -58,7 +58,7 @@ struct LoginForm {
 async fn login(jar: PrivateCookieJar, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
     let username = username_from_form(&form.username).ok_or_else(|| AppError::BadField {
         field: "username",
-        message: format!("at most {MAX_USERNAME_CHARS} characters"),
+        message: format!("at most {MAX_USERNAME_CHARS} characters, and no control characters"),
     })?;
     let customer = Customer::new(username);
     tracing::info!(
@@ -147,17 +147,12 @@ async fn store_new_order(
     status: i64,
 ) -> Result<String, AppError> {
     for _ in 0..5 {
-        let order = NewOrder {
-            order_id: format!("{:08x}", rand::random::<u32>()),
-            customer_id: details.customer_id.clone(),
-            username: details.username.clone(),
+        let order = NewOrder::placed(
+            &format!("{:08x}", rand::random::<u32>()),
+            details,
             timestamp,
-            sauce: details.sauce.clone(),
-            cheese: details.cheese.clone(),
-            main_topping: details.main_topping.clone(),
-            extra_toppings: details.extra_toppings.clone(),
             status,
-        };
+        );
         let store = state.store.clone();
         let id = order.order_id.clone();
         match blocking(move || store.add_order(&order, timestamp)).await {

@@ -50,10 +50,11 @@ impl Customer {
     }
 }
 
-/// Trims the login name; empty means "Anonymous". `None` when it is too long.
+/// Trims the login name; empty means "Anonymous". `None` when it is too long or holds control
+/// characters (a line break in a name could forge a log line that names someone else's order).
 pub fn username_from_form(raw: &str) -> Option<String> {
     let name = raw.trim();
-    if name.chars().count() > MAX_USERNAME_CHARS {
+    if name.chars().count() > MAX_USERNAME_CHARS || name.chars().any(char::is_control) {
         None
     } else if name.is_empty() {
         Some("Anonymous".to_owned())
@@ -121,6 +122,8 @@ mod tests {
             Some("ééééééééééééééé")
         );
         assert_eq!(username_from_form("seventeen chars!!"), None);
+        assert_eq!(username_from_form("Ann\nINFO Order"), None);
+        assert_eq!(username_from_form("Ann\u{1b}[31m"), None);
     }
 
     #[test]

@@ -128,10 +128,23 @@ impl IniFile {
         key: &str,
         expected: &'static str,
     ) -> Result<T, SettingsError> {
+        self.checked(section, key, expected, |_| true)
+    }
+
+    /// Like [`Self::parsed`], for values that must also pass `accept` (e.g. be positive).
+    pub fn checked<T: FromStr>(
+        &self,
+        section: &str,
+        key: &str,
+        expected: &'static str,
+        accept: impl Fn(&T) -> bool,
+    ) -> Result<T, SettingsError> {
         let raw = self.raw(section, key)?;
         raw.trim()
             .parse()
-            .map_err(|_| self.invalid(section, key, &raw, expected))
+            .ok()
+            .filter(|value| accept(value))
+            .ok_or_else(|| self.invalid(section, key, &raw, expected))
     }
 
     pub fn boolean(&self, section: &str, key: &str) -> Result<bool, SettingsError> {

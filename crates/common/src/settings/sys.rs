@@ -248,64 +248,19 @@ fn db_module_class(file: &IniFile, section: &str) -> Result<String, SettingsErro
 }
 
 fn positive(file: &IniFile, section: &str, key: &str) -> Result<i32, SettingsError> {
-    let value: i32 = file.parsed(section, key, "a whole number above 0")?;
-    if value > 0 {
-        Ok(value)
-    } else {
-        Err(invalid_number(
-            file,
-            section,
-            key,
-            value,
-            "a whole number above 0",
-        ))
-    }
+    file.checked(section, key, "a whole number above 0", |v: &i32| *v > 0)
 }
 
 fn non_negative(file: &IniFile, section: &str, key: &str) -> Result<f64, SettingsError> {
-    let value: f64 = file.parsed(section, key, "a number of 0 or more")?;
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(invalid_number(
-            file,
-            section,
-            key,
-            value,
-            "a number of 0 or more",
-        ))
-    }
+    file.checked(section, key, "a number of 0 or more", |v: &f64| {
+        v.is_finite() && *v >= 0.0
+    })
 }
 
 fn positive_f64(file: &IniFile, section: &str, key: &str) -> Result<f64, SettingsError> {
-    let value: f64 = file.parsed(section, key, "a number above 0")?;
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(invalid_number(
-            file,
-            section,
-            key,
-            value,
-            "a number above 0",
-        ))
-    }
-}
-
-fn invalid_number(
-    file: &IniFile,
-    section: &str,
-    key: &str,
-    value: impl ToString,
-    expected: &'static str,
-) -> SettingsError {
-    SettingsError::Invalid {
-        file: file.path().to_path_buf(),
-        section: section.into(),
-        key: key.into(),
-        value: value.to_string(),
-        expected,
-    }
+    file.checked(section, key, "a number above 0", |v: &f64| {
+        v.is_finite() && *v > 0.0
+    })
 }
 
 #[cfg(test)]

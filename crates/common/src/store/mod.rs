@@ -75,6 +75,28 @@ pub struct NewOrder {
     pub status: i64,
 }
 
+impl NewOrder {
+    /// The row for an order as `pizza-ordered` describes it.
+    pub fn placed(
+        order_id: &str,
+        details: &crate::events::OrderDetails,
+        timestamp: i64,
+        status: i64,
+    ) -> Self {
+        Self {
+            order_id: order_id.to_owned(),
+            customer_id: details.customer_id.clone(),
+            username: details.username.clone(),
+            timestamp,
+            sauce: details.sauce.clone(),
+            cheese: details.cheese.clone(),
+            main_topping: details.main_topping.clone(),
+            extra_toppings: details.extra_toppings.clone(),
+            status,
+        }
+    }
+}
+
 /// An order as the view shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRecord {
