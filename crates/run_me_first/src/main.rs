@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     common::app::run("run_me_first", |startup| async move {
-        let created = common::kafka::create_topics(&startup.kafka, &startup.sys).await?;
+        let created = tokio::select! {
+            created = common::kafka::create_topics(&startup.kafka, &startup.sys) => created?,
+            () = startup.shutdown.cancelled() => anyhow::bail!("interrupted before the topics were created"),
+        };
         tracing::info!(
             "{} topic(s) created, the others already existed",
             created.len()

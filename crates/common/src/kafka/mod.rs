@@ -4,6 +4,7 @@
 mod client;
 mod dead_letter;
 mod inbound;
+mod offsets;
 mod producer;
 mod runner;
 mod topics;

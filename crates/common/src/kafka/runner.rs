@@ -5,7 +5,6 @@
 //! once an event is fully handled: librdkafka commits the stored offsets in the background, so
 //! a crash redoes unfinished work instead of losing it (at least once).
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +15,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::dead_letter::DeadLetters;
+use super::offsets::{OffsetTracker, Position};
 use super::{consumer_config, HandleError, Inbound};
 use crate::context::ServiceContext;
 
@@ -42,8 +42,6 @@ const MAX_IN_FLIGHT: usize = 256;
 const DRAIN_PATIENCE: Duration = Duration::from_secs(3);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
 
-type Position = (String, i32, i64);
-
 /// Subscribes `group_id` to `topics` and feeds every event to `handler` until shutdown.
 pub async fn run_consumer<H: Handler>(
     ctx: Arc<ServiceContext>,
@@ -63,14 +61,14 @@ pub async fn run_consumer<H: Handler>(
         })?;
     tracing::info!("Subscribed to topic(s): {}", topics.join(", "));
 
-    let mut offsets = StoredOffsets::default();
+    let mut offsets = OffsetTracker::default();
     let mut in_flight = FuturesOrdered::new();
     loop {
         tokio::select! {
             biased;
             () = ctx.shutdown.cancelled() => break,
             Some((position, handled)) = in_flight.next(), if !in_flight.is_empty() => {
-                offsets.finished(&consumer, position, handled);
+                store(&consumer, &mut offsets, position, handled);
             }
             received = consumer.recv(), if in_flight.len() < MAX_IN_FLIGHT => match received {
                 Ok(message) => {
@@ -89,7 +87,7 @@ pub async fn run_consumer<H: Handler>(
     let pending = in_flight.len();
     let drained = tokio::time::timeout(DRAIN_PATIENCE, async {
         while let Some((position, handled)) = in_flight.next().await {
-            offsets.finished(&consumer, position, handled);
+            store(&consumer, &mut offsets, position, handled);
         }
     })
     .await;
@@ -99,7 +97,7 @@ pub async fn run_consumer<H: Handler>(
             in_flight.len()
         );
     }
-    offsets.commit(&consumer);
+    commit(&consumer, &offsets);
     tracing::info!("Closing consumer in consumer group...");
     // Dropping the consumer leaves the group, so its partitions move to another member at once
     // instead of after the session timeout. It blocks while librdkafka says goodbye.
@@ -159,59 +157,40 @@ async fn process<H: Handler>(
     }
 }
 
-/// The offsets handed to librdkafka so far, and partitions where an unfinished event means
-/// nothing later may be stored.
-#[derive(Default)]
-struct StoredOffsets {
-    next: HashMap<(String, i32), i64>,
-    blocked: HashSet<(String, i32)>,
+/// Hands an event's offset to librdkafka if the tracker allows it.
+fn store(
+    consumer: &StreamConsumer,
+    offsets: &mut OffsetTracker,
+    position: Position,
+    handled: bool,
+) {
+    if !offsets.finished(&position, handled) {
+        return;
+    }
+    let (topic, partition, offset) = &position;
+    // Fails only for a partition this member no longer owns after a rebalance; its new owner
+    // receives the event again from the last commit, and handling is idempotent.
+    match consumer.store_offset(topic, *partition, *offset) {
+        Ok(()) => offsets.stored(&position),
+        Err(error) => tracing::debug!("Offset {offset} of {topic}/{partition} not stored: {error}"),
+    }
 }
 
-impl StoredOffsets {
-    fn finished(
-        &mut self,
-        consumer: &StreamConsumer,
-        (topic, partition, offset): Position,
-        handled: bool,
-    ) {
-        let partition_key = (topic, partition);
-        if !handled {
-            self.blocked.insert(partition_key);
-            return;
-        }
-        if self.blocked.contains(&partition_key) {
-            return;
-        }
-        // Fails only for a partition this member no longer owns after a rebalance; its new
-        // owner receives the event again from the last commit, and handling is idempotent.
-        match consumer.store_offset(&partition_key.0, partition, offset) {
-            Ok(()) => {
-                self.next.insert(partition_key, offset + 1);
-            }
-            Err(error) => tracing::debug!(
-                "Offset {offset} of {}/{partition} not stored: {error}",
-                partition_key.0
-            ),
+/// Commits what was stored, synchronously, before the consumer leaves its group.
+fn commit(consumer: &StreamConsumer, offsets: &OffsetTracker) {
+    let mut list = TopicPartitionList::new();
+    for (topic, partition, next) in offsets.next_offsets() {
+        if let Err(error) = list.add_partition_offset(topic, partition, Offset::Offset(next)) {
+            tracing::warn!("Cannot list offset of {topic}/{partition}: {error}");
         }
     }
-
-    /// Commits what was stored, synchronously, before the consumer leaves its group.
-    fn commit(&self, consumer: &StreamConsumer) {
-        let mut list = TopicPartitionList::new();
-        for ((topic, partition), next) in &self.next {
-            if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*next))
-            {
-                tracing::warn!("Cannot list offset of {topic}/{partition}: {error}");
-            }
-        }
-        if list.count() == 0 {
-            return;
-        }
-        match consumer.commit(&list, CommitMode::Sync) {
-            Ok(()) => tracing::info!("Committed offsets of {} partition(s)", list.count()),
-            Err(error) => tracing::warn!(
-                "Final commit failed ({error}); uncommitted events are redone after restart"
-            ),
-        }
+    if list.count() == 0 {
+        return;
+    }
+    match consumer.commit(&list, CommitMode::Sync) {
+        Ok(()) => tracing::info!("Committed offsets of {} partition(s)", list.count()),
+        Err(error) => tracing::warn!(
+            "Final commit failed ({error}); uncommitted events are redone after restart"
+        ),
     }
 }
