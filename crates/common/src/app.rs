@@ -25,8 +25,13 @@ where
     let args: Vec<String> = std::env::args().skip(1).collect();
     let paths = match config_paths(&args) {
         Ok(paths) => paths,
-        Err(usage) => {
-            eprintln!("usage: {service} {usage}");
+        Err(reason) if reason.is_empty() => {
+            println!("usage: {service} {}", crate::settings::USAGE_ARGS);
+            return ExitCode::SUCCESS;
+        }
+        Err(reason) => {
+            eprintln!("{service}: {reason}");
+            eprintln!("usage: {service} {}", crate::settings::USAGE_ARGS);
             return ExitCode::FAILURE;
         }
     };

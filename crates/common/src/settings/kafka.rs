@@ -116,4 +116,18 @@ mod tests {
         assert_eq!(config.get("fetch.wait.max.ms"), Some("100"));
         assert_eq!(config.get("linger.ms"), Some("1"));
     }
+
+    #[test]
+    fn secrets_keep_comment_characters_and_case() {
+        let file = IniFile::parse(
+            Path::new("cloud.ini"),
+            "[kafka]\nbootstrap.servers = h:9092\nsasl.password = Ab#cd;Ef\\gh=\"q\"\n",
+        )
+        .expect("valid");
+        let settings = KafkaSettings::from_ini(&file).expect("settings");
+        assert_eq!(
+            settings.properties.get("sasl.password").map(String::as_str),
+            Some("Ab#cd;Ef\\gh=\"q\"")
+        );
+    }
 }

@@ -23,12 +23,13 @@ pub fn resolve_config_file(arg: &str, folder: &str) -> PathBuf {
     }
 }
 
-/// Reads the two optional positional arguments; anything else is a usage error.
+/// Reads the two optional positional arguments; anything else is a usage error (with the reason,
+/// empty when help was asked for).
 pub fn config_paths(args: &[String]) -> Result<ConfigPaths, String> {
     match args {
-        [flag, ..] if flag == "-h" || flag == "--help" => Err(USAGE_ARGS.to_owned()),
-        [flag, ..] if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE_ARGS}")),
-        [_, _, _, ..] => Err(format!("at most two arguments\n{USAGE_ARGS}")),
+        [flag, ..] if flag == "-h" || flag == "--help" => Err(String::new()),
+        [flag, ..] if flag.starts_with('-') => Err(format!("unknown option {flag}")),
+        [_, _, _, ..] => Err("at most two arguments".to_owned()),
         _ => Ok(ConfigPaths {
             kafka: resolve_config_file(
                 args.first().map_or("localhost.ini", String::as_str),

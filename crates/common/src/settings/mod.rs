@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 pub use ini_file::IniFile;
 pub use kafka::{set_default, KafkaSettings, KsqlDbSettings};
-pub use locate::{config_paths, resolve_config_file, ConfigPaths};
+pub use locate::{config_paths, resolve_config_file, ConfigPaths, USAGE_ARGS};
 pub use sys::{
     DeliveryStoreSettings, GroupIds, Menu, OrdersStoreSettings, StatusSource, SysSettings,
     TopicConfig, Topics, WebappSettings,
