@@ -35,3 +35,34 @@ pub fn init(service: &str) -> std::io::Result<LogGuard> {
         .map_err(std::io::Error::other)?;
     Ok(LogGuard { _file: guard })
 }
+
+/// Text from outside (event values, keys, user names) as it may appear in a log line: apostrophes
+/// and control characters escaped, so it can neither name an order the way our own lines do
+/// (`'b32ad0f1'`, which is how an order's lines are found) nor forge a line of its own. The
+/// escapes are JSON's, so a JSON value stays valid JSON.
+pub fn quote_safe(text: &str) -> String {
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\'' || c.is_control() {
+            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_safe;
+
+    #[test]
+    fn outside_text_cannot_name_an_order_or_break_a_line() {
+        assert_eq!(quote_safe("key '0badf00d'"), "key \\u00270badf00d\\u0027");
+        assert_eq!(quote_safe("a\nINFO b"), "a\\u000aINFO b");
+        assert_eq!(quote_safe(r#"{"username":"Ann"}"#), r#"{"username":"Ann"}"#);
+        let json = quote_safe(r#"{"username":"O'Brien"}"#);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("still JSON");
+        assert_eq!(value["username"], "O'Brien");
+    }
+}

@@ -63,7 +63,7 @@ async fn login(jar: PrivateCookieJar, Form(form): Form<LoginForm>) -> Result<Res
     let customer = Customer::new(username);
     tracing::info!(
         "Customer '{}' logged in as customer_id '{}'",
-        customer.username,
+        common::logging::quote_safe(&customer.username),
         customer.customer_id
     );
     Ok((jar.add(customer.cookie()), Redirect::to("/")).into_response())

@@ -113,7 +113,7 @@ impl EventProducer {
             "Event successfully produced: topic '{topic}', partition #{}, offset #{}, key '{key}', value {}",
             landed.partition,
             landed.offset,
-            String::from_utf8_lossy(payload)
+            crate::logging::quote_safe(&String::from_utf8_lossy(payload))
         );
         Ok(landed)
     }

@@ -125,7 +125,7 @@ async fn process<H: Handler>(
                 let key = event
                     .key
                     .as_deref()
-                    .map(String::from_utf8_lossy)
+                    .map(|key| crate::logging::quote_safe(&String::from_utf8_lossy(key)))
                     .unwrap_or_default();
                 tracing::error!(
                     "Malformed event skipped: {}, key '{key}': {reason}",
