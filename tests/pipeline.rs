@@ -310,3 +310,33 @@ async fn sigterm_mid_bake_exits_within_five_seconds_and_the_order_is_redone() {
         .wait_for_log("Order '0b5e55ed' is assembled", PATIENCE)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_ksqldb_producing_statuses_the_services_stay_quiet() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[("status-events", "produced_by", "ksqldb")]).await;
+    let _services = shop.start_pipeline();
+    let producer = shop.producer().await;
+    // The harness announces the order as the web app would, including its own status event.
+    shop.place_order(&producer, "c0de0001").await;
+
+    let delivered = read_until(&shop.kafka, &shop.sys.topics.delivered, PATIENCE, |r| {
+        !r.is_empty()
+    });
+    assert_eq!(delivered.len(), 1, "the kitchen and the driver still work");
+    let statuses = read_until(
+        &shop.kafka,
+        &shop.sys.topics.status,
+        Duration::from_secs(3),
+        |r| r.len() > 1,
+    );
+    let codes: Vec<i64> = statuses
+        .iter()
+        .map(|r| r.json()["status"].as_i64().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        codes,
+        [100],
+        "only the harness wrote pizza-status; ksqlDB would write the rest"
+    );
+}
