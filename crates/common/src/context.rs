@@ -36,7 +36,6 @@ impl ServiceContext {
         } = startup;
         let mut topics: Vec<&str> = produces_to.to_vec();
         topics.extend([sys.topics.status.as_str(), sys.topics.dead_letter.as_str()]);
-        topics.dedup();
         let config = producer_config(&kafka, client_id);
         let producer = EventProducer::connect(&config, &topics, &shutdown).await?;
         Ok(Arc::new(Self {

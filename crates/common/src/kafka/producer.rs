@@ -127,13 +127,6 @@ impl EventProducer {
         let payload = serde_json::to_vec(value).unwrap_or_default();
         self.send(topic, key, &payload, None).await
     }
-
-    /// Waits for everything still queued, for a process about to exit.
-    pub fn flush(&self, timeout: Duration) {
-        if let Err(error) = self.producer.flush(timeout) {
-            tracing::warn!("Producer flush did not complete: {error}");
-        }
-    }
 }
 
 pub async fn acknowledged(topic: &str, delivery: DeliveryFuture) -> Result<Landed, ProduceError> {

@@ -453,6 +453,25 @@ mod tests {
     }
 
     #[test]
+    fn watched_statuses_can_be_set_and_dropped_by_hand() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        store.add_order(&order("w", "c", 10), 10).expect("add");
+        store
+            .upsert_watched_status("w", 200, 5_000)
+            .expect("upsert");
+        assert!(
+            store.flag_stuck(4_000, 50).expect("flag").is_empty(),
+            "refreshed at 5000"
+        );
+        store.delete_watched_status("w").expect("delete");
+        assert!(
+            store.flag_stuck(i64::MAX, 50).expect("flag").is_empty(),
+            "no longer watched"
+        );
+    }
+
+    #[test]
     fn delete_and_purge_remove_orders_and_their_watch() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(dir.path());
