@@ -340,3 +340,39 @@ async fn with_ksqldb_producing_statuses_the_services_stay_quiet() {
         "only the harness wrote pizza-status; ksqlDB would write the rest"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_order_is_delivered_once() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[]).await;
+    let _services = shop.start_pipeline();
+    let producer = shop.producer().await;
+    shop.place_order(&producer, "d0b1e001").await;
+    // The same event again, as a replay after a crash would bring it: the kitchen makes the
+    // pizza twice, but delivery and the view must not show it twice.
+    let again = common::events::PizzaOrdered {
+        status: 100,
+        timestamp: now_ms(),
+        order: order_details("d0b1e001"),
+    };
+    producer
+        .send_json(&shop.sys.topics.ordered, "d0b1e001", &again)
+        .await
+        .expect("replayed");
+    shop.wait_for_status("d0b1e001", 999, PATIENCE)
+        .await
+        .expect("delivered");
+
+    let baked = read_until(&shop.kafka, &shop.sys.topics.baked, PATIENCE, |r| {
+        r.len() >= 2
+    });
+    assert_eq!(baked.len(), 2, "both copies went through the kitchen");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let delivered = read_until(
+        &shop.kafka,
+        &shop.sys.topics.delivered,
+        Duration::from_secs(5),
+        |r| r.len() > 1,
+    );
+    assert_eq!(delivered.len(), 1, "one driver for one order");
+}

@@ -2,11 +2,11 @@
 //! `pizza-baked` says the pizza is ready. The two may arrive in either order: baked first means
 //! `pizza-pending` until the early warning arrives, and then a delivery that takes twice as long.
 
+mod order_locks;
 mod route;
 
-use std::collections::HashSet;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::context::ServiceContext;
@@ -15,20 +15,20 @@ use common::kafka::{run_consumer, HandleError, Handler, Inbound};
 use common::periodic;
 use common::store::{blocking, open_delivery_store, DeliveryAction, DeliveryStore};
 
+use order_locks::OrderLocks;
 use route::delivery_seconds;
 
 struct Delivery {
     ctx: Arc<ServiceContext>,
     store: Arc<dyn DeliveryStore>,
-    /// Orders on the road from this process: the other event of the same order, arriving
-    /// meanwhile, must not send a second driver.
-    on_the_road: Mutex<HashSet<String>>,
+    orders: OrderLocks,
 }
 
 impl Handler for Delivery {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
         let topics = &self.ctx.sys.topics;
+        let _one_at_a_time = self.orders.lock(&order_id).await;
         let action = if event.topic == topics.ordered {
             let ordered: PizzaOrdered = event.decode()?;
             let customer_id = ordered.order.customer_id;
@@ -81,10 +81,6 @@ impl Delivery {
         customer_id: &str,
         late: bool,
     ) -> Result<(), HandleError> {
-        let Some(_trip) = Trip::start(&self.on_the_road, order_id) else {
-            tracing::info!("Order '{order_id}' is already on its way");
-            return Ok(());
-        };
         let seconds = delivery_seconds(customer_id, late).ok_or_else(|| {
             EventError::BadValue(format!("customer_id {customer_id:?} is not hexadecimal"))
         })?;
@@ -114,31 +110,6 @@ impl Delivery {
     }
 }
 
-/// An order on the road; leaves the set when the trip ends, however it ends.
-struct Trip<'a> {
-    road: &'a Mutex<HashSet<String>>,
-    order_id: String,
-}
-
-impl<'a> Trip<'a> {
-    fn start(road: &'a Mutex<HashSet<String>>, order_id: &str) -> Option<Self> {
-        let mut orders = road.lock().unwrap_or_else(|p| p.into_inner());
-        orders.insert(order_id.to_owned()).then(|| Self {
-            road,
-            order_id: order_id.to_owned(),
-        })
-    }
-}
-
-impl Drop for Trip<'_> {
-    fn drop(&mut self) {
-        self.road
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.order_id);
-    }
-}
-
 fn main() -> ExitCode {
     common::app::run("delivery", |startup| async move {
         let sys = &startup.sys;
@@ -155,7 +126,7 @@ fn main() -> ExitCode {
         let handler = Arc::new(Delivery {
             ctx: ctx.clone(),
             store: store.clone(),
-            on_the_road: Mutex::default(),
+            orders: OrderLocks::default(),
         });
         let subscriptions = [ordered.as_str(), baked.as_str()];
         let consume = run_consumer(ctx.clone(), &group, &client, &subscriptions, handler);
