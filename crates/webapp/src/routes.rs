@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::order_form::OrderForm;
 use crate::pages::{format_time, render, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage};
-use crate::session::{username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS};
+use crate::session::{read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS};
 use crate::state::AppState;
 use crate::{assets, order_logs, security};
 
@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::asset))
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), read_session))
         .layer(middleware::from_fn(security::same_origin_posts));
     security::with_headers(routes).with_state(state)
 }

@@ -5,9 +5,10 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::response::Redirect;
+use axum::middleware::Next;
+use axum::response::{Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 use axum_extra::extract::PrivateCookieJar;
 
@@ -63,20 +64,38 @@ pub fn username_from_form(raw: &str) -> Option<String> {
     }
 }
 
+tokio::task_local! {
+    /// Who the current request is from, for pages rendered away from any handler (errors).
+    static SIGNED_IN_AS: Option<String>;
+}
+
+/// Reads the session once per request: handlers get it as a [`Customer`], error pages through
+/// [`signed_in_as`], so a signed-in customer keeps the navigation and search on every page.
+pub async fn read_session(jar: PrivateCookieJar, mut request: Request, next: Next) -> Response {
+    let customer = jar
+        .get(COOKIE)
+        .and_then(|cookie| Customer::decode(cookie.value()));
+    let name = customer.as_ref().map(|c| c.username.clone());
+    if let Some(customer) = customer {
+        request.extensions_mut().insert(customer);
+    }
+    SIGNED_IN_AS.scope(name, next.run(request)).await
+}
+
+/// The name of the signed-in customer of the request being answered, if any.
+pub fn signed_in_as() -> Option<String> {
+    SIGNED_IN_AS.try_with(Clone::clone).ok().flatten()
+}
+
 /// Pages that need a customer take this; without a valid session they lead to /login.
-impl<S> FromRequestParts<S> for Customer
-where
-    Key: FromRef<S>,
-    S: Send + Sync,
-{
+impl<S: Send + Sync> FromRequestParts<S> for Customer {
     type Rejection = Redirect;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let jar = PrivateCookieJar::<Key>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Redirect::to("/login"))?;
-        jar.get(COOKIE)
-            .and_then(|cookie| Customer::decode(cookie.value()))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Customer>()
+            .cloned()
             .ok_or_else(|| Redirect::to("/login"))
     }
 }
