@@ -28,6 +28,7 @@ impl Handler for Delivery {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
         let topics = &self.ctx.sys.topics;
+        // The order's other event, or a replayed copy, waits here until this one is done.
         let _one_at_a_time = self.orders.lock(&order_id).await;
         let action = if event.topic == topics.ordered {
             let ordered: PizzaOrdered = event.decode()?;
