@@ -5,15 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use common::events::{now_ms, StageReached};
-use pizza_tests::shop::order_details;
+use pizza_tests::shop::{ids, order_details};
 use pizza_tests::topic_reader::{read_until, Record};
 use pizza_tests::{Broker, Shop};
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn ids(prefix: &str, count: usize) -> Vec<String> {
-    (0..count).map(|n| format!("{prefix}{n:04x}")).collect()
-}
 
 fn statuses_by_order(records: &[Record]) -> HashMap<String, Vec<i64>> {
     let mut by_order: HashMap<String, Vec<i64>> = HashMap::new();

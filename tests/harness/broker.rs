@@ -9,8 +9,11 @@ pub struct Broker {
     pub port: u16,
     child: Child,
     /// Holds durable storage for brokers that need it; removed on drop.
-    _storage: Option<tempfile::TempDir>,
+    storage: Option<tempfile::TempDir>,
 }
+
+/// tansu drops the leading / of an absolute SQLite path, so a durable broker runs from its folder.
+const DURABLE: &str = "sqlite://broker.db";
 
 /// `TANSU` names the broker binary; otherwise it is looked up on PATH and in ~/.cargo/bin.
 pub fn tansu_binary() -> PathBuf {
@@ -47,8 +50,46 @@ impl Broker {
         Self {
             port,
             child,
-            _storage: None,
+            storage: None,
         }
+    }
+
+    /// A broker whose topics, offsets and groups live in SQLite, so it can be restarted.
+    pub fn start_durable() -> Self {
+        let storage = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = spawn(port, DURABLE, Some(storage.path()), &[]);
+        Self {
+            port,
+            child,
+            storage: Some(storage),
+        }
+    }
+
+    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and starts it again on the same port
+    /// and storage after `down` has passed.
+    pub fn restart(&mut self, down: Duration) {
+        let folder = self
+            .storage
+            .as_ref()
+            .expect("only a durable broker can be restarted")
+            .path()
+            .to_path_buf();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(down);
+        self.child = spawn(self.port, DURABLE, Some(&folder), &[]);
     }
 
     /// A broker that requires SASL/SCRAM-SHA-512 from every client, with these users. Users are
@@ -58,8 +99,7 @@ impl Broker {
         let storage = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
-        // tansu drops the leading / of an absolute SQLite path, so it runs from its folder.
-        let start = |extra: &[&str]| spawn(port, "sqlite://broker.db", Some(storage.path()), extra);
+        let start = |extra: &[&str]| spawn(port, DURABLE, Some(storage.path()), extra);
         let mut open = start(&[]);
         for (name, password) in users {
             let created = Command::new(tansu_binary())
@@ -83,7 +123,7 @@ impl Broker {
         Self {
             port,
             child,
-            _storage: Some(storage),
+            storage: Some(storage),
         }
     }
 
@@ -107,7 +147,15 @@ fn spawn(port: u16, storage: &str, folder: Option<&Path>, extra: &[&str]) -> Chi
         .args(["--storage-engine", storage])
         .args(extra)
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("RUST_LOG", "warn")
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open("/tmp/tansu-scratch.log")
+                .map(Stdio::from)
+                .unwrap_or(Stdio::null()),
+        );
     if let Some(folder) = folder {
         command.current_dir(folder);
     }

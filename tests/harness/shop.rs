@@ -105,10 +105,18 @@ impl Shop {
 
     /// Starts one of the shop's binaries in the shop's folder.
     pub fn start(&self, service: &str) -> Service {
+        self.start_in(service, ".")
+    }
+
+    /// Starts a binary in a subfolder of the shop, so two instances of one service keep separate
+    /// logs while sharing the configuration and the SQLite files (their paths are absolute).
+    pub fn start_in(&self, service: &str, folder: &str) -> Service {
+        let folder = self.path().join(folder);
+        std::fs::create_dir_all(&folder).expect("instance folder");
         let child = Command::new(binary(service))
             .arg(&self.kafka_ini)
             .arg(&self.sys_ini)
-            .current_dir(self.path())
+            .current_dir(&folder)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -117,7 +125,7 @@ impl Shop {
         Service {
             name: service.to_owned(),
             child,
-            log: self.path().join("logs").join(format!("{service}.log")),
+            log: folder.join("logs").join(format!("{service}.log")),
         }
     }
 
@@ -157,18 +165,12 @@ impl Shop {
             timestamp,
             order: details,
         };
-        producer
-            .send_json(&self.sys.topics.ordered, order_id, &ordered)
-            .await
-            .expect("ordered produced");
+        send_until_acknowledged(producer, &self.sys.topics.ordered, order_id, &ordered).await;
         let placed = StageReached {
             status: 100,
             timestamp,
         };
-        producer
-            .send_json(&self.sys.topics.status, order_id, &placed)
-            .await
-            .expect("status produced");
+        send_until_acknowledged(producer, &self.sys.topics.status, order_id, &placed).await;
     }
 
     /// Waits until the view shows `status` for the order.
@@ -194,6 +196,42 @@ impl Shop {
         }
     }
 
+    /// Places the orders one after the other, `every` apart, as a steady stream of customers.
+    pub async fn place_steadily(&self, producer: &EventProducer, ids: &[String], every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        for id in ids {
+            ticks.tick().await;
+            self.place_order(producer, id).await;
+        }
+    }
+
+    /// The orders that are placed (in the view) but do not show 999 yet.
+    pub fn in_flight(&self, ids: &[String]) -> usize {
+        let orders = self.orders();
+        ids.iter()
+            .filter(|id| matches!(orders.get_order(id), Ok(Some(order)) if order.status != 999))
+            .count()
+    }
+
+    /// Waits until every order shows 999 or `timeout` passes; returns the orders that do not.
+    pub async fn wait_until_delivered(&self, ids: &[String], timeout: Duration) -> Vec<String> {
+        let orders = self.orders();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let missing: Vec<String> = ids
+                .iter()
+                .filter(
+                    |id| !matches!(orders.get_order(id), Ok(Some(order)) if order.status == 999),
+                )
+                .cloned()
+                .collect();
+            if missing.is_empty() || Instant::now() > deadline {
+                return missing;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits until every order shows `status`.
     pub async fn wait_for_all(&self, order_ids: &[String], status: i64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
@@ -204,6 +242,38 @@ impl Shop {
             }
         }
     }
+}
+
+impl Drop for Shop {
+    /// A failed test leaves its shop's folder (logs, SQLite files) behind for a post-mortem.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let kept = self.path().with_extension("kept");
+            if std::fs::rename(self.path(), &kept).is_ok() {
+                eprintln!("The shop's folder is kept in {}", kept.display());
+            }
+        }
+    }
+}
+
+/// Sends an event, trying again while the broker refuses it (as while it restarts), like a
+/// customer pressing "order" again after an error page.
+async fn send_until_acknowledged(
+    producer: &EventProducer,
+    topic: &str,
+    key: &str,
+    event: &impl serde::Serialize,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Err(error) = producer.send_json(topic, key, event).await {
+        assert!(Instant::now() < deadline, "{topic} refuses {key}: {error}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `count` order ids that start with `prefix`.
+pub fn ids(prefix: &str, count: usize) -> Vec<String> {
+    (0..count).map(|n| format!("{prefix}{n:04x}")).collect()
 }
 
 /// A customer's order whose customer id is hexadecimal, as the web app makes them.
@@ -255,6 +325,12 @@ impl Service {
             assert!(Instant::now() < deadline, "{} ignored SIGTERM", self.name);
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would: no drain, no commit, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn log(&self) -> String {

@@ -1,6 +1,6 @@
 //! Reads a topic from the beginning, for asserting what the services produced.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use common::kafka::consumer_config;
@@ -27,7 +27,7 @@ pub fn read_until(
     kafka: &KafkaSettings,
     topic: &str,
     timeout: Duration,
-    done: impl Fn(&[Record]) -> bool,
+    mut done: impl FnMut(&[Record]) -> bool,
 ) -> Vec<Record> {
     let group = format!("reader-{}-{}", topic, common::events::now_ms());
     let consumer: BaseConsumer = consumer_config(kafka, &group, "pizza-tests-reader")
@@ -64,4 +64,29 @@ pub fn read_until(
         });
     }
     records
+}
+
+/// How many records each key has on `topic`: read until `keys` distinct keys were seen and then
+/// nothing new came for a second (so late duplicates are counted too), or until the timeout.
+pub fn count_by_key(
+    kafka: &KafkaSettings,
+    topic: &str,
+    keys: usize,
+    timeout: Duration,
+) -> HashMap<String, usize> {
+    let mut read = 0;
+    let mut last_new = Instant::now();
+    let records = read_until(kafka, topic, timeout, |records| {
+        if records.len() > read {
+            read = records.len();
+            last_new = Instant::now();
+        }
+        let distinct: HashSet<&Option<String>> = records.iter().map(|r| &r.key).collect();
+        distinct.len() >= keys && last_new.elapsed() >= Duration::from_secs(1)
+    });
+    let mut counts = HashMap::new();
+    for record in records {
+        *counts.entry(record.key.unwrap_or_default()).or_insert(0) += 1;
+    }
+    counts
 }

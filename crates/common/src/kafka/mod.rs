@@ -6,6 +6,7 @@ mod dead_letter;
 mod inbound;
 mod offsets;
 mod producer;
+mod rebalance;
 mod runner;
 mod topics;
 

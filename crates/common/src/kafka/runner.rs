@@ -16,6 +16,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::dead_letter::DeadLetters;
 use super::offsets::{OffsetTracker, Position};
+use super::rebalance::RebalanceLogger;
 use super::{consumer_config, HandleError, Inbound};
 use crate::context::ServiceContext;
 
@@ -50,9 +51,10 @@ pub async fn run_consumer<H: Handler>(
     topics: &[&str],
     handler: Arc<H>,
 ) -> Result<(), RunnerError> {
-    let consumer: StreamConsumer = consumer_config(&ctx.kafka, group_id, client_id)
-        .create()
-        .map_err(RunnerError::Create)?;
+    let consumer: StreamConsumer<RebalanceLogger> =
+        consumer_config(&ctx.kafka, group_id, client_id)
+            .create_with_context(RebalanceLogger)
+            .map_err(RunnerError::Create)?;
     consumer
         .subscribe(topics)
         .map_err(|source| RunnerError::Subscribe {
@@ -159,7 +161,7 @@ async fn process<H: Handler>(
 
 /// Hands an event's offset to librdkafka if the tracker allows it.
 fn store(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<RebalanceLogger>,
     offsets: &mut OffsetTracker,
     position: Position,
     handled: bool,
@@ -177,7 +179,7 @@ fn store(
 }
 
 /// Commits what was stored, synchronously, before the consumer leaves its group.
-fn commit(consumer: &StreamConsumer, offsets: &OffsetTracker) {
+fn commit(consumer: &StreamConsumer<RebalanceLogger>, offsets: &OffsetTracker) {
     let mut list = TopicPartitionList::new();
     for (topic, partition, next) in offsets.next_offsets() {
         if let Err(error) = list.add_partition_offset(topic, partition, Offset::Offset(next)) {

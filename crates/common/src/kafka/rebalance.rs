@@ -1,0 +1,63 @@
+//! Says in the log which partitions a member gains and loses, so scaling out (or a crashed
+//! instance's partitions moving to another) can be watched and checked.
+
+use std::collections::BTreeMap;
+
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::{ClientContext, TopicPartitionList};
+
+pub struct RebalanceLogger;
+
+impl ClientContext for RebalanceLogger {}
+
+impl ConsumerContext for RebalanceLogger {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(list) => {
+                tracing::info!("Partitions assigned: {}", describe(list));
+            }
+            Rebalance::Revoke(list) => {
+                tracing::info!("Partitions revoked: {}", describe(list));
+            }
+            Rebalance::Error(error) => tracing::warn!("Rebalance failed: {error}"),
+        }
+    }
+}
+
+/// `pizza-baked [0, 1], pizza-ordered [0, 1]`: topics sorted, partitions sorted.
+pub fn describe(list: &TopicPartitionList) -> String {
+    let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for element in list.elements() {
+        by_topic
+            .entry(element.topic().to_owned())
+            .or_default()
+            .push(element.partition());
+    }
+    if by_topic.is_empty() {
+        return "none".to_owned();
+    }
+    by_topic
+        .into_iter()
+        .map(|(topic, mut partitions)| {
+            partitions.sort_unstable();
+            format!("{topic} {partitions:?}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_topics_and_partitions_in_order() {
+        let mut list = TopicPartitionList::new();
+        list.add_partition("pizza-ordered", 1);
+        list.add_partition("pizza-baked", 1);
+        list.add_partition("pizza-ordered", 0);
+        list.add_partition("pizza-baked", 0);
+        assert_eq!(describe(&list), "pizza-baked [0, 1], pizza-ordered [0, 1]");
+        assert_eq!(describe(&TopicPartitionList::new()), "none");
+    }
+}

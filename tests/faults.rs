@@ -1,0 +1,289 @@
+//! Faults while orders are in flight: services killed with SIGKILL or stopped with SIGTERM, the
+//! broker restarted, a second instance of every kitchen service. After each, every order must
+//! reach 999 (none lost) and no order may be delivered twice unless a crash forced a replay.
+//!
+//! Each test prints one row of the fault table: fault, orders in flight, lost, handled twice.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use pizza_tests::shop::ids;
+use pizza_tests::topic_reader::count_by_key;
+use pizza_tests::{Broker, Service, Shop};
+
+/// How long stragglers may take once the faults are over: a killed member holds its partitions
+/// for the session timeout (10 s) before the group hands them on.
+const RECOVERY: Duration = Duration::from_secs(90);
+/// Our consumers' session timeout (10 s), plus a second.
+const SESSION_EXPIRY: Duration = Duration::from_secs(11);
+const KITCHEN: [&str; 4] = ["assemble", "bake", "delivery", "status"];
+
+fn report(fault: &str, in_flight: usize, lost: usize, twice: usize) {
+    eprintln!("| {fault} | {in_flight} | {lost} | {twice} |");
+}
+
+/// Orders with more than one `pizza-delivered` event.
+fn delivered_twice(shop: &Shop, orders: &[String]) -> usize {
+    let counts = count_by_key(
+        &shop.kafka,
+        &shop.sys.topics.delivered,
+        orders.len(),
+        Duration::from_secs(20),
+    );
+    let missing: Vec<&String> = orders
+        .iter()
+        .filter(|id| !counts.contains_key(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} orders have no pizza-delivered event among {} read: {missing:?}",
+        missing.len(),
+        orders.len(),
+        counts.values().sum::<usize>()
+    );
+    counts.values().filter(|n| **n > 1).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_of_each_service_in_turn_loses_no_order() {
+    let broker = Broker::start();
+    // A quarter of real time: an order spends 4 to 10 s in the kitchen and on the road, so each
+    // kill lands on orders half-way through a stage.
+    let shop = Shop::open(&broker, &[("simulation", "time_scale", "0.25")]).await;
+    let mut services: HashMap<&str, Service> =
+        KITCHEN.iter().map(|s| (*s, shop.start(s))).collect();
+    let producer = shop.producer().await;
+    let orders = ids("c4a5", 200);
+
+    // 200 orders over 45 s; a service dies every 12 s and comes back once its session has
+    // expired, as under a supervisor with a restart delay. (Restarted at once, it would wait for
+    // that expiry anyway before it gets partitions; and tansu 0.6.0 sometimes leaves a member
+    // that joins while the dead leader expires with no partitions at all.)
+    let placing = shop.place_steadily(&producer, &orders, Duration::from_millis(225));
+    let crashing = async {
+        let mut in_flight = Vec::new();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for name in KITCHEN {
+            in_flight.push((name, shop.in_flight(&orders)));
+            if let Some(service) = services.get_mut(name) {
+                service.kill();
+            }
+            tokio::time::sleep(SESSION_EXPIRY).await;
+            services.insert(name, shop.start(name));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        in_flight
+    };
+    let ((), in_flight) = tokio::join!(placing, crashing);
+
+    let lost = shop.wait_until_delivered(&orders, RECOVERY).await;
+    assert!(lost.is_empty(), "orders lost: {lost:?}");
+    let twice = delivered_twice(&shop, &orders);
+    for (name, flying) in &in_flight {
+        report(&format!("kill -9 {name}"), *flying, lost.len(), twice);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_restart_mid_run_loses_no_order() {
+    let mut broker = Broker::start_durable();
+    // tansu 0.6.0's SQLite engine panics when an idempotent producer's batch arrives after a
+    // restart (storage/src/lite.rs:503, "more or less than one row" in its idempotence check),
+    // and the broker then stops answering everyone. So this test alone turns idempotence off;
+    // the services' own defaults keep it on.
+    let kafka = format!(
+        "[kafka]\nbootstrap.servers = {}\nenable.idempotence = false\n",
+        broker.bootstrap()
+    );
+    let shop = Shop::open_with_kafka(&kafka, &[("simulation", "time_scale", "0.1")]).await;
+    let _services = shop.start_pipeline();
+    let producer = shop.producer().await;
+    let first = ids("b7e1", 60);
+    shop.place_steadily(&producer, &first, Duration::from_millis(50))
+        .await;
+
+    let in_flight = shop.in_flight(&first);
+    broker.restart(Duration::from_secs(2));
+    // Orders placed while the services are still reconnecting.
+    let second = ids("b7e2", 60);
+    shop.place_steadily(&producer, &second, Duration::from_millis(50))
+        .await;
+
+    let orders: Vec<String> = first.into_iter().chain(second).collect();
+    let lost = shop.wait_until_delivered(&orders, RECOVERY).await;
+    let twice = delivered_twice(&shop, &orders);
+    report("broker restart", in_flight, lost.len(), twice);
+    assert!(lost.is_empty(), "orders lost: {lost:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_under_load_exits_zero_within_five_seconds_and_redoes_what_was_in_flight() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[("simulation", "time_scale", "0.25")]).await;
+    let mut services = shop.start_pipeline();
+    let producer = shop.producer().await;
+    let orders = ids("5e7e", 200);
+    let placing = shop.place_steadily(&producer, &orders, Duration::from_millis(50));
+    let stopping = async {
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let in_flight = shop.in_flight(&orders);
+        for service in &mut services {
+            let (status, took) = service.terminate();
+            assert!(status.success(), "{} exited with {status}", service.name);
+            assert!(
+                took < Duration::from_secs(5),
+                "{} took {took:?}",
+                service.name
+            );
+        }
+        in_flight
+    };
+    let ((), in_flight) = tokio::join!(placing, stopping);
+
+    let _restarted = shop.start_pipeline();
+    let lost = shop.wait_until_delivered(&orders, RECOVERY).await;
+    let twice = delivered_twice(&shop, &orders);
+    report("SIGTERM to all four", in_flight, lost.len(), twice);
+    assert!(lost.is_empty(), "orders lost: {lost:?}");
+    assert_eq!(twice, 0, "a clean stop never delivers an order twice");
+}
+
+/// The partitions a service's log last said it was assigned, by topic.
+fn assignment(service: &Service) -> Option<HashMap<String, Vec<i32>>> {
+    let log = service.log();
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("Partitions assigned:"))?;
+    let listed = line.split("Partitions assigned:").nth(1)?.trim();
+    let mut topics = HashMap::new();
+    for entry in listed.split("], ") {
+        let (topic, partitions) = entry.split_once(" [")?;
+        let partitions = partitions
+            .trim_end_matches(']')
+            .split(", ")
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        topics.insert(topic.to_owned(), partitions);
+    }
+    Some(topics)
+}
+
+/// Waits until both instances hold half of the 4 partitions of every topic they read.
+async fn wait_for_even_split(pair: &[Service; 2]) {
+    let deadline = std::time::Instant::now() + RECOVERY;
+    loop {
+        let halves: Vec<_> = pair.iter().filter_map(assignment).collect();
+        if halves.len() == 2
+            && halves
+                .iter()
+                .all(|topics| topics.values().all(|p| p.len() == 2))
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never split its partitions",
+            pair[0].name
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Order ids in lines of `service`'s log that contain `marker`.
+fn handled(service: &Service, marker: &str) -> BTreeSet<String> {
+    service
+        .log()
+        .lines()
+        .filter(|l| l.contains(marker))
+        .filter_map(|l| l.split('\'').nth(1).map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_share_the_work_and_one_takes_over_when_the_other_stops() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[("kafka-topic-config", "num_partitions", "4")]).await;
+    let _status = shop.start("status");
+    let mut pairs: Vec<[Service; 2]> = ["assemble", "bake", "delivery"]
+        .iter()
+        .map(|s| [shop.start_in(s, "a"), shop.start_in(s, "b")])
+        .collect();
+    for pair in &pairs {
+        wait_for_even_split(pair).await;
+    }
+    // Delivery hears of an order on two topics; co-partitioned topics and the range assignor
+    // give each instance the same partition numbers of both.
+    for instance in &pairs[2] {
+        let topics = assignment(instance).expect("delivery assignment");
+        assert_eq!(
+            topics.get("pizza-ordered"),
+            topics.get("pizza-baked"),
+            "delivery instance in {:?}",
+            instance.name
+        );
+    }
+
+    let producer = shop.producer().await;
+    let orders = ids("5ca1", 100);
+    shop.place_steadily(&producer, &orders, Duration::from_millis(10))
+        .await;
+    let lost = shop.wait_until_delivered(&orders, RECOVERY).await;
+    assert!(lost.is_empty(), "orders lost: {lost:?}");
+    let markers = ["is assembled!", "is baked!", "delivered to customer_id"];
+    for (pair, marker) in pairs.iter().zip(markers) {
+        let (a, b) = (handled(&pair[0], marker), handled(&pair[1], marker));
+        assert!(
+            !a.is_empty() && !b.is_empty(),
+            "{}: one instance idle",
+            pair[0].name
+        );
+        assert!(
+            a.is_disjoint(&b),
+            "{}: handled by both: {:?}",
+            pair[0].name,
+            a.intersection(&b).collect::<Vec<_>>()
+        );
+        assert_eq!(a.len() + b.len(), orders.len(), "{}", pair[0].name);
+    }
+    report(
+        "scale-out, 2 instances each",
+        orders.len(),
+        lost.len(),
+        delivered_twice(&shop, &orders),
+    );
+
+    // One instance of each is stopped (SIGTERM: it leaves the group, which rebalances at once)
+    // while orders keep coming. With SIGKILL, tansu 0.6.0 expires the dead member but hands the
+    // survivor only its old partitions back; the rest stay with no one (see the README).
+    let more = ids("5ca2", 100);
+    let placing = shop.place_steadily(&producer, &more, Duration::from_millis(20));
+    let stopping = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let in_flight = shop.in_flight(&more);
+        for pair in &mut pairs {
+            let (status, _) = pair[1].terminate();
+            assert!(status.success(), "{} exited with {status}", pair[1].name);
+        }
+        in_flight
+    };
+    let ((), in_flight) = tokio::join!(placing, stopping);
+    let lost = shop.wait_until_delivered(&more, RECOVERY).await;
+    assert!(lost.is_empty(), "orders lost: {lost:?}");
+    let all: Vec<String> = orders.iter().chain(&more).cloned().collect();
+    let twice = delivered_twice(&shop, &all);
+    report(
+        "SIGTERM to one of two instances",
+        in_flight,
+        lost.len(),
+        twice,
+    );
+    for pair in &pairs {
+        let topics = assignment(&pair[0]).expect("survivor assignment");
+        assert!(
+            topics.values().all(|p| p.len() == 4),
+            "{} holds {topics:?}",
+            pair[0].name
+        );
+    }
+}
