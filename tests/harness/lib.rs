@@ -3,6 +3,7 @@
 
 pub mod binaries;
 pub mod broker;
+pub mod loadgen;
 pub mod shop;
 pub mod topic_reader;
 

@@ -1,0 +1,58 @@
+//! 50 customers order and watch their pizzas for 30 s through the web app, with every service
+//! running at time_scale 0: no request may fail with 5xx and every order must arrive.
+
+use std::time::Duration;
+
+use pizza_tests::broker::free_port;
+use pizza_tests::loadgen::{closed_loop, percentile};
+use pizza_tests::{Broker, Shop};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_customers_for_thirty_seconds_get_no_5xx_and_every_pizza() {
+    let broker = Broker::start();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let shop = Shop::open(&broker, &[("webapp", "bind", &bind)]).await;
+    let _services = shop.start_pipeline();
+    let web = shop.start("webapp");
+    web.wait_for_log("Web app listening", Duration::from_secs(30))
+        .await;
+
+    let run = closed_loop(
+        &format!("http://{bind}"),
+        50,
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+    )
+    .await;
+    eprintln!(
+        "{} orders delivered ({:.0}/s), POST p99 {:?}, order to delivered p99 {:?}",
+        run.delivered(),
+        run.per_second(),
+        percentile(&run.post_latencies, 99.0),
+        percentile(&run.delivered_latencies, 99.0)
+    );
+    assert_eq!(run.server_errors(), 0, "5xx answers: {:?}", run.failures);
+    assert!(
+        run.failures.is_empty(),
+        "failed requests: {:?}",
+        run.failures
+    );
+    assert!(
+        run.unfinished.is_empty(),
+        "orders never delivered: {:?}",
+        run.unfinished
+    );
+    assert!(
+        run.delivered() >= 50,
+        "only {} orders went through",
+        run.delivered()
+    );
+    // Every order placed is in the view, delivered.
+    let lost = shop
+        .wait_until_delivered(&run.placed, Duration::from_secs(5))
+        .await;
+    assert!(
+        lost.is_empty(),
+        "orders not delivered in the view: {lost:?}"
+    );
+}
