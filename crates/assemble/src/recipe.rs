@@ -68,4 +68,19 @@ mod tests {
         assert_eq!(baking_seconds(0xffff), 15);
         assert_eq!(assembling_seconds(0x1234), 0x1234 % 8 + 4);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_order_takes_the_original_ranges(
+            extras in proptest::collection::vec(".{0,12}", 0..6),
+            sauce in ".{0,12}",
+        ) {
+            let mut details = order(&[]);
+            details.extra_toppings = extras;
+            details.sauce = sauce;
+            let seed = recipe_seed(&details);
+            proptest::prop_assert!((4..=11).contains(&assembling_seconds(seed)));
+            proptest::prop_assert!((8..=15).contains(&baking_seconds(seed)));
+        }
+    }
 }

@@ -41,4 +41,13 @@ mod tests {
         assert_eq!(delivery_seconds("", false), None);
         assert_eq!(delivery_seconds("xyz", false), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_customer_id_gets_a_route_of_5_to_28_seconds_or_none(id in ".{0,40}", late: bool) {
+            if let Some(seconds) = delivery_seconds(&id, late) {
+                proptest::prop_assert!((5..=28).contains(&seconds));
+            }
+        }
+    }
 }

@@ -112,4 +112,33 @@ mod tests {
             .expect_err("nothing chosen");
         assert!(matches!(error, AppError::BadField { field: "sauce", .. }));
     }
+
+    proptest::proptest! {
+        /// Whatever a browser (or anyone else) sends, the form is either a pizza on the menu or
+        /// a 400 that names a field.
+        #[test]
+        fn any_form_is_a_menu_pizza_or_a_named_field_error(
+            sauce in proptest::option::of(".{0,12}"),
+            extras in proptest::collection::vec("(Basil|Rocket|.{0,8})", 0..5),
+        ) {
+            let submitted = OrderForm {
+                sauce,
+                cheese: Some("Mozzarella".into()),
+                main_topping: Some("Ham".into()),
+                extra_topping: extras,
+            };
+            match submitted.validate(&menu()) {
+                Ok(pizza) => {
+                    proptest::prop_assert!(menu().sauce.contains(&pizza.sauce));
+                    for extra in &pizza.extra_toppings {
+                        proptest::prop_assert!(menu().extra_toppings.contains(extra));
+                    }
+                }
+                Err(AppError::BadField { field, .. }) => {
+                    proptest::prop_assert!(field == "sauce" || field == "extra_topping");
+                }
+                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
 }

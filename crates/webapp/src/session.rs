@@ -164,4 +164,14 @@ mod tests {
         };
         assert_eq!(Customer::decode(&customer.encode()), Some(customer));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_username_is_refused_or_short_and_printable(raw in ".{0,40}") {
+            if let Some(name) = username_from_form(&raw) {
+                proptest::prop_assert!(name.chars().count() <= MAX_USERNAME_CHARS);
+                proptest::prop_assert!(!name.chars().any(char::is_control));
+            }
+        }
+    }
 }
