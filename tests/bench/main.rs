@@ -1,0 +1,499 @@
+//! The shop's benchmark: its own broker, the five real binaries at time_scale 0, and customers
+//! over HTTP. Prints one table and one JSON line (append it to `benchmarks/results.jsonl`).
+//!
+//! Usage: bench [--storage memory|sqlite] [--seconds N] [--customers N] [--history N]
+//!              [--poll-ms N] [--kafka key=value]...
+
+mod process_stats;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use common::events::now_ms;
+use common::store::NewOrder;
+use pizza_tests::broker::free_port;
+use pizza_tests::loadgen::{closed_loop, paced, percentile, reads, Customer, OrderRun, ReadRun};
+use pizza_tests::{Broker, Service, Shop};
+use serde_json::{json, Value};
+
+use process_stats::{cpu_time, resident_mb};
+
+const SERVICES: [&str; 5] = ["status", "delivery", "bake", "assemble", "webapp"];
+const LIGHT_RATE: f64 = 10.0;
+const LIGHT_SECONDS: u64 = 10;
+const READ_CONNECTIONS: usize = 16;
+const READ_SECONDS: u64 = 5;
+
+struct Args {
+    sqlite: bool,
+    seconds: u64,
+    customers: usize,
+    history: usize,
+    poll: Duration,
+    /// Extra `key = value` lines for the `[kafka]` section, to try client settings.
+    kafka: Vec<String>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        sqlite: false,
+        seconds: 20,
+        customers: 64,
+        history: 100_000,
+        poll: Duration::from_millis(20),
+        kafka: Vec::new(),
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        let mut value = || {
+            given
+                .next()
+                .with_context(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--storage" => match value()?.as_str() {
+                "memory" => args.sqlite = false,
+                "sqlite" => args.sqlite = true,
+                other => bail!("--storage is memory or sqlite, not {other}"),
+            },
+            "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
+            "--customers" => args.customers = value()?.parse().context("--customers")?,
+            "--history" => args.history = value()?.parse().context("--history")?,
+            "--poll-ms" => args.poll = Duration::from_millis(value()?.parse().context("--poll-ms")?),
+            "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
+            other => bail!(
+                "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--seconds N] \
+                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]..."
+            ),
+        }
+    }
+    Ok(args)
+}
+
+/// The five services, started together; each is ready once it holds partitions (the web app:
+/// once it listens). Returns them with their launch-to-ready times.
+async fn launch(shop: &Shop) -> anyhow::Result<Vec<(Service, Duration)>> {
+    // Builds the binaries if needed, before the clock starts.
+    let _ = pizza_tests::binaries::binary("status");
+    // Logs are appended to, so only what a service writes after this launch counts.
+    let before: Vec<usize> = SERVICES
+        .iter()
+        .map(|s| {
+            std::fs::metadata(shop.path().join("logs").join(format!("{s}.log")))
+                .map_or(0, |m| m.len() as usize)
+        })
+        .collect();
+    let started = Instant::now();
+    let services: Vec<Service> = SERVICES.iter().map(|s| shop.start(s)).collect();
+    let mut ready: Vec<Option<Duration>> = vec![None; services.len()];
+    while ready.iter().any(Option::is_none) {
+        for ((service, ready), skip) in services.iter().zip(&mut ready).zip(&before) {
+            let marker = if service.name == "webapp" {
+                "Web app listening"
+            } else {
+                "Partitions assigned: pizza"
+            };
+            if ready.is_none()
+                && service
+                    .log()
+                    .get(*skip..)
+                    .is_some_and(|new| new.contains(marker))
+            {
+                *ready = Some(started.elapsed());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("services not ready after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(services
+        .into_iter()
+        .zip(ready.into_iter().flatten())
+        .collect())
+}
+
+fn cpu_by_service(services: &[(Service, Duration)]) -> Vec<Duration> {
+    services.iter().map(|(s, _)| cpu_time(s.pid())).collect()
+}
+
+fn rss(services: &[(Service, Duration)]) -> Vec<(String, f64)> {
+    services
+        .iter()
+        .map(|(s, _)| (s.name.clone(), resident_mb(s.pid())))
+        .collect()
+}
+
+fn ms(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn order_figures(run: &OrderRun) -> Value {
+    json!({
+        "delivered": run.delivered(),
+        "orders_per_s": (run.per_second() * 10.0).round() / 10.0,
+        "post_p50_ms": ms(percentile(&run.post_latencies, 50.0)),
+        "post_p99_ms": ms(percentile(&run.post_latencies, 99.0)),
+        "delivered_p50_ms": ms(percentile(&run.delivered_latencies, 50.0)),
+        "delivered_p99_ms": ms(percentile(&run.delivered_latencies, 99.0)),
+        "failures": run.failures.len(),
+        "unfinished": run.unfinished.len(),
+    })
+}
+
+fn read_figures(run: &ReadRun) -> Value {
+    json!({
+        "requests_per_s": run.per_second().round(),
+        "p50_ms": ms(percentile(&run.latencies, 50.0)),
+        "p99_ms": ms(percentile(&run.latencies, 99.0)),
+        "failures": run.failures.len(),
+    })
+}
+
+/// One customer with one delivered order, for the read measurements.
+async fn reader(base: &str) -> anyhow::Result<(Customer, String)> {
+    let customer = Customer::login(base, "Reader")
+        .await
+        .map_err(|f| anyhow::anyhow!("login: {f:?}"))?;
+    let order_id = customer
+        .order()
+        .await
+        .map_err(|f| anyhow::anyhow!("order: {f:?}"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while customer.status(&order_id).await.ok() != Some(999) {
+        if Instant::now() > deadline {
+            bail!("the reader's order never arrived");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok((customer, order_id))
+}
+
+async fn read_all(customer: &Customer, order_id: &str) -> Value {
+    let window = Duration::from_secs(READ_SECONDS);
+    let json = reads(
+        customer,
+        &format!("/api/orders/{order_id}"),
+        READ_CONNECTIONS,
+        window,
+    )
+    .await;
+    let page = reads(
+        customer,
+        &format!("/orders/{order_id}"),
+        READ_CONNECTIONS,
+        window,
+    )
+    .await;
+    let list = reads(customer, "/orders", READ_CONNECTIONS, window).await;
+    json!({
+        "api_order": read_figures(&json),
+        "order_page": read_figures(&page),
+        "orders_list": read_figures(&list),
+    })
+}
+
+/// Average time of the watchdog's stuck-order query.
+fn stuck_query_ms(shop: &Shop) -> f64 {
+    let store = shop.orders();
+    let runs = 200;
+    let started = Instant::now();
+    for _ in 0..runs {
+        // An hour back: the query runs in full but flags nothing.
+        let _ = store.flag_stuck(now_ms() - 3_600_000, 50);
+    }
+    ms(started.elapsed() / runs)
+}
+
+/// `count` delivered orders of other customers from the last days.
+fn fill_history(shop: &Shop, count: usize, reader_order: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let store = shop.orders();
+    let reader_id = store
+        .get_order(reader_order)?
+        .context("the reader's order")?
+        .customer_id;
+    let now = now_ms();
+    for n in 0..count {
+        let mut details = pizza_tests::shop::order_details(&format!("{n:08x}"));
+        // The reader's list stays one order long, so its cost is compared like for like.
+        if details.customer_id == reader_id {
+            details.customer_id = format!("{n:032x}");
+        }
+        let timestamp = now - 3_600_000 - (n as i64 * 1_000);
+        let order = NewOrder::placed(&format!("h{n:07x}"), &details, timestamp, 999);
+        store.add_order(&order, timestamp)?;
+        store.delete_watched_status(&order.order_id)?;
+    }
+    Ok(started.elapsed())
+}
+
+fn figure(value: &Value, path: &[&str]) -> String {
+    let mut at = value;
+    for key in path {
+        at = &at[*key];
+    }
+    match at {
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn print_table(result: &Value) {
+    let rows: &[(&str, &[&str])] = &[
+        ("orders/s end to end (peak)", &["peak", "orders_per_s"]),
+        ("POST / p50 ms (peak)", &["peak", "post_p50_ms"]),
+        ("POST / p99 ms (peak)", &["peak", "post_p99_ms"]),
+        (
+            "order to delivered p50 ms (peak)",
+            &["peak", "delivered_p50_ms"],
+        ),
+        (
+            "order to delivered p99 ms (peak)",
+            &["peak", "delivered_p99_ms"],
+        ),
+        (
+            "order to delivered p50 ms (10/s)",
+            &["light", "delivered_p50_ms"],
+        ),
+        (
+            "order to delivered p99 ms (10/s)",
+            &["light", "delivered_p99_ms"],
+        ),
+        (
+            "GET /api/orders/<id> req/s",
+            &["reads", "api_order", "requests_per_s"],
+        ),
+        (
+            "GET /api/orders/<id> p99 ms",
+            &["reads", "api_order", "p99_ms"],
+        ),
+        (
+            "GET /orders/<id> req/s",
+            &["reads", "order_page", "requests_per_s"],
+        ),
+        (
+            "GET /orders/<id> p99 ms",
+            &["reads", "order_page", "p99_ms"],
+        ),
+        (
+            "GET /orders req/s",
+            &["reads", "orders_list", "requests_per_s"],
+        ),
+        ("service CPU s per 1,000 orders", &["cpu_s_per_1000_orders"]),
+        (
+            "broker CPU s per 1,000 orders",
+            &["broker_cpu_s_per_1000_orders"],
+        ),
+        ("idle CPU % of a core, five services", &["idle_cpu_percent_services"]),
+        ("idle CPU % of a core, broker", &["idle_cpu_percent_broker"]),
+        ("RSS MB, five services idle", &["rss_idle_total_mb"]),
+        ("RSS MB, five services at peak", &["rss_peak_total_mb"]),
+        ("stuck query ms", &["stuck_query_ms"]),
+        ("failures / unfinished (peak)", &["peak", "failures"]),
+    ];
+    let history = &result["history"];
+    println!(
+        "| measure | fresh | with {} old orders |",
+        figure(history, &["orders"])
+    );
+    println!("|---|---|---|");
+    for (name, path) in rows {
+        println!(
+            "| {name} | {} | {} |",
+            figure(result, path),
+            figure(history, path)
+        );
+    }
+    for service in SERVICES {
+        println!(
+            "| {service}: ready s / CPU s per 1,000 / RSS idle MB / RSS peak MB | {} / {} / {} / {} | {} / - / - / - |",
+            figure(result, &["ready_s", service]),
+            figure(result, &["cpu_s_per_1000_orders_by_service", service]),
+            figure(result, &["rss_idle_mb", service]),
+            figure(result, &["rss_peak_mb", service]),
+            figure(history, &["ready_s", service]),
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let broker = if args.sqlite {
+        Broker::start_durable()
+    } else {
+        Broker::start()
+    };
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+    // The shipped topic and watchdog settings, at time_scale 0.
+    let mut kafka = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
+    for line in &args.kafka {
+        kafka.push_str(line);
+        kafka.push('\n');
+    }
+    let shop = Shop::open_with_kafka(
+        &kafka,
+        &[
+            ("webapp", "bind", &bind),
+            ("kafka-topic-config", "num_partitions", "6"),
+            ("state-store-orders", "status_watchdog_minutes", "0.25"),
+            (
+                "state-store-orders",
+                "status_invalid_timeout_minutes",
+                "0.75",
+            ),
+        ],
+    )
+    .await;
+
+    eprintln!("Starting the five services...");
+    let services = launch(&shop).await?;
+    let idle_services = cpu_by_service(&services);
+    let idle_broker = cpu_time(broker.pid());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Idle cost: what the services and the broker burn with no orders at all, in % of a core.
+    let idle_percent = |before: Duration, after: Duration| {
+        (after.saturating_sub(before).as_secs_f64() / 5.0 * 1000.0).round() / 10.0
+    };
+    let idle_cpu_services = idle_percent(
+        idle_services.iter().sum(),
+        cpu_by_service(&services).iter().sum(),
+    );
+    let idle_cpu_broker = idle_percent(idle_broker, cpu_time(broker.pid()));
+    let idle = rss(&services);
+
+    eprintln!("Light load: {LIGHT_RATE} orders/s for {LIGHT_SECONDS} s...");
+    let light = paced(
+        &base,
+        LIGHT_RATE,
+        Duration::from_secs(LIGHT_SECONDS),
+        Duration::from_millis(1),
+    )
+    .await;
+
+    eprintln!(
+        "Peak: {} customers for {} s...",
+        args.customers, args.seconds
+    );
+    let cpu_before = cpu_by_service(&services);
+    let broker_before = cpu_time(broker.pid());
+    let peak_run = closed_loop(
+        &base,
+        args.customers,
+        Duration::from_secs(args.seconds),
+        args.poll,
+    );
+    let sampler = async {
+        let mut highest: Vec<(String, f64)> = rss(&services);
+        let until = Instant::now() + Duration::from_secs(args.seconds);
+        while Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for ((_, high), (_, now)) in highest.iter_mut().zip(rss(&services)) {
+                *high = high.max(now);
+            }
+        }
+        highest
+    };
+    let (peak, at_peak) = tokio::join!(peak_run, sampler);
+    let cpu: Vec<Duration> = cpu_by_service(&services)
+        .into_iter()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before))
+        .collect();
+    let broker_cpu = cpu_time(broker.pid()).saturating_sub(broker_before);
+    let per_1000 = |spent: Duration| {
+        (spent.as_secs_f64() / peak.delivered().max(1) as f64 * 1e6).round() / 1e3
+    };
+    let cpu_by: Value = services
+        .iter()
+        .zip(&cpu)
+        .map(|((s, _), spent)| (s.name.clone(), json!(per_1000(*spent))))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+
+    eprintln!("Reads: {READ_CONNECTIONS} connections, {READ_SECONDS} s per page...");
+    let (customer, order_id) = reader(&base).await?;
+    let reads_fresh = read_all(&customer, &order_id).await;
+    let stuck_fresh = stuck_query_ms(&shop);
+    let ready: Value = services
+        .iter()
+        .map(|(s, t)| {
+            (
+                s.name.clone(),
+                json!((t.as_secs_f64() * 1000.0).round() / 1000.0),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let sum =
+        |list: &[(String, f64)]| (list.iter().map(|(_, mb)| mb).sum::<f64>() * 10.0).round() / 10.0;
+    let per_service = |list: &[(String, f64)]| -> Value {
+        list.iter()
+            .map(|(name, mb)| (name.clone(), json!((mb * 10.0).round() / 10.0)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let mut result = json!({
+        "storage": if args.sqlite { "sqlite" } else { "memory" },
+        "customers": args.customers,
+        "seconds": args.seconds,
+        "poll_ms": args.poll.as_millis() as u64,
+        "kafka": args.kafka,
+        "light": order_figures(&light),
+        "peak": order_figures(&peak),
+        "cpu_s_per_1000_orders": per_1000(cpu.iter().sum()),
+        "cpu_s_per_1000_orders_by_service": cpu_by,
+        "broker_cpu_s_per_1000_orders": per_1000(broker_cpu),
+        "idle_cpu_percent_services": idle_cpu_services,
+        "idle_cpu_percent_broker": idle_cpu_broker,
+        "rss_idle_mb": per_service(&idle),
+        "rss_idle_total_mb": sum(&idle),
+        "rss_peak_mb": per_service(&at_peak),
+        "rss_peak_total_mb": sum(&at_peak),
+        "ready_s": ready,
+        "reads": reads_fresh,
+        "stuck_query_ms": stuck_fresh,
+    });
+
+    if args.history > 0 {
+        for (mut service, _) in services {
+            service.terminate();
+        }
+        eprintln!("Adding {} old orders to orders.db...", args.history);
+        let filled = fill_history(&shop, args.history, &order_id)?;
+        let services = launch(&shop).await?;
+        eprintln!("Light load and reads again, with history...");
+        let light = paced(
+            &base,
+            LIGHT_RATE,
+            Duration::from_secs(LIGHT_SECONDS),
+            Duration::from_millis(1),
+        )
+        .await;
+        let reads_history = read_all(&customer, &order_id).await;
+        let ready: Value = services
+            .iter()
+            .map(|(s, t)| {
+                (
+                    s.name.clone(),
+                    json!((t.as_secs_f64() * 1000.0).round() / 1000.0),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        result["history"] = json!({
+            "orders": args.history,
+            "fill_s": (filled.as_secs_f64() * 10.0).round() / 10.0,
+            "light": order_figures(&light),
+            "reads": reads_history,
+            "stuck_query_ms": stuck_query_ms(&shop),
+            "ready_s": ready,
+        });
+    }
+
+    print_table(&result);
+    println!("{result}");
+    Ok(())
+}
