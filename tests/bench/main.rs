@@ -38,9 +38,9 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         sqlite: false,
         seconds: 20,
-        customers: 64,
+        customers: 256,
         history: 100_000,
-        poll: Duration::from_millis(20),
+        poll: Duration::from_millis(50),
         kafka: Vec::new(),
     };
     let mut given = std::env::args().skip(1);
@@ -59,7 +59,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
             "--customers" => args.customers = value()?.parse().context("--customers")?,
             "--history" => args.history = value()?.parse().context("--history")?,
-            "--poll-ms" => args.poll = Duration::from_millis(value()?.parse().context("--poll-ms")?),
+            "--poll-ms" => {
+                args.poll = Duration::from_millis(value()?.parse().context("--poll-ms")?)
+            }
             "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
             other => bail!(
                 "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--seconds N] \
@@ -285,7 +287,10 @@ fn print_table(result: &Value) {
             "broker CPU s per 1,000 orders",
             &["broker_cpu_s_per_1000_orders"],
         ),
-        ("idle CPU % of a core, five services", &["idle_cpu_percent_services"]),
+        (
+            "idle CPU % of a core, five services",
+            &["idle_cpu_percent_services"],
+        ),
         ("idle CPU % of a core, broker", &["idle_cpu_percent_broker"]),
         ("RSS MB, five services idle", &["rss_idle_total_mb"]),
         ("RSS MB, five services at peak", &["rss_peak_total_mb"]),

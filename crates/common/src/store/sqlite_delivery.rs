@@ -2,7 +2,7 @@
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use super::sqlite::{table_name, Db};
+use super::sqlite::{table_name, CachedStatements, Db};
 use super::{DeliveryAction, DeliveryStore, StateStore, StoreError};
 use crate::settings::DeliveryStoreSettings;
 
@@ -41,7 +41,7 @@ impl SqliteDeliveryStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db.err(e))?;
         let row = tx
-            .query_row(
+            .row(
                 &format!(
                     "SELECT customer_id, baked, delivered FROM {} WHERE order_id = ?1",
                     self.table
@@ -59,7 +59,7 @@ impl SqliteDeliveryStore {
             .map_err(|e| self.db.err(e))?;
         let (write, action) = decide(row);
         if let Some((customer_id, baked)) = write {
-            tx.execute(
+            tx.run(
                 &format!(
                     "INSERT INTO {} (order_id, customer_id, baked, delivered, updated_at) \
                      VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (order_id) DO UPDATE SET \
@@ -96,7 +96,7 @@ impl StateStore for SqliteDeliveryStore {
     fn purge_older_than(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         self.db
             .lock()
-            .execute(
+            .run(
                 &format!("DELETE FROM {} WHERE updated_at < ?1", self.table),
                 [cutoff_ms],
             )
@@ -162,7 +162,7 @@ impl DeliveryStore for SqliteDeliveryStore {
     fn mark_delivered(&self, order_id: &str, now_ms: i64) -> Result<(), StoreError> {
         self.db
             .lock()
-            .execute(
+            .run(
                 &format!(
                     "UPDATE {} SET delivered = 1, updated_at = ?2 WHERE order_id = ?1",
                     self.table

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-use super::sqlite::{table_name, Db};
+use super::sqlite::{table_name, CachedStatements, Db};
 use super::{NewOrder, OrderRecord, OrderStore, StateStore, StatusChange, StatusRules, StoreError};
 use crate::settings::OrdersStoreSettings;
 use crate::status::{supersedes, StatusAt};
@@ -85,7 +85,7 @@ impl StateStore for SqliteOrderStore {
     fn purge_older_than(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(|e| self.db.err(e))?;
-        tx.execute(
+        tx.run(
             &format!(
                 "DELETE FROM {} WHERE order_id IN (SELECT order_id FROM {} WHERE timestamp < ?1)",
                 self.watch, self.orders
@@ -94,7 +94,7 @@ impl StateStore for SqliteOrderStore {
         )
         .map_err(|e| self.db.err(e))?;
         let purged = tx
-            .execute(
+            .run(
                 &format!("DELETE FROM {} WHERE timestamp < ?1", self.orders),
                 [cutoff_ms],
             )
@@ -110,7 +110,7 @@ impl OrderStore for SqliteOrderStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(|e| self.db.err(e))?;
         let inserted = tx
-            .execute(
+            .run(
                 &format!(
                     "INSERT OR IGNORE INTO {} (order_id, customer_id, username, timestamp, sauce, \
                      cheese, main_topping, extra_toppings, status, status_at) \
@@ -142,7 +142,7 @@ impl OrderStore for SqliteOrderStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(|e| self.db.err(e))?;
         for table in [&self.watch, &self.orders] {
-            tx.execute(
+            tx.run(
                 &format!("DELETE FROM {table} WHERE order_id = ?1"),
                 [order_id],
             )
@@ -194,7 +194,7 @@ impl OrderStore for SqliteOrderStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db.err(e))?;
         let current = tx
-            .query_row(
+            .row(
                 &format!(
                     "SELECT status, status_at FROM {} WHERE order_id = ?1",
                     self.orders
@@ -217,7 +217,7 @@ impl OrderStore for SqliteOrderStore {
                 current: current.status,
             });
         }
-        tx.execute(
+        tx.run(
             &format!(
                 "UPDATE {} SET status = ?2, status_at = ?3 WHERE order_id = ?1",
                 self.orders
@@ -228,7 +228,7 @@ impl OrderStore for SqliteOrderStore {
         let finished = self.rules.completed.contains(&incoming.status)
             || self.rules.unwatched.contains(&incoming.status);
         if finished {
-            tx.execute(
+            tx.run(
                 &format!("DELETE FROM {} WHERE order_id = ?1", self.watch),
                 [order_id],
             )
@@ -256,7 +256,7 @@ impl OrderStore for SqliteOrderStore {
     fn delete_watched_status(&self, order_id: &str) -> Result<(), StoreError> {
         self.db
             .lock()
-            .execute(
+            .run(
                 &format!("DELETE FROM {} WHERE order_id = ?1", self.watch),
                 [order_id],
             )
@@ -283,7 +283,7 @@ impl OrderStore for SqliteOrderStore {
         };
         for id in &ids {
             for table in [&self.orders, &self.watch] {
-                tx.execute(
+                tx.run(
                     &format!("UPDATE {table} SET status = ?2 WHERE order_id = ?1"),
                     params![id, stuck],
                 )
@@ -302,7 +302,7 @@ fn upsert_watch(
     status: i64,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.run(
         &format!(
             "INSERT INTO {table} (order_id, status, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at"
