@@ -75,6 +75,14 @@ pub async fn run_consumer<H: Handler>(
             received = consumer.recv(), if in_flight.len() < MAX_IN_FLIGHT => match received {
                 Ok(message) => {
                     let event = Inbound::from_message(&message);
+                    let position = (event.topic.clone(), event.partition, event.offset);
+                    if let Some((first, last)) = offsets.received(&position) {
+                        tracing::warn!(
+                            "Offsets {first} to {last} of {}/{} were not received by this member",
+                            event.topic,
+                            event.partition
+                        );
+                    }
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
                 }
                 Err(error) => {
