@@ -12,7 +12,7 @@ async fn fifty_customers_for_thirty_seconds_get_no_5xx_and_every_pizza() {
     let broker = Broker::start();
     let bind = format!("127.0.0.1:{}", free_port());
     let shop = Shop::open(&broker, &[("webapp", "bind", &bind)]).await;
-    let _services = shop.start_pipeline();
+    let services = shop.start_pipeline();
     let web = shop.start("webapp");
     web.wait_for_log("Web app listening", Duration::from_secs(30))
         .await;
@@ -47,6 +47,11 @@ async fn fifty_customers_for_thirty_seconds_get_no_5xx_and_every_pizza() {
         "only {} orders went through",
         run.delivered()
     );
+    let reread: usize = services
+        .iter()
+        .map(|s| s.log().matches("never arrived; reading again").count())
+        .sum();
+    eprintln!("Partitions read again after a gap: {reread}");
     // Every order placed is in the view, delivered.
     let lost = shop
         .wait_until_delivered(&run.placed, Duration::from_secs(5))

@@ -3,6 +3,7 @@
 
 mod client;
 mod dead_letter;
+mod gaps;
 mod inbound;
 mod offsets;
 mod producer;

@@ -12,20 +12,9 @@ pub(super) struct OffsetTracker {
     /// Per partition, the offset a restarted consumer should read next.
     next: HashMap<(String, i32), i64>,
     blocked: HashSet<(String, i32)>,
-    /// Per partition, the last offset received, to notice offsets that never arrive.
-    received: HashMap<(String, i32), i64>,
 }
 
 impl OffsetTracker {
-    /// Records that an event arrived; returns the offsets skipped since the previous one of its
-    /// partition, if any. Offsets on our topics are dense (no compaction, no transactions), so a
-    /// gap means events this member never saw: after a rebalance, another member's work; at any
-    /// other time, a broker that lost them.
-    pub(super) fn received(&mut self, (topic, partition, offset): &Position) -> Option<(i64, i64)> {
-        let previous = self.received.insert((topic.clone(), *partition), *offset)?;
-        (*offset > previous + 1).then_some((previous + 1, offset - 1))
-    }
-
     /// Records that an event is done with; returns whether its offset may be stored.
     pub(super) fn finished(&mut self, (topic, partition, _): &Position, handled: bool) -> bool {
         let key = (topic.clone(), *partition);
@@ -52,17 +41,6 @@ impl OffsetTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn notices_offsets_that_never_arrived() {
-        let mut tracker = OffsetTracker::default();
-        assert_eq!(tracker.received(&at(0, 5)), None);
-        assert_eq!(tracker.received(&at(0, 6)), None);
-        assert_eq!(tracker.received(&at(1, 9)), None);
-        assert_eq!(tracker.received(&at(0, 9)), Some((7, 8)));
-        // A replay from an earlier offset is not a gap.
-        assert_eq!(tracker.received(&at(0, 3)), None);
-    }
 
     fn at(partition: i32, offset: i64) -> Position {
         ("pizza-ordered".to_owned(), partition, offset)

@@ -15,6 +15,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::dead_letter::DeadLetters;
+use super::gaps::{Arrival, GapGuard};
 use super::offsets::{OffsetTracker, Position};
 use super::rebalance::RebalanceLogger;
 use super::{consumer_config, HandleError, Inbound};
@@ -53,7 +54,7 @@ pub async fn run_consumer<H: Handler>(
 ) -> Result<(), RunnerError> {
     let consumer: StreamConsumer<RebalanceLogger> =
         consumer_config(&ctx.kafka, group_id, client_id)
-            .create_with_context(RebalanceLogger)
+            .create_with_context(RebalanceLogger::default())
             .map_err(RunnerError::Create)?;
     consumer
         .subscribe(topics)
@@ -64,6 +65,7 @@ pub async fn run_consumer<H: Handler>(
     tracing::info!("Subscribed to topic(s): {}", topics.join(", "));
 
     let mut offsets = OffsetTracker::default();
+    let mut gaps = GapGuard::default();
     let mut in_flight = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -76,12 +78,8 @@ pub async fn run_consumer<H: Handler>(
                 Ok(message) => {
                     let event = Inbound::from_message(&message);
                     let position = (event.topic.clone(), event.partition, event.offset);
-                    if let Some((first, last)) = offsets.received(&position) {
-                        tracing::warn!(
-                            "Offsets {first} to {last} of {}/{} were not received by this member",
-                            event.topic,
-                            event.partition
-                        );
+                    if !take(&consumer, &mut gaps, &position) {
+                        continue;
                     }
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
                 }
@@ -116,6 +114,42 @@ pub async fn run_consumer<H: Handler>(
         tracing::info!("Consumer in consumer group successfully closed");
     }
     Ok(())
+}
+
+/// Whether an event that just arrived is handled now; when offsets before it never arrived, the
+/// partition is read again from the first of them instead (see `gaps`).
+fn take(
+    consumer: &StreamConsumer<RebalanceLogger>,
+    gaps: &mut GapGuard,
+    position: &Position,
+) -> bool {
+    let (topic, partition, _) = position;
+    match gaps.arrived(position, consumer.context().rebalances()) {
+        Arrival::InOrder => true,
+        Arrival::ReadAgain { first, last } => {
+            tracing::warn!(
+                "Offsets {first} to {last} of {topic}/{partition} never arrived; reading again from {first}"
+            );
+            match consumer.seek(
+                topic,
+                *partition,
+                Offset::Offset(first),
+                Duration::from_secs(5),
+            ) {
+                Ok(()) => false,
+                Err(error) => {
+                    tracing::error!("Cannot read {topic}/{partition} again from {first}: {error}");
+                    true
+                }
+            }
+        }
+        Arrival::GapAccepted { first, last } => {
+            tracing::warn!(
+                "Offsets {first} to {last} of {topic}/{partition} hold no events (read twice)"
+            );
+            true
+        }
+    }
 }
 
 /// Handles one event to the end: retried while the failure is transient, dead-lettered when it
