@@ -126,6 +126,18 @@ fn rss(services: &[(Service, Duration)]) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Each service's launch-to-ready time in seconds, by name.
+fn ready_seconds(services: &[(Service, Duration)]) -> Value {
+    services
+        .iter()
+        .map(|(s, t)| {
+            let seconds = (t.as_secs_f64() * 1000.0).round() / 1000.0;
+            (s.name.clone(), json!(seconds))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 fn ms(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1e6).round() / 1e3
 }
@@ -422,16 +434,7 @@ async fn main() -> anyhow::Result<()> {
     let (customer, order_id) = reader(&base).await?;
     let reads_fresh = read_all(&customer, &order_id).await;
     let stuck_fresh = stuck_query_ms(&shop);
-    let ready: Value = services
-        .iter()
-        .map(|(s, t)| {
-            (
-                s.name.clone(),
-                json!((t.as_secs_f64() * 1000.0).round() / 1000.0),
-            )
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into();
+    let ready = ready_seconds(&services);
     let sum =
         |list: &[(String, f64)]| (list.iter().map(|(_, mb)| mb).sum::<f64>() * 10.0).round() / 10.0;
     let per_service = |list: &[(String, f64)]| -> Value {
@@ -478,16 +481,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .await;
         let reads_history = read_all(&customer, &order_id).await;
-        let ready: Value = services
-            .iter()
-            .map(|(s, t)| {
-                (
-                    s.name.clone(),
-                    json!((t.as_secs_f64() * 1000.0).round() / 1000.0),
-                )
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        let ready = ready_seconds(&services);
         result["history"] = json!({
             "orders": args.history,
             "fill_s": (filled.as_secs_f64() * 10.0).round() / 10.0,
