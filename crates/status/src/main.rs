@@ -2,19 +2,22 @@
 //! a watchdog that flags orders stuck between stages.
 
 mod watchdog;
+mod writer;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use common::context::ServiceContext;
-use common::events::{now_ms, StageReached};
+use common::events::StageReached;
 use common::kafka::{run_consumer, HandleError, Handler, Inbound};
 use common::status::StatusAt;
-use common::store::{blocking, open_order_store, OrderStore, StatusChange, StatusRules};
+use common::store::{open_order_store, StatusChange, StatusRules};
+
+use writer::StatusWriter;
 
 struct Status {
     ctx: Arc<ServiceContext>,
-    store: Arc<dyn OrderStore>,
+    writer: StatusWriter,
 }
 
 impl Handler for Status {
@@ -25,8 +28,7 @@ impl Handler for Status {
             status: reached.status,
             timestamp: reached.timestamp,
         };
-        let (store, id) = (self.store.clone(), order_id.clone());
-        let change = blocking(move || store.update_order_status(&id, incoming, now_ms())).await?;
+        let change = self.writer.update(&order_id, incoming).await?;
         let status = reached.status;
         match change {
             StatusChange::Updated { .. } => {
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
 
         let handler = Arc::new(Status {
             ctx: ctx.clone(),
-            store: store.clone(),
+            writer: StatusWriter::start(store.clone()),
         });
         let subscriptions = [consumes.as_str()];
         let consume = run_consumer(ctx.clone(), &group, &client, &subscriptions, handler);

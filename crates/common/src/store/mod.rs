@@ -146,6 +146,13 @@ pub trait OrderStore: StateStore {
         incoming: StatusAt,
         now_ms: i64,
     ) -> Result<StatusChange, StoreError>;
+    /// [`Self::update_order_status`] for several events, in their order, in one transaction: the
+    /// status service folds whatever is waiting in one commit.
+    fn update_order_statuses(
+        &self,
+        updates: &[(String, StatusAt)],
+        now_ms: i64,
+    ) -> Result<Vec<StatusChange>, StoreError>;
     /// Starts or refreshes watching an order for progress.
     fn upsert_watched_status(
         &self,

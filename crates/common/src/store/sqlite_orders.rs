@@ -27,6 +27,59 @@ impl SqliteOrderStore {
         Ok(store)
     }
 
+    /// Folds one status event into the view inside the caller's transaction.
+    fn apply_status(
+        &self,
+        tx: &rusqlite::Connection,
+        order_id: &str,
+        incoming: StatusAt,
+        now_ms: i64,
+    ) -> rusqlite::Result<StatusChange> {
+        let current = tx
+            .row(
+                &format!(
+                    "SELECT status, status_at FROM {} WHERE order_id = ?1",
+                    self.orders
+                ),
+                [order_id],
+                |row| {
+                    Ok(StatusAt {
+                        status: row.get(0)?,
+                        timestamp: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?;
+        let Some(current) = current else {
+            return Ok(StatusChange::UnknownOrder);
+        };
+        if !supersedes(incoming, current, &self.rules.completed) {
+            return Ok(StatusChange::Ignored {
+                current: current.status,
+            });
+        }
+        tx.run(
+            &format!(
+                "UPDATE {} SET status = ?2, status_at = ?3 WHERE order_id = ?1",
+                self.orders
+            ),
+            params![order_id, incoming.status, incoming.timestamp],
+        )?;
+        let finished = self.rules.completed.contains(&incoming.status)
+            || self.rules.unwatched.contains(&incoming.status);
+        if finished {
+            tx.run(
+                &format!("DELETE FROM {} WHERE order_id = ?1", self.watch),
+                [order_id],
+            )?;
+        } else {
+            upsert_watch(tx, &self.watch, order_id, incoming.status, now_ms)?;
+        }
+        Ok(StatusChange::Updated {
+            previous: current.status,
+        })
+    }
+
     fn select(&self) -> String {
         format!(
             "SELECT order_id, customer_id, username, timestamp, sauce, cheese, main_topping, \
@@ -187,60 +240,32 @@ impl OrderStore for SqliteOrderStore {
         incoming: StatusAt,
         now_ms: i64,
     ) -> Result<StatusChange, StoreError> {
+        let update = [(order_id.to_owned(), incoming)];
+        let changes = self.update_order_statuses(&update, now_ms)?;
+        Ok(changes
+            .into_iter()
+            .next()
+            .unwrap_or(StatusChange::UnknownOrder))
+    }
+
+    fn update_order_statuses(
+        &self,
+        updates: &[(String, StatusAt)],
+        now_ms: i64,
+    ) -> Result<Vec<StatusChange>, StoreError> {
         let mut conn = self.db.lock();
         // IMMEDIATE takes the write lock before reading, so two writers cannot both decide from
         // the same old status.
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db.err(e))?;
-        let current = tx
-            .row(
-                &format!(
-                    "SELECT status, status_at FROM {} WHERE order_id = ?1",
-                    self.orders
-                ),
-                [order_id],
-                |row| {
-                    Ok(StatusAt {
-                        status: row.get(0)?,
-                        timestamp: row.get(1)?,
-                    })
-                },
-            )
-            .optional()
+        let changes = updates
+            .iter()
+            .map(|(order_id, incoming)| self.apply_status(&tx, order_id, *incoming, now_ms))
+            .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.db.err(e))?;
-        let Some(current) = current else {
-            return Ok(StatusChange::UnknownOrder);
-        };
-        if !supersedes(incoming, current, &self.rules.completed) {
-            return Ok(StatusChange::Ignored {
-                current: current.status,
-            });
-        }
-        tx.run(
-            &format!(
-                "UPDATE {} SET status = ?2, status_at = ?3 WHERE order_id = ?1",
-                self.orders
-            ),
-            params![order_id, incoming.status, incoming.timestamp],
-        )
-        .map_err(|e| self.db.err(e))?;
-        let finished = self.rules.completed.contains(&incoming.status)
-            || self.rules.unwatched.contains(&incoming.status);
-        if finished {
-            tx.run(
-                &format!("DELETE FROM {} WHERE order_id = ?1", self.watch),
-                [order_id],
-            )
-            .map_err(|e| self.db.err(e))?;
-        } else {
-            upsert_watch(&tx, &self.watch, order_id, incoming.status, now_ms)
-                .map_err(|e| self.db.err(e))?;
-        }
         tx.commit().map_err(|e| self.db.err(e))?;
-        Ok(StatusChange::Updated {
-            previous: current.status,
-        })
+        Ok(changes)
     }
 
     fn upsert_watched_status(
@@ -418,6 +443,34 @@ mod tests {
         );
         // Finished orders are no longer watched, so the watchdog never flags them.
         assert!(store.flag_stuck(i64::MAX, 50).expect("flag").is_empty());
+    }
+
+    #[test]
+    fn a_batch_folds_its_events_in_order_in_one_transaction() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        store.add_order(&order("o", "c", 10), 10).expect("add");
+        store.add_order(&order("p", "c", 10), 10).expect("add");
+        let batch = [
+            ("o".to_owned(), at(200, 20)),
+            ("nope".to_owned(), at(200, 20)),
+            ("o".to_owned(), at(300, 30)),
+            ("p".to_owned(), at(999, 40)),
+            ("o".to_owned(), at(200, 21)),
+        ];
+        let changes = store.update_order_statuses(&batch, 50).expect("batch");
+        assert_eq!(
+            changes,
+            [
+                StatusChange::Updated { previous: 100 },
+                StatusChange::UnknownOrder,
+                StatusChange::Updated { previous: 200 },
+                StatusChange::Updated { previous: 100 },
+                StatusChange::Ignored { current: 300 },
+            ]
+        );
+        let status = |id: &str| store.get_order(id).expect("query").map(|o| o.status);
+        assert_eq!((status("o"), status("p")), (Some(300), Some(999)));
     }
 
     #[test]
