@@ -126,6 +126,17 @@ fn rss(services: &[(Service, Duration)]) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// 10 orders a second, each watched every millisecond, for the latency of a quiet shop.
+async fn light_load(base: &str) -> OrderRun {
+    paced(
+        base,
+        LIGHT_RATE,
+        Duration::from_secs(LIGHT_SECONDS),
+        Duration::from_millis(1),
+    )
+    .await
+}
+
 /// Each service's launch-to-ready time in seconds, by name.
 fn ready_seconds(services: &[(Service, Duration)]) -> Value {
     services
@@ -382,13 +393,7 @@ async fn main() -> anyhow::Result<()> {
     let idle = rss(&services);
 
     eprintln!("Light load: {LIGHT_RATE} orders/s for {LIGHT_SECONDS} s...");
-    let light = paced(
-        &base,
-        LIGHT_RATE,
-        Duration::from_secs(LIGHT_SECONDS),
-        Duration::from_millis(1),
-    )
-    .await;
+    let light = light_load(&base).await;
 
     eprintln!(
         "Peak: {} customers for {} s...",
@@ -473,13 +478,7 @@ async fn main() -> anyhow::Result<()> {
         let filled = fill_history(&shop, args.history, &order_id)?;
         let services = launch(&shop).await?;
         eprintln!("Light load and reads again, with history...");
-        let light = paced(
-            &base,
-            LIGHT_RATE,
-            Duration::from_secs(LIGHT_SECONDS),
-            Duration::from_millis(1),
-        )
-        .await;
+        let light = light_load(&base).await;
         let reads_history = read_all(&customer, &order_id).await;
         let ready = ready_seconds(&services);
         result["history"] = json!({
