@@ -232,12 +232,10 @@ pub async fn closed_loop(
         })
         .collect();
     let mut total = OrderRun::default();
-    for task in tasks {
-        match task.await {
+    for run in joined(tasks, "customer task").await {
+        match run {
             Ok(run) => total.merge(run),
-            Err(error) => total
-                .failures
-                .push(Failure::Other(format!("customer task: {error}"))),
+            Err(failure) => total.failures.push(failure),
         }
     }
     total.elapsed = started.elapsed();
@@ -264,12 +262,10 @@ pub async fn paced(base: &str, per_second: f64, duration: Duration, poll: Durati
             async move { one_order(&customer, poll).await },
         ));
     }
-    for task in tasks {
-        match task.await {
+    for run in joined(tasks, "order task").await {
+        match run {
             Ok(run) => total.merge(run),
-            Err(error) => total
-                .failures
-                .push(Failure::Other(format!("order task: {error}"))),
+            Err(failure) => total.failures.push(failure),
         }
     }
     total.elapsed = started.elapsed();
@@ -316,19 +312,29 @@ pub async fn reads(
         })
         .collect();
     let mut total = ReadRun::default();
-    for task in tasks {
-        match task.await {
+    for run in joined(tasks, "reader task").await {
+        match run {
             Ok(run) => {
                 total.latencies.extend(run.latencies);
                 total.failures.extend(run.failures);
             }
-            Err(error) => total
-                .failures
-                .push(Failure::Other(format!("reader task: {error}"))),
+            Err(failure) => total.failures.push(failure),
         }
     }
     total.elapsed = started.elapsed();
     total
+}
+
+/// Waits for every task; one that panicked becomes a failure named after `what`.
+async fn joined<T>(tasks: Vec<tokio::task::JoinHandle<T>>, what: &str) -> Vec<Result<T, Failure>> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(
+            task.await
+                .map_err(|error| Failure::Other(format!("{what}: {error}"))),
+        );
+    }
+    results
 }
 
 /// The `p`-th percentile (0 to 100) of `samples`, or zero when there are none.
