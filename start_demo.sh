@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 readonly TANSU_VERSION=0.6.0
-readonly SERVICES=(status delivery bake assemble webapp)
 
 usage() {
   echo "usage: $0 [KAFKA_CONFIG_FILE] [SYS_CONFIG_FILE]" >&2
@@ -67,20 +66,22 @@ wait_for_port() {
 }
 
 start_broker() {
-  local host=$1 port=$2 tansu
+  local host=$1 port=$2 tansu listen=$1
   install_broker
   tansu=$(tansu_binary)
   mkdir -p data/broker logs pid
+  # The original's localhost.ini says localhost: listen on IPv4 loopback and advertise the name.
+  [ "$host" = localhost ] && listen=127.0.0.1
   echo "Starting the local broker on $host:$port (durable storage in data/broker/)"
   # tansu drops the leading / of an absolute sqlite path, so it runs from its data folder.
   (
     cd data/broker
     nohup "$tansu" broker \
-      --listener-url "tcp://$host:$port" --advertised-listener-url "tcp://$host:$port" \
+      --listener-url "tcp://$listen:$port" --advertised-listener-url "tcp://$host:$port" \
       --storage-engine sqlite://broker.db </dev/null >>../../logs/broker.log 2>&1 &
     echo $! >../../pid/broker.pid
   )
-  if ! wait_for_port "$host" "$port" 30; then
+  if ! wait_for_port "$listen" "$port" 30; then
     echo "The broker did not start; see logs/broker.log" >&2
     exit 1
   fi
@@ -130,13 +131,14 @@ main() {
 
   mkdir -p logs pid data
   echo "Creating the topics (existing ones are kept)"
-  if ! target/release/run_me_first "$kafka_ini" "$sys_ini" >/dev/null 2>logs/run_me_first.err; then
-    cat logs/run_me_first.err >&2
-    echo "Could not create the topics; see logs/run_me_first.log" >&2
+  if ! target/release/run_me_first "$kafka_ini" "$sys_ini"; then
+    echo "Could not create the topics; see the lines above and logs/run_me_first.log" >&2
     exit 1
   fi
 
-  for service in "${SERVICES[@]}"; do
+  local services
+  read -r -a services <<<"$(target/release/run_me_first --services)"
+  for service in "${services[@]}"; do
     if running "$service" "target/release/$service"; then
       echo "  $service is already running (pid $(cat "pid/$service.pid"))"
       continue
@@ -157,7 +159,7 @@ main() {
       echo "Logs are in logs/; stop everything with ./stop_demo.sh"
       return 0
     fi
-    for service in "${SERVICES[@]}"; do
+    for service in "${services[@]}"; do
       if ! kill -0 "$(cat "pid/$service.pid")" 2>/dev/null; then
         echo "$service stopped during start-up:" >&2
         cat "logs/$service.err" >&2

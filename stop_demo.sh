@@ -1,34 +1,58 @@
 #!/usr/bin/env bash
-# Stops what ./start_demo.sh started: the five services, then the local broker if it started one.
-# Each gets SIGTERM and time to shut down gracefully (consumers leave their groups, offsets are
-# committed); anything still running after 15 s is killed.
+# Stops what ./start_demo.sh started: the services, all at once, then the local broker if it
+# started one. Each gets SIGTERM and time to shut down gracefully (consumers leave their groups,
+# offsets are committed); anything still running after 15 s is killed. The broker goes last, so
+# the services can still say goodbye to it.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-stop() {
-  local name=$1 pid_file="pid/$1.pid" pid
-  [ -f "$pid_file" ] || return 0
+# alive NAME: the pid in pid/NAME.pid, if it is a live process of ours; the file goes otherwise.
+alive() {
+  local pid_file="pid/$1.pid" pid
+  [ -f "$pid_file" ] || return 1
   pid=$(cat "$pid_file")
-  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null || ! grep -qa "$2" "/proc/$pid/cmdline" 2>/dev/null; then
-    rm -f "$pid_file"
-    return 0
-  fi
-  kill -TERM "$pid"
-  for _ in $(seq 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null
-    echo "Killed $name (pid $pid): it did not stop within 15 s"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa "$2" "/proc/$pid/cmdline" 2>/dev/null; then
+    echo "$pid"
   else
-    echo "Stopped $name (pid $pid)"
+    rm -f "$pid_file"
+    return 1
   fi
-  rm -f "$pid_file"
 }
 
-for service in webapp assemble bake delivery status; do
-  stop "$service" "target/release/$service"
+# stop NAME=PID...: SIGTERM to each, then wait for all of them together.
+stop() {
+  local entry name pid
+  for entry in "$@"; do kill -TERM "${entry#*=}" 2>/dev/null; done
+  for _ in $(seq 150); do
+    local running=0
+    for entry in "$@"; do kill -0 "${entry#*=}" 2>/dev/null && running=1; done
+    [ "$running" = 0 ] && break
+    sleep 0.1
+  done
+  for entry in "$@"; do
+    name=${entry%%=*}
+    pid=${entry#*=}
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null
+      echo "Killed $name (pid $pid): it did not stop within 15 s"
+    else
+      echo "Stopped $name (pid $pid)"
+    fi
+    rm -f "pid/$name.pid"
+  done
+}
+
+services=()
+for pid_file in pid/*.pid; do
+  [ -f "$pid_file" ] || continue
+  name=$(basename "$pid_file" .pid)
+  [ "$name" = broker ] && continue
+  if pid=$(alive "$name" "target/release/$name"); then
+    services+=("$name=$pid")
+  fi
 done
-stop broker tansu
+[ ${#services[@]} -gt 0 ] && stop "${services[@]}"
+if pid=$(alive broker tansu); then
+  stop "broker=$pid"
+fi
 exit 0

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
+use common::services::ServiceName;
 use pizza_tests::binaries::workspace_root;
-use pizza_tests::broker::free_port;
 use pizza_tests::{Broker, Shop};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -16,18 +16,16 @@ async fn a_customer_orders_a_pizza_and_watches_it_arrive() {
         "run `npm ci` in tests/browser first (tests/run.sh does)"
     );
     let broker = Broker::start();
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
-    let shop = Shop::open(&broker, &[("webapp", "bind", &bind)]).await;
+    // A tenth of real time: an order takes two to four seconds, long enough to see it change.
+    let shop = Shop::open(&broker, &[("simulation", "time_scale", "0.1")]).await;
     let _services = shop.start_pipeline();
-    let web = shop.start("webapp");
-    web.wait_for_log("Web app listening", std::time::Duration::from_secs(60))
-        .await;
+    let web = shop.start(ServiceName::Webapp);
+    let base = web.web_address().await;
 
     let shots = workspace_root().join("target/screenshots");
     let output = Command::new("node")
         .arg("order_pizza.mjs")
-        .arg(format!("http://{bind}"))
+        .arg(&base)
         .arg(&shots)
         .current_dir(&script_dir)
         .output()

@@ -1,55 +1,29 @@
-//! `run_me_first` submits the statements of `ksql/` to the `[ksqldb]` endpoint: checked against a
-//! small HTTP server that records what a ksqlDB server would receive.
+//! ksqlDB: `run_me_first` submits the statements of `ksql/` to the `[ksqldb]` endpoint, and with
+//! its persistent queries running, each stage's status reaches `pizza-status` exactly once.
+//! There is no ksqlDB on the test machine: a stand-in answers its REST API, and a relay on the
+//! real broker does what the queries do (`harness/ksqldb_double.rs`).
 
+use std::collections::HashMap;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
-use axum::Router;
+use common::settings::Topic;
 use pizza_tests::binaries::binary;
+use pizza_tests::ksqldb_double::{KsqlDbDouble, Relay};
+use pizza_tests::shop::ids;
+use pizza_tests::topic_reader::read_all;
 use pizza_tests::{Broker, Shop};
-
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    ksql: String,
-}
-
-type Log = Arc<Mutex<Vec<Received>>>;
-
-async fn ksql(State(log): State<Log>, headers: HeaderMap, body: String) -> String {
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let statement = json["ksql"].as_str().unwrap_or_default().to_owned();
-    log.lock().expect("lock").push(Received {
-        headers,
-        ksql: statement.clone(),
-    });
-    if statement.starts_with("SHOW QUERIES") {
-        // One query already runs: it must not be submitted twice.
-        r#"[{"@type":"queries","queries":[{"queryString":"INSERT INTO PIZZA_STATUS SELECT order_id, status, timestamp FROM PIZZA_ORDERED EMIT CHANGES;","id":"INSERTQUERY_1"}]}]"#.to_owned()
-    } else {
-        r#"[{"@type":"currentStatus","commandStatus":{"status":"SUCCESS"}}]"#.to_owned()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_me_first_submits_the_streams_and_the_missing_queries() {
-    let log: Log = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let app = Router::new()
-        .route("/ksql", post(ksql))
-        .with_state(log.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
     let broker = Broker::start();
+    let plain = Shop::open(&broker, &[]).await;
+    // The query from pizza-ordered already runs: it must not be submitted twice.
+    let ksqldb = KsqlDbDouble::start(&plain.sys.topics, &[Topic::Ordered]).await;
     let kafka = format!(
-        "[kafka]\nbootstrap.servers = {}\n[ksqldb]\nendpoint = http://{address}/\nusername = KEY\npassword = SECRET\n",
-        broker.bootstrap()
+        "[kafka]\nbootstrap.servers = {}\n[ksqldb]\nendpoint = {}/\nusername = KEY\npassword = SECRET\n",
+        broker.bootstrap(),
+        ksqldb.endpoint
     );
     let shop = Shop::open_with_kafka(&kafka, &[]).await;
     let output = Command::new(binary("run_me_first"))
@@ -64,8 +38,8 @@ async fn run_me_first_submits_the_streams_and_the_missing_queries() {
         String::from_utf8_lossy(&output.stdout)
     );
 
-    let received = log.lock().expect("lock").clone();
-    let statements: Vec<&str> = received.iter().map(|r| r.ksql.as_str()).collect();
+    let received = ksqldb.received();
+    let statements: Vec<&str> = received.iter().map(|r| r.statement()).collect();
     assert_eq!(
         statements.len(),
         6,
@@ -101,9 +75,75 @@ async fn run_me_first_submits_the_streams_and_the_missing_queries() {
         // "KEY:SECRET" in base64.
         assert_eq!(request.headers["authorization"], "Basic S0VZOlNFQ1JFVA==");
         assert_eq!(request.headers["accept"], "application/vnd.ksql.v1+json");
-        assert!(request.headers["content-type"]
-            .to_str()
-            .expect("ascii")
-            .starts_with("application/vnd.ksql.v1+json"));
+        // The queries read their topics from the beginning, as the original's did.
+        assert_eq!(
+            request.body["streamsProperties"]["ksql.streams.auto.offset.reset"],
+            "earliest"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_some_stages_derived_by_ksqldb_each_status_arrives_once() {
+    let broker = Broker::start();
+    let plain = Shop::open(&broker, &[]).await;
+    // ksqlDB copies the statuses of two stages; the services must write the other three.
+    let derived = [Topic::Ordered, Topic::Baked];
+    let ksqldb = KsqlDbDouble::start(&plain.sys.topics, &derived).await;
+    let kafka = format!(
+        "[kafka]\nbootstrap.servers = {}\n[ksqldb]\nendpoint = {}\n",
+        broker.bootstrap(),
+        ksqldb.endpoint
+    );
+    let shop = Shop::open_with_kafka(&kafka, &[]).await;
+    let relay = Relay::start(&shop.kafka, &shop.sys.topics, &derived);
+    let mut services = shop.start_pipeline();
+    for service in &services {
+        service
+            .wait_for_log(
+                "copies the statuses of pizza-ordered, pizza-baked",
+                Duration::from_secs(30),
+            )
+            .await;
+    }
+    let producer = shop.producer().await;
+    let orders = ids("c5a1", 10);
+    for id in &orders {
+        shop.place_order(&producer, id).await;
+    }
+    shop.wait_for_all(&orders, 999, Duration::from_secs(60))
+        .await;
+    for service in &mut services {
+        assert!(service.terminate().0.success());
+    }
+    // Every ordered and baked event has been copied once the relay has copied one per order each.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut by_order: HashMap<String, Vec<i64>> = HashMap::new();
+    while by_order.values().map(Vec::len).sum::<usize>() < orders.len() * 4 {
+        assert!(std::time::Instant::now() < deadline, "{by_order:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        by_order.clear();
+        for record in read_all(&shop.kafka, &shop.sys.topics.status) {
+            let json = record.json();
+            let status = json["status"].as_i64().or(json["STATUS"].as_i64());
+            by_order
+                .entry(record.key.unwrap_or_default())
+                .or_default()
+                .push(status.unwrap_or_default());
+        }
+    }
+    assert_eq!(
+        relay.stop(),
+        orders.len() * 2,
+        "the relay copied 100 and 300 of each"
+    );
+    for id in &orders {
+        let mut seen = by_order.remove(id).unwrap_or_default();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            [100, 200, 300, 999],
+            "each status of {id} exactly once"
+        );
     }
 }

@@ -4,9 +4,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use common::events::{now_ms, StageReached};
-use pizza_tests::shop::{ids, order_details};
-use pizza_tests::topic_reader::{read_until, Record};
+use common::events::{now_ms, PizzaAssembled};
+use common::services::ServiceName;
+use common::status::StatusAt;
+use pizza_tests::shop::{ids, ordered};
+use pizza_tests::topic_reader::{read_all, read_until, Record};
 use pizza_tests::{Broker, Shop};
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -27,32 +29,25 @@ fn statuses_by_order(records: &[Record]) -> HashMap<String, Vec<i64>> {
 async fn every_order_goes_through_each_stage_to_delivered_once() {
     let broker = Broker::start();
     let shop = Shop::open(&broker, &[]).await;
-    let _services = shop.start_pipeline();
+    let mut services = shop.start_pipeline();
     let producer = shop.producer().await;
     let orders = ids("a1", 30);
     for id in &orders {
         shop.place_order(&producer, id).await;
     }
     shop.wait_for_all(&orders, 999, PATIENCE).await;
-
-    let statuses = read_until(&shop.kafka, &shop.sys.topics.status, PATIENCE, |r| {
-        r.len() >= orders.len() * 4
-    });
-    let by_order = statuses_by_order(&statuses);
-    for id in &orders {
-        let seen: BTreeSet<i64> = by_order.get(id).into_iter().flatten().copied().collect();
-        assert_eq!(
-            seen,
-            BTreeSet::from([100, 200, 300, 999]),
-            "statuses of {id}"
-        );
+    // Stopped, nothing more can be produced: what is on the topics now is everything.
+    for service in &mut services {
+        assert!(service.terminate().0.success());
     }
-    let delivered = read_until(
-        &shop.kafka,
-        &shop.sys.topics.delivered,
-        Duration::from_secs(5),
-        |r| r.len() > orders.len(),
-    );
+
+    let by_order = statuses_by_order(&read_all(&shop.kafka, &shop.sys.topics.status));
+    for id in &orders {
+        let mut seen = by_order.get(id).cloned().unwrap_or_default();
+        seen.sort_unstable();
+        assert_eq!(seen, [100, 200, 300, 999], "each status of {id} once");
+    }
+    let delivered = read_all(&shop.kafka, &shop.sys.topics.delivered);
     assert_eq!(
         delivered.len(),
         orders.len(),
@@ -60,9 +55,8 @@ async fn every_order_goes_through_each_stage_to_delivered_once() {
     );
 
     // The assembled events carry the kitchen's baking time, 8 to 15 s.
-    let assembled = read_until(&shop.kafka, &shop.sys.topics.assembled, PATIENCE, |r| {
-        r.len() >= orders.len()
-    });
+    let assembled = read_all(&shop.kafka, &shop.sys.topics.assembled);
+    assert_eq!(assembled.len(), orders.len());
     for record in &assembled {
         let baking = record.json()["baking_time"].as_i64().unwrap_or_default();
         assert!((8..=15).contains(&baking), "baking_time {baking}");
@@ -73,20 +67,23 @@ async fn every_order_goes_through_each_stage_to_delivered_once() {
 async fn baked_before_the_early_warning_is_pending_then_delivered() {
     let broker = Broker::start();
     let shop = Shop::open(&broker, &[]).await;
-    let _status = shop.start("status");
-    let _delivery = shop.start("delivery");
+    let _status = shop.start(ServiceName::Status);
+    let _delivery = shop.start(ServiceName::Delivery);
     let producer = shop.producer().await;
     let id = "b0bed001";
 
     // Store the order but hold back its early warning: only the baked notice reaches delivery.
-    let details = order_details(id);
-    let order = common::store::NewOrder::placed(id, &details, now_ms(), 100);
-    shop.orders().add_order(&order, now_ms()).expect("stored");
-    let baked = StageReached {
+    let placed = ordered(id);
+    shop.orders
+        .add_order(id, &placed, now_ms())
+        .await
+        .expect("stored");
+    let baked = StatusAt {
         status: 300,
         timestamp: now_ms(),
     };
     producer
+        .producer()
         .send_json(&shop.sys.topics.baked, id, &baked)
         .await
         .expect("baked");
@@ -94,24 +91,15 @@ async fn baked_before_the_early_warning_is_pending_then_delivered() {
         .await
         .expect("pending first");
 
-    let ordered = common::events::PizzaOrdered {
-        status: 100,
-        timestamp: now_ms(),
-        order: details,
-    };
     producer
-        .send_json(&shop.sys.topics.ordered, id, &ordered)
+        .producer()
+        .send_json(&shop.sys.topics.ordered, id, &ordered(id))
         .await
         .expect("ordered");
     shop.wait_for_status(id, 999, PATIENCE)
         .await
         .expect("then delivered");
-    let pending = read_until(
-        &shop.kafka,
-        &shop.sys.topics.pending,
-        Duration::from_secs(5),
-        |r| !r.is_empty(),
-    );
+    let pending = read_all(&shop.kafka, &shop.sys.topics.pending);
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].json()["status"], 150);
 }
@@ -129,7 +117,7 @@ async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
         )],
     )
     .await;
-    let status = shop.start("status");
+    let status = shop.start(ServiceName::Status);
     let producer = shop.producer().await;
     // Only the status service runs: the kitchen never picks the order up.
     shop.place_order(&producer, "5ca1ab1e").await;
@@ -137,14 +125,15 @@ async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
         .await
         .expect("flagged stuck");
     status
-        .wait_for_log("Order '5ca1ab1e' is stuck", Duration::from_secs(5))
+        .wait_for_log("Order '5ca1ab1e' got stuck!", Duration::from_secs(5))
         .await;
 
-    let progress = StageReached {
+    let progress = StatusAt {
         status: 200,
         timestamp: now_ms(),
     };
     producer
+        .producer()
         .send_json(&shop.sys.topics.status, "5ca1ab1e", &progress)
         .await
         .expect("status");
@@ -153,48 +142,58 @@ async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
         .expect("progress replaces stuck");
 }
 
+/// Sends a value with a key (empty: none to speak of) to `topic`, as any producer could.
+async fn poison(producer: &common::kafka::Outbound, topic: &str, key: &str, value: &[u8]) {
+    let sent = producer
+        .producer()
+        .enqueue(topic, key.as_bytes(), value, None)
+        .expect("enqueued");
+    common::kafka::acknowledged(topic, sent)
+        .await
+        .unwrap_or_else(|e| panic!("{topic}: {e}"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them() {
     let broker = Broker::start();
-    // One partition, so the poison sits in front of the good orders.
+    // One partition, so the poison sits in front of the good orders on every topic.
     let shop = Shop::open(&broker, &[("kafka-topic-config", "num_partitions", "1")]).await;
     let producer = shop.producer().await;
     shop.place_order(&producer, "900d0001").await;
-    let ordered = &shop.sys.topics.ordered;
-    // A known order whose event is not JSON, an event without a key, one missing a field.
-    shop.orders()
-        .add_order(
-            &common::store::NewOrder {
-                order_id: "bad00001".into(),
-                customer_id: "c0ffee".into(),
-                username: "Eve".into(),
-                timestamp: now_ms(),
-                sauce: "Tomato".into(),
-                cheese: "Cheddar".into(),
-                main_topping: "Ham".into(),
-                extra_toppings: vec![],
-                status: 100,
-            },
-            now_ms(),
-        )
-        .expect("stored");
-    producer
-        .send(ordered, "bad00001", b"{not json", None)
+    // A known order whose event is not JSON, so it can be marked something_wrong.
+    shop.orders
+        .add_order("bad00001", &ordered("bad00001"), now_ms())
         .await
-        .expect("poison 1");
-    let keyless = producer
-        .enqueue(ordered, b"", br#"{"status":100}"#, None)
-        .expect("poison 2");
-    let _ = keyless.await;
-    producer
-        .send(
-            ordered,
+        .expect("stored");
+    let topics = &shop.sys.topics;
+    // What each service reads: pizza-ordered (assemble, delivery), pizza-assembled (bake),
+    // pizza-baked (delivery), pizza-status (status).
+    let not_an_id_of_hex = br#"{"status":100,"timestamp":1,"order":{"customer_id":"not hex!","username":"Eve","sauce":"Tomato","cheese":"Gouda","main_topping":"Pork","extra_toppings":[]}}"#;
+    let poisons: [(&str, &str, &[u8]); 8] = [
+        (&topics.ordered, "bad00001", b"{not json"),
+        (&topics.ordered, "", br#"{"status":100}"#),
+        (
+            &topics.ordered,
             "bad00002",
             br#"{"status":100,"timestamp":1}"#,
-            None,
-        )
-        .await
-        .expect("poison 3");
+        ),
+        (&topics.ordered, "bad00003", not_an_id_of_hex),
+        (
+            &topics.assembled,
+            "bad00004",
+            br#"{"status":200,"baking_time":99999999,"timestamp":1}"#,
+        ),
+        (
+            &topics.assembled,
+            "bad00005",
+            br#"{"status":200,"timestamp":1}"#,
+        ),
+        (&topics.baked, "bad00006", b"[]"),
+        (&topics.status, "bad00007", br#"{"status":"done"}"#),
+    ];
+    for (topic, key, value) in poisons {
+        poison(&producer, topic, key, value).await;
+    }
     let behind = ids("900d1", 5);
     for id in &behind {
         shop.place_order(&producer, id).await;
@@ -209,41 +208,66 @@ async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them()
         .await
         .expect("known order marked something_wrong");
 
-    // assemble and delivery both read pizza-ordered, so each dead-letters the three poisons.
-    let dead = read_until(&shop.kafka, &shop.sys.topics.dead_letter, PATIENCE, |r| {
-        r.len() >= 6
+    // assemble and delivery both read pizza-ordered; the non-hex customer id is delivery's
+    // poison only (assemble makes the pizza). 3 + 4 + 2 + 1 + 1.
+    let expected = [
+        ("assemble", "pizza-ordered", 3),
+        ("delivery", "pizza-ordered", 4),
+        ("bake", "pizza-assembled", 2),
+        ("delivery", "pizza-baked", 1),
+        ("status", "pizza-status", 1),
+    ];
+    let total: usize = expected.iter().map(|(_, _, n)| n).sum();
+    let dead = read_until(&shop.kafka, &topics.dead_letter, PATIENCE, |r| {
+        r.len() >= total
     });
-    assert_eq!(
-        dead.len(),
-        6,
-        "three poison events, dead-lettered by two services"
-    );
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for record in &dead {
         assert!(!record.headers["error.reason"].is_empty());
-        assert_eq!(record.headers["error.topic"], "pizza-ordered");
         assert!(record.headers.contains_key("error.offset"));
+        *seen
+            .entry((
+                record.headers["error.service"].clone(),
+                record.headers["error.topic"].clone(),
+            ))
+            .or_default() += 1;
     }
-    let services: BTreeSet<&str> = dead
+    for (service, topic, count) in expected {
+        assert_eq!(
+            seen.get(&(service.to_owned(), topic.to_owned())),
+            Some(&count),
+            "{service} on {topic}: {seen:?}"
+        );
+    }
+    assert_eq!(dead.len(), total);
+    let reasons: BTreeSet<&str> = dead
         .iter()
-        .map(|r| r.headers["error.service"].as_str())
+        .map(|r| r.headers["error.reason"].as_str())
         .collect();
-    assert_eq!(services, BTreeSet::from(["assemble", "delivery"]));
+    assert!(
+        reasons.iter().any(|r| r.contains("out of range")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("not hexadecimal")),
+        "{reasons:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_exits_zero_with_offsets_committed() {
     let broker = Broker::start();
-    let bind = format!("127.0.0.1:{}", pizza_tests::broker::free_port());
-    let shop = Shop::open(&broker, &[("webapp", "bind", &bind)]).await;
+    // One partition, so an order placed after the restart comes after every earlier one.
+    let shop = Shop::open(&broker, &[("kafka-topic-config", "num_partitions", "1")]).await;
     let mut services = shop.start_pipeline();
-    let web = shop.start("webapp");
+    let web = shop.start(ServiceName::Webapp);
     let producer = shop.producer().await;
     let orders = ids("51c7", 10);
     for id in &orders {
         shop.place_order(&producer, id).await;
     }
     shop.wait_for_all(&orders, 999, PATIENCE).await;
-    web.wait_for_log("Web app listening", PATIENCE).await;
+    web.web_address().await;
     services.push(web);
 
     for service in &mut services {
@@ -260,7 +284,7 @@ async fn sigterm_exits_zero_with_offsets_committed() {
             "{}",
             service.name
         );
-        if service.name != "webapp" {
+        if service.name != ServiceName::Webapp {
             assert!(
                 log.contains("Consumer in consumer group successfully closed"),
                 "{}",
@@ -269,41 +293,60 @@ async fn sigterm_exits_zero_with_offsets_committed() {
         }
     }
 
-    // A restarted kitchen finds nothing left to do: every finished order was committed.
-    let assemble = shop.start("assemble");
+    // A restarted kitchen finds nothing left to do: every finished order was committed. It
+    // reads the order placed now only after all of those, so once that one is assembled, any
+    // redone order would have shown.
+    let before = services[3].log().len();
+    let assemble = shop.start(ServiceName::Assemble);
+    shop.place_order(&producer, "51c8aaaa").await;
     assemble
-        .wait_for_log("Subscribed to topic(s)", PATIENCE)
+        .wait_for_log("Order '51c8aaaa' is assembled!", PATIENCE)
         .await;
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    let redone = assemble.log().matches("Preparing order").count();
+    let after = assemble.log().split_off(before);
+    assert!(
+        after.contains("Partitions assigned: pizza-ordered [0]"),
+        "{after}"
+    );
+    let redone = after.matches("Preparing order '51c7").count();
     assert_eq!(
-        redone,
-        orders.len(),
-        "the restarted service redid finished orders"
+        redone, 0,
+        "the restarted service redid finished orders:\n{after}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_mid_bake_exits_within_five_seconds_and_the_order_is_redone() {
     let broker = Broker::start();
-    // Real time: assembling takes 4 to 11 s, so SIGTERM arrives mid-work.
+    // Real time: baking takes 8 s, so SIGTERM arrives mid-bake.
     let shop = Shop::open(&broker, &[("simulation", "time_scale", "1")]).await;
-    let mut assemble = shop.start("assemble");
+    let mut bake = shop.start(ServiceName::Bake);
     let producer = shop.producer().await;
-    shop.place_order(&producer, "0b5e55ed").await;
-    assemble
-        .wait_for_log("Preparing order '0b5e55ed'", PATIENCE)
-        .await;
+    let assembled = PizzaAssembled {
+        status: 200,
+        baking_time: 8,
+        timestamp: now_ms(),
+    };
+    producer
+        .producer()
+        .send_json(&shop.sys.topics.assembled, "0b5e55ed", &assembled)
+        .await
+        .expect("assembled");
+    bake.wait_for_log(
+        "Preparing order '0b5e55ed', baking time is 8 second(s)",
+        PATIENCE,
+    )
+    .await;
 
-    let (status, took) = assemble.terminate();
+    let (status, took) = bake.terminate();
     assert!(status.success(), "exit {status}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(!assemble.log().contains("Order '0b5e55ed' is assembled"));
+    assert!(!bake.log().contains("Order '0b5e55ed' is baked"));
+    assert!(read_all(&shop.kafka, &shop.sys.topics.baked).is_empty());
 
-    // The interrupted order was not committed: the next instance picks it up again.
-    let again = shop.start("assemble");
+    // The interrupted bake was not committed: the next instance bakes it again.
+    let again = shop.start(ServiceName::Bake);
     again
-        .wait_for_log("Order '0b5e55ed' is assembled", PATIENCE)
+        .wait_for_log("Order '0b5e55ed' is baked!", PATIENCE)
         .await;
 }
 
@@ -311,29 +354,22 @@ async fn sigterm_mid_bake_exits_within_five_seconds_and_the_order_is_redone() {
 async fn with_ksqldb_producing_statuses_the_services_stay_quiet() {
     let broker = Broker::start();
     let shop = Shop::open(&broker, &[("status-events", "produced_by", "ksqldb")]).await;
-    let _services = shop.start_pipeline();
+    let mut services = shop.start_pipeline();
     let producer = shop.producer().await;
-    // The harness announces the order as the web app would, including its own status event.
+    // The harness places the order as the web app would, through the same rules.
     shop.place_order(&producer, "c0de0001").await;
 
     let delivered = read_until(&shop.kafka, &shop.sys.topics.delivered, PATIENCE, |r| {
         !r.is_empty()
     });
     assert_eq!(delivered.len(), 1, "the kitchen and the driver still work");
-    let statuses = read_until(
-        &shop.kafka,
-        &shop.sys.topics.status,
-        Duration::from_secs(3),
-        |r| r.len() > 1,
-    );
-    let codes: Vec<i64> = statuses
-        .iter()
-        .map(|r| r.json()["status"].as_i64().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        codes,
-        [100],
-        "only the harness wrote pizza-status; ksqlDB would write the rest"
+    for service in &mut services {
+        assert!(service.terminate().0.success());
+    }
+    let statuses = read_all(&shop.kafka, &shop.sys.topics.status);
+    assert!(
+        statuses.is_empty(),
+        "ksqlDB would write pizza-status; nobody else did: {statuses:?}"
     );
 }
 
@@ -341,34 +377,38 @@ async fn with_ksqldb_producing_statuses_the_services_stay_quiet() {
 async fn a_redelivered_order_is_delivered_once() {
     let broker = Broker::start();
     let shop = Shop::open(&broker, &[]).await;
-    let _services = shop.start_pipeline();
+    let mut services = shop.start_pipeline();
     let producer = shop.producer().await;
     shop.place_order(&producer, "d0b1e001").await;
     // The same event again, as a replay after a crash would bring it: the kitchen makes the
     // pizza twice, but delivery and the view must not show it twice.
-    let again = common::events::PizzaOrdered {
-        status: 100,
-        timestamp: now_ms(),
-        order: order_details("d0b1e001"),
-    };
     producer
-        .send_json(&shop.sys.topics.ordered, "d0b1e001", &again)
+        .producer()
+        .send_json(&shop.sys.topics.ordered, "d0b1e001", &ordered("d0b1e001"))
         .await
         .expect("replayed");
     shop.wait_for_status("d0b1e001", 999, PATIENCE)
         .await
         .expect("delivered");
-
     let baked = read_until(&shop.kafka, &shop.sys.topics.baked, PATIENCE, |r| {
         r.len() >= 2
     });
     assert_eq!(baked.len(), 2, "both copies went through the kitchen");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let delivered = read_until(
-        &shop.kafka,
-        &shop.sys.topics.delivered,
-        Duration::from_secs(5),
-        |r| r.len() > 1,
-    );
+    // Delivery has heard the second early warning and the second baked notice once it has said
+    // twice that it had nothing more to do.
+    let repeated = "Order 'd0b1e001' needs nothing more from delivery";
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while services[1].log().matches(repeated).count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            services[1].log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for service in &mut services {
+        assert!(service.terminate().0.success());
+    }
+    let delivered = read_all(&shop.kafka, &shop.sys.topics.delivered);
     assert_eq!(delivered.len(), 1, "one driver for one order");
 }

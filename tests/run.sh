@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need and is missing (the local broker, Chromium,
-# the browser driver from npm), then runs every test: unit, integration on real brokers, and the
-# browser test.
+# The test command: installs what the tests need and is missing (the local broker; Chromium and
+# stunnel from Debian's packages; the browser driver from npm), then runs every test: unit,
+# integration on real brokers, and the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./start_demo.sh --install-broker
 
-if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+# Debian packages: Chromium for the browser test, stunnel for TLS in front of the local broker.
+missing=()
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v "${STUNNEL:-stunnel4}" >/dev/null || missing+=(stunnel4)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "Installing Chromium for the browser test (Debian package)..."
+    echo "Installing ${missing[*]} (Debian packages)..."
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "The browser test needs Chromium: sudo apt-get install chromium (or set CHROMIUM=/path)" >&2
+    echo "The tests need: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi

@@ -3,22 +3,20 @@
 
 use std::time::Duration;
 
-use pizza_tests::broker::free_port;
+use common::services::ServiceName;
 use pizza_tests::loadgen::{closed_loop, percentile};
 use pizza_tests::{Broker, Shop};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_customers_for_thirty_seconds_get_no_5xx_and_every_pizza() {
     let broker = Broker::start();
-    let bind = format!("127.0.0.1:{}", free_port());
-    let shop = Shop::open(&broker, &[("webapp", "bind", &bind)]).await;
+    let shop = Shop::open(&broker, &[]).await;
     let services = shop.start_pipeline();
-    let web = shop.start("webapp");
-    web.wait_for_log("Web app listening", Duration::from_secs(30))
-        .await;
+    let web = shop.start(ServiceName::Webapp);
+    let base = web.web_address().await;
 
     let run = closed_loop(
-        &format!("http://{bind}"),
+        &base,
         50,
         Duration::from_secs(30),
         Duration::from_millis(20),

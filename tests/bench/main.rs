@@ -9,16 +9,15 @@ mod process_stats;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use common::events::now_ms;
-use common::store::NewOrder;
-use pizza_tests::broker::free_port;
+use common::events::{now_ms, PizzaOrdered};
+use common::services::ServiceName;
+use common::status::StatusAt;
 use pizza_tests::loadgen::{closed_loop, paced, percentile, reads, Customer, OrderRun, ReadRun};
 use pizza_tests::{Broker, Service, Shop};
 use serde_json::{json, Value};
 
 use process_stats::{cpu_time, resident_mb};
 
-const SERVICES: [&str; 5] = ["status", "delivery", "bake", "assemble", "webapp"];
 const LIGHT_RATE: f64 = 10.0;
 const LIGHT_SECONDS: u64 = 10;
 const READ_CONNECTIONS: usize = 16;
@@ -78,7 +77,7 @@ async fn launch(shop: &Shop) -> anyhow::Result<Vec<(Service, Duration)>> {
     // Builds the binaries if needed, before the clock starts.
     let _ = pizza_tests::binaries::binary("status");
     // Logs are appended to, so only what a service writes after this launch counts.
-    let before: Vec<usize> = SERVICES
+    let before: Vec<usize> = ServiceName::ALL
         .iter()
         .map(|s| {
             std::fs::metadata(shop.path().join("logs").join(format!("{s}.log")))
@@ -86,11 +85,11 @@ async fn launch(shop: &Shop) -> anyhow::Result<Vec<(Service, Duration)>> {
         })
         .collect();
     let started = Instant::now();
-    let services: Vec<Service> = SERVICES.iter().map(|s| shop.start(s)).collect();
+    let services: Vec<Service> = ServiceName::ALL.iter().map(|s| shop.start(*s)).collect();
     let mut ready: Vec<Option<Duration>> = vec![None; services.len()];
     while ready.iter().any(Option::is_none) {
         for ((service, ready), skip) in services.iter().zip(&mut ready).zip(&before) {
-            let marker = if service.name == "webapp" {
+            let marker = if service.name == ServiceName::Webapp {
                 "Web app listening"
             } else {
                 "Partitions assigned: pizza"
@@ -122,7 +121,7 @@ fn cpu_by_service(services: &[(Service, Duration)]) -> Vec<Duration> {
 fn rss(services: &[(Service, Duration)]) -> Vec<(String, f64)> {
     services
         .iter()
-        .map(|(s, _)| (s.name.clone(), resident_mb(s.pid())))
+        .map(|(s, _)| (s.name.to_string(), resident_mb(s.pid())))
         .collect()
 }
 
@@ -143,7 +142,7 @@ fn ready_seconds(services: &[(Service, Duration)]) -> Value {
         .iter()
         .map(|(s, t)| {
             let seconds = (t.as_secs_f64() * 1000.0).round() / 1000.0;
-            (s.name.clone(), json!(seconds))
+            (s.name.to_string(), json!(seconds))
         })
         .collect::<serde_json::Map<_, _>>()
         .into()
@@ -219,36 +218,53 @@ async fn read_all(customer: &Customer, order_id: &str) -> Value {
 }
 
 /// Average time of the watchdog's stuck-order query.
-fn stuck_query_ms(shop: &Shop) -> f64 {
-    let store = shop.orders();
+async fn stuck_query_ms(shop: &Shop) -> f64 {
     let runs = 200;
     let started = Instant::now();
     for _ in 0..runs {
         // An hour back: the query runs in full but flags nothing.
-        let _ = store.flag_stuck(now_ms() - 3_600_000, 50);
+        let _ = shop.orders.flag_stuck(now_ms() - 3_600_000, 50).await;
     }
     ms(started.elapsed() / runs)
 }
 
 /// `count` delivered orders of other customers from the last days.
-fn fill_history(shop: &Shop, count: usize, reader_order: &str) -> anyhow::Result<Duration> {
+async fn fill_history(shop: &Shop, count: usize, reader_order: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let store = shop.orders();
+    let store = &shop.orders;
     let reader_id = store
-        .get_order(reader_order)?
+        .get_order(reader_order)
+        .await?
         .context("the reader's order")?
+        .details
         .customer_id;
     let now = now_ms();
+    let mut delivered = Vec::new();
     for n in 0..count {
-        let mut details = pizza_tests::shop::order_details(&format!("{n:08x}"));
+        let mut order = pizza_tests::shop::order_details(&format!("{n:08x}"));
         // The reader's list stays one order long, so its cost is compared like for like.
-        if details.customer_id == reader_id {
-            details.customer_id = format!("{n:032x}");
+        if order.customer_id == reader_id {
+            order.customer_id = format!("{n:032x}");
         }
         let timestamp = now - 3_600_000 - (n as i64 * 1_000);
-        let order = NewOrder::placed(&format!("h{n:07x}"), &details, timestamp, 999);
-        store.add_order(&order, timestamp)?;
-        store.delete_watched_status(&order.order_id)?;
+        let placed = PizzaOrdered {
+            status: 100,
+            timestamp,
+            order,
+        };
+        let order_id = format!("h{n:07x}");
+        store.add_order(&order_id, &placed, timestamp).await?;
+        // Delivered, as old orders are: no longer watched.
+        let at = StatusAt {
+            status: 999,
+            timestamp: timestamp + 1,
+        };
+        delivered.push((order_id, at));
+        if delivered.len() == 1_000 || n + 1 == count {
+            store
+                .update_statuses(std::mem::take(&mut delivered), timestamp)
+                .await?;
+        }
     }
     Ok(started.elapsed())
 }
@@ -333,7 +349,7 @@ fn print_table(result: &Value) {
             figure(history, path)
         );
     }
-    for service in SERVICES {
+    for service in ServiceName::ALL.map(ServiceName::as_str) {
         println!(
             "| {service}: ready s / CPU s per 1,000 / RSS idle MB / RSS peak MB | {} / {} / {} / {} | {} / - / - / - |",
             figure(result, &["ready_s", service]),
@@ -353,7 +369,8 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Broker::start()
     };
-    let bind = format!("127.0.0.1:{}", free_port());
+    // A fixed port, so the web app keeps its address when the services are restarted below.
+    let bind = format!("127.0.0.1:{}", pizza_tests::broker::unused_port());
     let base = format!("http://{bind}");
     // The shipped topic and watchdog settings, at time_scale 0.
     let mut kafka = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
@@ -431,14 +448,14 @@ async fn main() -> anyhow::Result<()> {
     let cpu_by: Value = services
         .iter()
         .zip(&cpu)
-        .map(|((s, _), spent)| (s.name.clone(), json!(per_1000(*spent))))
+        .map(|((s, _), spent)| (s.name.to_string(), json!(per_1000(*spent))))
         .collect::<serde_json::Map<_, _>>()
         .into();
 
     eprintln!("Reads: {READ_CONNECTIONS} connections, {READ_SECONDS} s per page...");
     let (customer, order_id) = reader(&base).await?;
     let reads_fresh = read_all(&customer, &order_id).await;
-    let stuck_fresh = stuck_query_ms(&shop);
+    let stuck_fresh = stuck_query_ms(&shop).await;
     let ready = ready_seconds(&services);
     let sum =
         |list: &[(String, f64)]| (list.iter().map(|(_, mb)| mb).sum::<f64>() * 10.0).round() / 10.0;
@@ -475,7 +492,7 @@ async fn main() -> anyhow::Result<()> {
             service.terminate();
         }
         eprintln!("Adding {} old orders to orders.db...", args.history);
-        let filled = fill_history(&shop, args.history, &order_id)?;
+        let filled = fill_history(&shop, args.history, &order_id).await?;
         let services = launch(&shop).await?;
         eprintln!("Light load and reads again, with history...");
         let light = light_load(&base).await;
@@ -486,7 +503,7 @@ async fn main() -> anyhow::Result<()> {
             "fill_s": (filled.as_secs_f64() * 10.0).round() / 10.0,
             "light": order_figures(&light),
             "reads": reads_history,
-            "stuck_query_ms": stuck_query_ms(&shop),
+            "stuck_query_ms": stuck_query_ms(&shop).await,
             "ready_s": ready,
         });
     }

@@ -39,50 +39,70 @@ try {
   await page.waitForURL(base + "/");
   assert.match(await page.textContent("header"), /Hi, Margherita/);
 
-  // Choose a pizza with two extras through the form.
+  // Choose a pizza from the original's menu, with two extras.
   await page.check("input[name=sauce][value='Pesto']");
-  await page.check("input[name=cheese][value='Gorgonzola']");
-  await page.check("input[name=main_topping][value='Mushroom']");
-  await page.check("input[name=extra_topping][value='Rocket']");
+  await page.check("input[name=cheese][value='Gouda']");
+  await page.check("input[name=main_topping][value='Chicken']");
+  await page.check("input[name=extra_topping][value='Onion']");
   await page.check("input[name=extra_topping][value='Black olives']");
   await page.screenshot({ path: `${shots}/2-menu.png`, fullPage: true });
+  const navigations = [];
+  page.on("framenavigated", (frame) => { if (frame === page.mainFrame()) navigations.push(frame.url()); });
   await page.click("form.menu button[type=submit]");
   await page.waitForURL(/\/orders\/[0-9a-f]{8}$/);
   const orderId = page.url().split("/").pop();
   step(`order ${orderId} placed`);
-  assert.match(await page.textContent("dl.pizza"), /Black olives, Rocket/);
+  assert.match(await page.textContent("td.pizza"), /Extras: Onion, Black olives/);
+  // The kitchen takes a few seconds here, so the page first shows the order just placed, with
+  // the original's label, and the log panel only its first lines.
+  assert.equal(await page.textContent("#status-text"), "Order received and being prepared");
+  await page.waitForFunction(() => document.getElementById("logs").textContent.includes("placed"));
+  const early = await page.textContent("#logs");
+  assert.ok(!early.includes("delivered to customer_id"), `not delivered yet: ${early}`);
+  navigations.length = 0;
 
-  // The status reaches delivered without a reload.
-  const navigations = [];
-  page.on("framenavigated", (frame) => { if (frame === page.mainFrame()) navigations.push(frame.url()); });
+  // The status and the log panel follow the order to delivered without a reload or a click.
   await page.waitForFunction(
-    () => document.getElementById("status-code")?.textContent === "999",
+    () => document.getElementById("order")?.dataset.status === "999",
     null, { timeout: 60_000 });
   assert.equal(await page.textContent("#status-text"), "Your pizza was delivered");
+  await page.waitForFunction(
+    () => document.getElementById("logs").textContent.includes("delivered to customer_id"),
+    null, { timeout: 10_000 });
   assert.deepEqual(navigations, [], "the page was not reloaded");
   assert.equal(await page.locator(".stage.done").count(), 5, "every stage box is lit");
-  step("delivered");
+  step("delivered, and the log panel grew by itself");
   await page.screenshot({ path: `${shots}/3-delivered.png`, fullPage: true });
 
-  // The flow panel opens each service's log lines about this order.
+  // All services' entries, by time, in the original's shape; the newest in view.
+  const all = await page.textContent("#logs");
+  assert.match(all, /^\(webapp\) INFO \d\d:\d\d:\d\d\.\d{3} - /, "the order begins in the web app");
+  for (const line of ["Event successfully produced\n - Topic 'pizza-ordered'", "Event received\n - Topic 'pizza-baked'",
+    `Order '${orderId}' is assembled!`, `Order '${orderId}' is baked!`, `Order '${orderId}' status updated: Your pizza was delivered (999)`]) {
+    assert.ok(all.includes(line), `the panel shows ${JSON.stringify(line)}`);
+  }
+  const scrolled = await page.$eval("#logs", (pre) => pre.scrollHeight - pre.clientHeight - pre.scrollTop);
+  assert.ok(scrolled < 5, `scrolled to the newest line (${scrolled} px from the end)`);
+  const overflow = await page.$eval("#logs", (pre) => pre.scrollWidth - pre.clientWidth);
+  assert.ok(overflow <= 1, `long lines wrap inside the panel (${overflow} px wider)`);
+  await page.screenshot({ path: `${shots}/4-flow-logs.png`, fullPage: true });
+
+  // Each service's own entries about this order.
   for (const service of ["assemble", "bake", "delivery", "status", "webapp"]) {
     await page.click(`.stage[data-service=${service}]`);
     await page.waitForFunction(() => !document.getElementById("logs").textContent.startsWith("Loading"));
     const text = await page.textContent("#logs");
     assert.ok(text.includes(`'${orderId}'`), `${service} log lines name the order: ${text}`);
+    assert.ok(text.split("\n").filter((l) => l.startsWith("(")).every((l) => l.startsWith(`(${service}) `)),
+      `only ${service}'s lines: ${text}`);
   }
-  await page.click("button[data-service=all]");
-  await page.waitForFunction(() => document.getElementById("logs").textContent.includes("(delivery)"));
-  const all = (await page.textContent("#logs")).split("\n");
-  assert.ok(all.length >= 8, `all services' lines, interleaved: ${all.length}`);
-  assert.ok(all[0].startsWith("(webapp)"), `the order begins in the web app: ${all[0]}`);
-  await page.screenshot({ path: `${shots}/4-flow-logs.png`, fullPage: true });
 
   // My Orders lists it with its status text.
   await page.click("nav a[href='/orders']");
   await page.waitForURL(base + "/orders");
   const row = page.locator("table.orders tr", { hasText: orderId });
   assert.match(await row.textContent(), /Your pizza was delivered/);
+  assert.match(await row.textContent(), /Pesto, Gouda, Chicken/);
   await page.screenshot({ path: `${shots}/5-my-orders.png`, fullPage: true });
 
   // The search box jumps to an order.

@@ -1,19 +1,30 @@
-//! A throwaway tansu broker on a free loopback port, with memory storage, killed on drop.
+//! A throwaway tansu broker on a free loopback port, killed on drop. Its log (and, for a durable
+//! broker, its storage) is in its own folder, kept when the test fails.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
+use crate::tls::TlsTerminator;
+
 pub struct Broker {
+    /// Where the broker itself listens.
     pub port: u16,
+    /// Where it tells clients to connect, when that is not `port` (a TLS terminator in front).
+    advertised: Option<u16>,
     child: Child,
-    /// Holds durable storage for brokers that need it; removed on drop.
-    storage: Option<tempfile::TempDir>,
+    folder: TempDir,
+    storage: &'static str,
+    extra: Vec<String>,
+    tls: Option<TlsTerminator>,
 }
 
 /// tansu drops the leading / of an absolute SQLite path, so a durable broker runs from its folder.
 const DURABLE: &str = "sqlite://broker.db";
+const MEMORY: &str = "memory://tansu/";
 
 /// `TANSU` names the broker binary; otherwise it is looked up on PATH and in ~/.cargo/bin.
 pub fn tansu_binary() -> PathBuf {
@@ -31,7 +42,9 @@ pub fn tansu_binary() -> PathBuf {
     })
 }
 
-pub fn free_port() -> u16 {
+/// A loopback port nothing listens on right now. Another process may take it before we bind
+/// it; the broker start below notices that and tries another.
+pub fn unused_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
@@ -40,41 +53,54 @@ pub fn free_port() -> u16 {
 
 impl Broker {
     pub fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    /// Starts a broker with extra command-line arguments.
-    pub fn start_with(extra: &[&str]) -> Self {
-        let port = free_port();
-        let child = spawn(port, "memory://tansu/", None, extra);
-        Self {
-            port,
-            child,
-            storage: None,
-        }
+        Self::launch(MEMORY, &[])
     }
 
     /// A broker whose topics, offsets and groups live in SQLite, so it can be restarted.
     pub fn start_durable() -> Self {
-        let storage = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let child = spawn(port, DURABLE, Some(storage.path()), &[]);
+        Self::launch(DURABLE, &[])
+    }
+
+    fn launch(storage: &'static str, extra: &[&str]) -> Self {
+        let folder = tempfile::Builder::new()
+            .prefix("broker-")
+            .tempdir()
+            .expect("broker folder");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (port, child) = spawn_on_some_port(folder.path(), storage, &extra);
         Self {
             port,
+            advertised: None,
             child,
-            storage: Some(storage),
+            folder,
+            storage,
+            extra,
+            tls: None,
         }
     }
 
     /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and starts it again on the same port
     /// and storage after `down` has passed.
     pub fn restart(&mut self, down: Duration) {
-        let folder = self
-            .storage
-            .as_ref()
-            .expect("only a durable broker can be restarted")
-            .path()
-            .to_path_buf();
+        assert_eq!(
+            self.storage, DURABLE,
+            "only a durable broker can be restarted"
+        );
+        self.stop();
+        std::thread::sleep(down);
+        let advertised = self.advertised.unwrap_or(self.port);
+        self.child = spawn(
+            self.folder.path(),
+            self.port,
+            advertised,
+            self.storage,
+            &self.extra,
+        )
+        .expect("the broker starts again on its port");
+    }
+
+    /// Stops the broker and leaves it stopped (SIGTERM, then SIGKILL after 5 s).
+    pub fn stop(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -88,96 +114,121 @@ impl Broker {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(down);
-        self.child = spawn(self.port, DURABLE, Some(&folder), &[]);
     }
 
     /// A broker that requires SASL/SCRAM-SHA-512 from every client, with these users. Users are
     /// created through the broker before authentication is switched on, so the storage is durable
-    /// (SQLite in a temporary folder) and the broker is started twice on the same port.
+    /// (SQLite in its folder) and the broker is started twice on the same port.
     pub fn start_authenticated(users: &[(&str, &str)]) -> Self {
-        let storage = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let start = |extra: &[&str]| spawn(port, DURABLE, Some(storage.path()), extra);
-        let mut open = start(&[]);
+        let mut broker = Self::launch(DURABLE, &[]);
+        let url = format!("tcp://127.0.0.1:{}", broker.port);
         for (name, password) in users {
             let created = Command::new(tansu_binary())
-                .args([
-                    "user",
-                    "create",
-                    name,
-                    password,
-                    "--broker",
-                    &url,
-                    "--mechanism",
-                    "scram512",
-                ])
+                .args(["user", "create", name, password, "--broker", &url])
+                .args(["--mechanism", "scram512"])
                 .status()
                 .expect("tansu user create runs");
             assert!(created.success(), "creating user {name}");
         }
-        let _ = open.kill();
-        let _ = open.wait();
-        let child = start(&["--authentication"]);
-        Self {
-            port,
-            child,
-            storage: Some(storage),
-        }
+        broker.extra = vec!["--authentication".to_owned()];
+        broker.restart(Duration::ZERO);
+        broker
+    }
+
+    /// [`Self::start_authenticated`] behind TLS, as Confluent Cloud is reached (`SASL_SSL`): the
+    /// broker advertises the port of a TLS terminator in front of it. Returns the broker and the
+    /// certificate authority clients must trust (`ssl.ca.location`).
+    pub fn start_secured(users: &[(&str, &str)]) -> (Self, PathBuf) {
+        let mut broker = Self::start_authenticated(users);
+        let tls_port = unused_port();
+        let tls = TlsTerminator::start(&broker.folder.path().join("tls"), tls_port, broker.port);
+        let ca = tls.ca.clone();
+        broker.tls = Some(tls);
+        broker.advertised = Some(tls_port);
+        broker.restart(Duration::ZERO);
+        (broker, ca)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// Where clients connect: the TLS terminator's port when there is one.
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.advertised.unwrap_or(self.port))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.folder.path().join("broker.log")).unwrap_or_default()
     }
 }
 
-fn spawn(port: u16, storage: &str, folder: Option<&Path>, extra: &[&str]) -> Child {
+/// Starts the broker on a port found free, and on another if that one was taken meanwhile.
+fn spawn_on_some_port(folder: &Path, storage: &str, extra: &[String]) -> (u16, Child) {
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = unused_port();
+        match spawn(folder, port, port, storage, extra) {
+            Ok(child) => return (port, child),
+            Err(problem) => last = problem,
+        }
+    }
+    panic!("the broker would not start: {last}");
+}
+
+fn spawn(
+    folder: &Path,
+    port: u16,
+    advertised: u16,
+    storage: &str,
+    extra: &[String],
+) -> Result<Child, String> {
     let url = format!("tcp://127.0.0.1:{port}");
+    let advertised_url = format!("tcp://127.0.0.1:{advertised}");
     let binary = tansu_binary();
-    let mut command = Command::new(&binary);
-    command
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(folder.join("broker.log"))
+        .map_err(|e| format!("broker log: {e}"))?;
+    let mut child = Command::new(&binary)
         .args([
             "broker",
             "--listener-url",
             &url,
             "--advertised-listener-url",
-            &url,
+            &advertised_url,
         ])
         .args(["--storage-engine", storage])
         .args(extra)
+        .current_dir(folder)
         .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
         .env("RUST_LOG", "warn")
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open("/tmp/tansu-scratch.log")
-                .map(Stdio::from)
-                .unwrap_or(Stdio::null()),
-        );
-    if let Some(folder) = folder {
-        command.current_dir(folder);
-    }
-    let child = command.spawn().unwrap_or_else(|e| {
-        panic!(
-            "cannot start {} ({e}); install it with ./start_demo.sh --install-broker",
-            binary.display()
-        )
-    });
-    wait_for_listener(port);
-    child
-}
-
-fn wait_for_listener(port: u16) {
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {} ({e}); install it with ./start_demo.sh --install-broker",
+                binary.display()
+            )
+        })?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("the broker on port {port} exited with {status}"));
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Listening, and still ours: a broker that lost the port to someone else exits.
+            std::thread::sleep(Duration::from_millis(50));
+            if let Ok(None) = child.try_wait() {
+                return Ok(child);
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("the broker did not listen on {port}"));
+        }
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 
@@ -185,5 +236,12 @@ impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.tls = None;
+        if std::thread::panicking() {
+            let kept = self.folder.path().with_extension("kept");
+            if std::fs::rename(self.folder.path(), &kept).is_ok() {
+                eprintln!("The broker's folder is kept in {}", kept.display());
+            }
+        }
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod binaries;
 pub mod broker;
+pub mod ini;
+pub mod ksqldb_double;
 pub mod loadgen;
 pub mod shop;
+pub mod tls;
 pub mod topic_reader;
 
 pub use broker::Broker;

@@ -79,8 +79,8 @@ impl Customer {
             .form(&[
                 ("sauce", "Tomato"),
                 ("cheese", "Mozzarella"),
-                ("main_topping", "Ham"),
-                ("extra_topping", "Basil"),
+                ("main_topping", "Pepperoni"),
+                ("extra_topping", "Mushroom"),
                 ("extra_topping", "Black olives"),
             ])
             .send()

@@ -6,13 +6,15 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::events::{now_ms, OrderDetails, PizzaOrdered, StageReached};
-use common::kafka::{producer_config, EventProducer};
-use common::settings::{KafkaSettings, SysSettings};
-use common::store::{open_order_store, NewOrder, OrderStore, StatusRules};
+use common::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
+use common::kafka::{create_topics, producer_config, EventProducer, Outbound};
+use common::services::ServiceName;
+use common::settings::{KafkaSettings, Settings, StoreLocation, SysSettings, Topic};
+use common::store::{open_order_store, OrderStore};
 use tempfile::TempDir;
 
 use crate::binaries::{binary, workspace_root};
+use crate::ini::set_key;
 use crate::Broker;
 
 pub struct Shop {
@@ -21,27 +23,17 @@ pub struct Shop {
     pub sys_ini: PathBuf,
     pub kafka: KafkaSettings,
     pub sys: SysSettings,
+    /// The orders view, as the web app and the status service see it.
+    pub orders: Arc<dyn OrderStore>,
 }
 
-/// Replaces `key = ...` in `[section]` of an ini text.
-pub fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
-    let mut in_section = false;
-    let mut found = false;
-    let lines: Vec<String> = text
-        .lines()
-        .map(|line| {
-            if line.starts_with('[') {
-                in_section = line.trim() == format!("[{section}]");
-            } else if in_section && line.split('=').next().map(str::trim) == Some(key) {
-                found = true;
-                return format!("{key} = {value}");
-            }
-            line.to_owned()
-        })
-        .collect();
-    assert!(found, "[{section}] {key} is not in the ini text");
-    lines.join("\n") + "\n"
-}
+/// The services that react to orders, in start order: everything but the web app.
+pub const KITCHEN: [ServiceName; 4] = [
+    ServiceName::Status,
+    ServiceName::Delivery,
+    ServiceName::Bake,
+    ServiceName::Assemble,
+];
 
 impl Shop {
     /// A shop on `broker` with the shipped default.ini, made instant (time_scale 0), plus `edits`
@@ -51,69 +43,101 @@ impl Shop {
         Self::open_with_kafka(&kafka_text, edits).await
     }
 
+    /// A shop with the shipped default.ini, the test defaults, a web app on a port of its own,
+    /// and `edits`.
     pub async fn open_with_kafka(kafka_text: &str, edits: &[(&str, &str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
         let base = std::fs::read_to_string(workspace_root().join("config_sys/default.ini"))
             .expect("default.ini");
-        let data = dir.path().join("data");
-        let mut sys_text = base;
-        let defaults = [
-            ("simulation", "time_scale", "0"),
-            ("kafka-topic-config", "num_partitions", "2"),
-            (
-                "state-store-orders",
-                "name",
-                &*data.join("orders.db").to_string_lossy().into_owned(),
-            ),
-            (
-                "state-store-delivery",
-                "name",
-                &*data.join("delivery.db").to_string_lossy().into_owned(),
-            ),
-            ("state-store-orders", "status_watchdog_minutes", "0.01"),
-            (
-                "webapp",
-                "session_key_file",
-                &*data.join("session.key").to_string_lossy().into_owned(),
-            ),
-            ("state-store-orders", "status_invalid_timeout_minutes", "5"),
+        let own = [
+            ("webapp", "bind", "127.0.0.1:0"),
+            // Absolute, so instances started in subfolders share them.
+            ("state-store-orders", "name", "{shop}/data/orders.db"),
+            ("state-store-delivery", "name", "{shop}/data/delivery.db"),
+            ("webapp", "session_key_file", "{shop}/data/session.key"),
         ];
-        for (section, key, value) in defaults.iter().chain(edits) {
-            sys_text = set_key(&sys_text, section, key, value);
-        }
+        let edits: Vec<(&str, &str, &str)> = Self::TEST_DEFAULTS
+            .iter()
+            .chain(&own)
+            .chain(edits)
+            .copied()
+            .collect();
+        Self::open_with_files(kafka_text, &base, &edits).await
+    }
+
+    /// A shop with these two files, changed only by `edits` (where `{shop}` stands for the
+    /// shop's folder). The services run in that folder, so relative paths in the files (SQLite
+    /// files, the session key) land there.
+    pub async fn open_with_files(
+        kafka_text: &str,
+        sys_text: &str,
+        edits: &[(&str, &str, &str)],
+    ) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("shop-")
+            .tempdir()
+            .expect("temp dir");
+        let shop = dir.path().to_string_lossy().into_owned();
+        let sys_text = edits
+            .iter()
+            .fold(sys_text.to_owned(), |text, (section, key, value)| {
+                set_key(&text, section, key, &value.replace("{shop}", &shop))
+            });
         let kafka_ini = dir.path().join("kafka.ini");
         let sys_ini = dir.path().join("sys.ini");
         std::fs::write(&kafka_ini, kafka_text).expect("write kafka.ini");
         std::fs::write(&sys_ini, sys_text).expect("write sys.ini");
         let kafka = KafkaSettings::load(&kafka_ini).expect("kafka settings");
         let sys = SysSettings::load(&sys_ini).expect("sys settings");
-        common::kafka::create_topics(&kafka, &sys)
+        create_topics(&kafka, &sys, &Topic::ALL)
             .await
             .expect("topics created");
+        // The harness reads the view the services write, from their folder.
+        let mut view = sys.orders_store.clone();
+        let StoreLocation::Sqlite(file) = &view.location;
+        view.location = StoreLocation::Sqlite(dir.path().join(file));
+        let orders = open_order_store(&view).await.expect("orders store");
         Self {
             dir,
             kafka_ini,
             sys_ini,
             kafka,
             sys,
+            orders,
         }
     }
+
+    /// The settings with which the shop's test defaults apply: instant kitchen, two partitions,
+    /// a watchdog that checks often but flags late.
+    pub const TEST_DEFAULTS: [(&'static str, &'static str, &'static str); 5] = [
+        ("simulation", "time_scale", "0"),
+        ("kafka-topic-config", "num_partitions", "2"),
+        ("kafka-topic-config", "replication_factor", "1"),
+        ("state-store-orders", "status_watchdog_minutes", "0.01"),
+        ("state-store-orders", "status_invalid_timeout_minutes", "5"),
+    ];
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    pub fn settings(&self) -> Settings {
+        Settings {
+            kafka: self.kafka.clone(),
+            sys: self.sys.clone(),
+        }
+    }
+
     /// Starts one of the shop's binaries in the shop's folder.
-    pub fn start(&self, service: &str) -> Service {
+    pub fn start(&self, service: ServiceName) -> Service {
         self.start_in(service, ".")
     }
 
     /// Starts a binary in a subfolder of the shop, so two instances of one service keep separate
     /// logs while sharing the configuration and the SQLite files (their paths are absolute).
-    pub fn start_in(&self, service: &str, folder: &str) -> Service {
+    pub fn start_in(&self, service: ServiceName, folder: &str) -> Service {
         let folder = self.path().join(folder);
         std::fs::create_dir_all(&folder).expect("instance folder");
-        let child = Command::new(binary(service))
+        let child = Command::new(binary(service.as_str()))
             .arg(&self.kafka_ini)
             .arg(&self.sys_ini)
             .current_dir(&folder)
@@ -123,54 +147,60 @@ impl Shop {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {service}: {e}"));
         Service {
-            name: service.to_owned(),
+            name: service,
             child,
             log: folder.join("logs").join(format!("{service}.log")),
         }
     }
 
+    /// The four kitchen services.
     pub fn start_pipeline(&self) -> Vec<Service> {
-        ["status", "delivery", "bake", "assemble"]
-            .iter()
-            .map(|s| self.start(s))
-            .collect()
+        KITCHEN.iter().map(|s| self.start(*s)).collect()
     }
 
-    pub fn orders(&self) -> Arc<dyn OrderStore> {
-        let rules = StatusRules {
-            completed: self.sys.orders_store.status_completed_when.clone(),
-            unwatched: vec![self.sys.status.ids.something_wrong],
-        };
-        open_order_store(&self.sys.orders_store, rules).expect("orders store")
-    }
-
-    pub async fn producer(&self) -> EventProducer {
-        let topics = self.sys.topics.all();
+    /// What the harness sends with: the same status rules as the web app's.
+    pub async fn producer(&self) -> Outbound {
+        let topics = self.sys.topics.names(&Topic::ALL);
         let config = producer_config(&self.kafka, "pizza-tests");
-        EventProducer::connect(&config, &topics, &Default::default())
+        let producer = EventProducer::connect(&config, &topics, &Default::default())
             .await
-            .expect("producer")
+            .expect("producer");
+        Outbound::new(producer, &self.settings()).await
     }
 
     /// Stores an order and announces it, as the web app does.
-    pub async fn place_order(&self, producer: &EventProducer, order_id: &str) {
-        let timestamp = now_ms();
-        let details = order_details(order_id);
-        let order = NewOrder::placed(order_id, &details, timestamp, 100);
-        self.orders()
-            .add_order(&order, timestamp)
+    pub async fn place_order(&self, outbound: &Outbound, order_id: &str) {
+        let placed = ordered(order_id);
+        self.orders
+            .add_order(order_id, &placed, placed.timestamp)
+            .await
             .expect("order stored");
-        let ordered = PizzaOrdered {
-            status: 100,
-            timestamp,
-            order: details,
-        };
-        send_until_acknowledged(producer, &self.sys.topics.ordered, order_id, &ordered).await;
-        let placed = StageReached {
-            status: 100,
-            timestamp,
-        };
-        send_until_acknowledged(producer, &self.sys.topics.status, order_id, &placed).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Sent again while the broker refuses it (as while it restarts), like a customer pressing
+        // "order" again after an error page.
+        loop {
+            match outbound
+                .stage(Topic::Ordered, order_id, &placed)
+                .await
+                .all()
+            {
+                Ok(()) => return,
+                Err(error) => {
+                    assert!(Instant::now() < deadline, "{order_id} refused: {error}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    /// What the view shows for an order, if it has it.
+    pub async fn status_of(&self, order_id: &str) -> Option<i64> {
+        self.orders
+            .get_order(order_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|o| o.status.status)
     }
 
     /// Waits until the view shows `status` for the order.
@@ -180,10 +210,9 @@ impl Shop {
         status: i64,
         timeout: Duration,
     ) -> Result<(), String> {
-        let orders = self.orders();
         let deadline = Instant::now() + timeout;
         loop {
-            let now = orders.get_order(order_id).ok().flatten().map(|o| o.status);
+            let now = self.status_of(order_id).await;
             if now == Some(status) {
                 return Ok(());
             }
@@ -197,34 +226,37 @@ impl Shop {
     }
 
     /// Places the orders one after the other, `every` apart, as a steady stream of customers.
-    pub async fn place_steadily(&self, producer: &EventProducer, ids: &[String], every: Duration) {
+    pub async fn place_steadily(&self, outbound: &Outbound, ids: &[String], every: Duration) {
         let mut ticks = tokio::time::interval(every);
         for id in ids {
             ticks.tick().await;
-            self.place_order(producer, id).await;
+            self.place_order(outbound, id).await;
         }
     }
 
     /// The orders that are placed (in the view) but do not show 999 yet.
-    pub fn in_flight(&self, ids: &[String]) -> usize {
-        let orders = self.orders();
-        ids.iter()
-            .filter(|id| matches!(orders.get_order(id), Ok(Some(order)) if order.status != 999))
-            .count()
+    pub async fn in_flight(&self, ids: &[String]) -> usize {
+        let mut flying = 0;
+        for id in ids {
+            if matches!(self.status_of(id).await, Some(status) if status != 999) {
+                flying += 1;
+            }
+        }
+        flying
     }
 
     /// Waits until every order shows 999 or `timeout` passes; returns the orders that do not.
     pub async fn wait_until_delivered(&self, ids: &[String], timeout: Duration) -> Vec<String> {
-        let orders = self.orders();
         let deadline = Instant::now() + timeout;
+        let mut missing: Vec<String> = ids.to_vec();
         loop {
-            let missing: Vec<String> = ids
-                .iter()
-                .filter(
-                    |id| !matches!(orders.get_order(id), Ok(Some(order)) if order.status == 999),
-                )
-                .cloned()
-                .collect();
+            let mut still = Vec::new();
+            for id in missing {
+                if self.status_of(&id).await != Some(999) {
+                    still.push(id);
+                }
+            }
+            missing = still;
             if missing.is_empty() || Instant::now() > deadline {
                 return missing;
             }
@@ -256,21 +288,6 @@ impl Drop for Shop {
     }
 }
 
-/// Sends an event, trying again while the broker refuses it (as while it restarts), like a
-/// customer pressing "order" again after an error page.
-async fn send_until_acknowledged(
-    producer: &EventProducer,
-    topic: &str,
-    key: &str,
-    event: &impl serde::Serialize,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while let Err(error) = producer.send_json(topic, key, event).await {
-        assert!(Instant::now() < deadline, "{topic} refuses {key}: {error}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// `count` order ids that start with `prefix`.
 pub fn ids(prefix: &str, count: usize) -> Vec<String> {
     (0..count).map(|n| format!("{prefix}{n:04x}")).collect()
@@ -279,7 +296,6 @@ pub fn ids(prefix: &str, count: usize) -> Vec<String> {
 /// A customer's order whose customer id is hexadecimal, as the web app makes them.
 pub fn order_details(order_id: &str) -> OrderDetails {
     OrderDetails {
-        extra_toppings: vec!["Basil".into(), "Rocket".into()],
         customer_id: format!(
             "{:0>32}",
             order_id
@@ -288,14 +304,26 @@ pub fn order_details(order_id: &str) -> OrderDetails {
                 .collect::<String>()
         ),
         username: "Tester".into(),
-        sauce: "Tomato".into(),
-        cheese: "Mozzarella".into(),
-        main_topping: "Ham".into(),
+        pizza: Pizza {
+            sauce: "Tomato".into(),
+            cheese: "Mozzarella".into(),
+            main_topping: "Pepperoni".into(),
+            extra_toppings: vec!["Mushroom".into(), "Onion".into()],
+        },
+    }
+}
+
+/// The `pizza-ordered` event of a new order, placed now.
+pub fn ordered(order_id: &str) -> PizzaOrdered {
+    PizzaOrdered {
+        status: 100,
+        timestamp: now_ms(),
+        order: order_details(order_id),
     }
 }
 
 pub struct Service {
-    pub name: String,
+    pub name: ServiceName,
     child: Child,
     log: PathBuf,
 }
@@ -307,22 +335,31 @@ impl Service {
 
     /// Sends SIGTERM and waits for the process to exit; returns its status and how long it took.
     pub fn terminate(&mut self) -> (ExitStatus, Duration) {
-        let started = Instant::now();
+        self.signal("TERM");
+        self.wait_for_exit(Duration::from_secs(20))
+    }
+
+    /// Sends a signal (`TERM`, `INT`, …) without waiting.
+    pub fn signal(&self, signal: &str) {
         let sent = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{signal}"))
             .arg(self.pid().to_string())
             .status();
         assert!(
             sent.map(|s| s.success()).unwrap_or(false),
-            "kill -TERM {}",
+            "kill -{signal} {}",
             self.name
         );
-        let deadline = started + Duration::from_secs(20);
+    }
+
+    /// Waits for the process to exit; returns its status and how long that took.
+    pub fn wait_for_exit(&mut self, patience: Duration) -> (ExitStatus, Duration) {
+        let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return (status, started.elapsed());
             }
-            assert!(Instant::now() < deadline, "{} ignored SIGTERM", self.name);
+            assert!(started.elapsed() < patience, "{} did not exit", self.name);
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -349,6 +386,23 @@ impl Service {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The web app's base URL, once it listens (it binds port 0 and logs the port it got).
+    pub async fn web_address(&self) -> String {
+        const MARKER: &str = "Web app listening on ";
+        self.wait_for_log(MARKER, Duration::from_secs(60)).await;
+        let log = self.log();
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains(MARKER))
+            .expect("the line just seen");
+        line.split(MARKER)
+            .nth(1)
+            .expect("an address after the marker")
+            .trim()
+            .to_owned()
     }
 }
 

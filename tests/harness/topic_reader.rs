@@ -1,16 +1,23 @@
-//! Reads a topic from the beginning, for asserting what the services produced.
+//! Reads a topic from the beginning, for asserting what the services produced. The reader is
+//! assigned every partition directly (no consumer group), so it is ready at once: there is no
+//! join to wait for, and "read everything" means up to each partition's end at the time of asking.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::kafka::consumer_config;
 use common::settings::KafkaSettings;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
+use std::sync::Mutex;
 
-/// One record: key, value and headers.
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::message::{Headers, Message};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+
+/// One record: where it is, its key, value and headers.
 #[derive(Debug, Clone)]
 pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
     pub key: Option<String>,
     pub value: Vec<u8>,
     pub headers: HashMap<String, String>,
@@ -22,70 +29,144 @@ impl Record {
     }
 }
 
-/// Everything on `topic` once `done` holds for what was read (or the timeout passes).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Keeps the high watermark of each partition as the broker's fetch answers report it, from
+/// librdkafka's statistics.
+#[derive(Default)]
+struct FetchedEnds {
+    high: Mutex<HashMap<i32, i64>>,
+}
+
+impl ClientContext for FetchedEnds {
+    fn stats(&self, statistics: Statistics) {
+        let mut high = self.high.lock().unwrap_or_else(|p| p.into_inner());
+        for topic in statistics.topics.values() {
+            for (id, partition) in &topic.partitions {
+                if *id >= 0 && partition.hi_offset >= 0 {
+                    high.insert(*id, partition.hi_offset);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for FetchedEnds {}
+
+type Reader = BaseConsumer<FetchedEnds>;
+
+fn reader(kafka: &KafkaSettings, topic: &str) -> (Reader, Vec<i32>) {
+    let mut config: ClientConfig = kafka.client_config();
+    config
+        .set("group.id", "pizza-tests-reader")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .set("statistics.interval.ms", "50");
+    let consumer: Reader = config
+        .create_with_context(FetchedEnds::default())
+        .expect("reader");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), PATIENCE)
+        .expect("topic metadata");
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    assert!(!partitions.is_empty(), "topic {topic} has no partitions");
+    let mut list = TopicPartitionList::new();
+    for partition in &partitions {
+        list.add_partition_offset(topic, *partition, Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&list).expect("assign");
+    (consumer, partitions)
+}
+
+fn record(message: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+    let headers = message
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        h.value
+                            .map(|v| String::from_utf8_lossy(v).into_owned())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Record {
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned()),
+        value: message.payload().unwrap_or_default().to_vec(),
+        headers,
+    }
+}
+
+/// Everything on `topic` right now: each partition read up to its end as of this call. The end
+/// is the high watermark of the broker's fetch answers; tansu 0.6.0 answers `ListOffsets` with
+/// the start of its newest batch plus one, which falls short when that batch holds several
+/// records.
+pub fn read_all(kafka: &KafkaSettings, topic: &str) -> Vec<Record> {
+    let (consumer, partitions) = reader(kafka, topic);
+    let mut records = Vec::new();
+    let mut next: HashMap<i32, i64> = partitions.iter().map(|p| (*p, 0)).collect();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) {
+            next.insert(message.partition(), message.offset() + 1);
+            records.push(record(&message));
+            continue;
+        }
+        let high = consumer
+            .context()
+            .high
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let caught_up = partitions
+            .iter()
+            .all(|p| matches!(high.get(p), Some(end) if next[p] >= *end));
+        if caught_up {
+            return records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic}: read up to {next:?} within {PATIENCE:?}"
+        );
+    }
+}
+
+/// What is on `topic` once `done` holds for what was read (or the timeout passes).
 pub fn read_until(
     kafka: &KafkaSettings,
     topic: &str,
     timeout: Duration,
     mut done: impl FnMut(&[Record]) -> bool,
 ) -> Vec<Record> {
-    let group = format!("reader-{}-{}", topic, common::events::now_ms());
-    let consumer: BaseConsumer = consumer_config(kafka, &group, "pizza-tests-reader")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
+    let (consumer, _) = reader(kafka, topic);
     let deadline = Instant::now() + timeout;
     let mut records = Vec::new();
     while Instant::now() < deadline && !done(&records) {
-        let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let headers = message
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_owned(),
-                            h.value
-                                .map(|v| String::from_utf8_lossy(v).into_owned())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        records.push(Record {
-            key: message
-                .key()
-                .map(|k| String::from_utf8_lossy(k).into_owned()),
-            value: message.payload().unwrap_or_default().to_vec(),
-            headers,
-        });
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+            records.push(record(&message));
+        }
     }
     records
 }
 
-/// How many records each key has on `topic`: read until `keys` distinct keys were seen and then
-/// nothing new came for a second (so late duplicates are counted too), or until the timeout.
-pub fn count_by_key(
-    kafka: &KafkaSettings,
-    topic: &str,
-    keys: usize,
-    timeout: Duration,
-) -> HashMap<String, usize> {
-    let mut read = 0;
-    let mut last_new = Instant::now();
-    let records = read_until(kafka, topic, timeout, |records| {
-        if records.len() > read {
-            read = records.len();
-            last_new = Instant::now();
-        }
-        let distinct: HashSet<&Option<String>> = records.iter().map(|r| &r.key).collect();
-        distinct.len() >= keys && last_new.elapsed() >= Duration::from_secs(1)
-    });
+/// How many records each key has on `topic` right now.
+pub fn count_by_key(kafka: &KafkaSettings, topic: &str) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for record in records {
+    for record in read_all(kafka, topic) {
         *counts.entry(record.key.unwrap_or_default()).or_insert(0) += 1;
     }
     counts

@@ -7,8 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use common::context::ServiceContext;
-use common::events::{now_ms, PizzaAssembled, PizzaOrdered, StageReached};
-use common::kafka::{run_consumer, HandleError, Handler, Inbound};
+use common::events::{now_ms, PizzaAssembled, PizzaOrdered};
+use common::kafka::{HandleError, Handler, Inbound};
+use common::service::Service;
+use common::services::ServiceName;
+use common::settings::Topic;
 
 use recipe::{assembling_seconds, baking_seconds, recipe_seed};
 
@@ -16,44 +19,35 @@ struct Assemble {
     ctx: Arc<ServiceContext>,
 }
 
+impl Service for Assemble {
+    const NAME: ServiceName = ServiceName::Assemble;
+    const CONSUMES: &'static [Topic] = &[Topic::Ordered];
+    const PRODUCES: &'static [Topic] = &[Topic::Assembled];
+
+    async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
+        Ok(Self { ctx })
+    }
+}
+
 impl Handler for Assemble {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
         let ordered: PizzaOrdered = event.decode()?;
-        let seed = recipe_seed(&ordered.order);
+        let seed = recipe_seed(&ordered.order.pizza);
         let assembling = assembling_seconds(seed);
         tracing::info!("Preparing order '{order_id}', assembling time is {assembling} second(s)");
         self.ctx.simulate(assembling as f64).await?;
         tracing::info!("Order '{order_id}' is assembled!");
 
-        let status = self.ctx.sys.status.ids.pizza_assembled;
-        let timestamp = now_ms();
         let assembled = PizzaAssembled {
-            status,
+            status: self.ctx.sys().status.ids.pizza_assembled,
             baking_time: baking_seconds(seed),
-            timestamp,
+            timestamp: now_ms(),
         };
-        let topic = &self.ctx.sys.topics.assembled;
-        self.ctx
-            .emit_stage(
-                topic,
-                &order_id,
-                &assembled,
-                StageReached { status, timestamp },
-            )
-            .await
+        self.ctx.emit(Topic::Assembled, &order_id, &assembled).await
     }
 }
 
 fn main() -> ExitCode {
-    common::app::run("assemble", |startup| async move {
-        let group = startup.sys.group_ids.assemble.clone();
-        let client = startup.sys.client_ids.assemble.clone();
-        let consumes = startup.sys.topics.ordered.clone();
-        let produces = startup.sys.topics.assembled.clone();
-        let ctx = ServiceContext::connect("assemble", &client, startup, &[&produces]).await?;
-        let handler = Arc::new(Assemble { ctx: ctx.clone() });
-        run_consumer(ctx, &group, &client, &[&consumes], handler).await?;
-        Ok(())
-    })
+    common::service::run::<Assemble>()
 }

@@ -1,10 +1,10 @@
 //! How long a pizza takes, derived from what is on it, as the original kitchen computes it.
 
-use common::events::OrderDetails;
+use common::events::Pizza;
 use md5::{Digest, Md5};
 
 /// The last four hex digits of md5("{sauce}@{cheese}@{extras joined by ,}@{main_topping}").
-pub fn recipe_seed(order: &OrderDetails) -> u64 {
+pub fn recipe_seed(order: &Pizza) -> u64 {
     let recipe = format!(
         "{}@{}@{}@{}",
         order.sauce,
@@ -30,11 +30,9 @@ pub fn baking_seconds(seed: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn order(extras: &[&str]) -> OrderDetails {
-        OrderDetails {
+    fn order(extras: &[&str]) -> Pizza {
+        Pizza {
             extra_toppings: extras.iter().map(|s| s.to_string()).collect(),
-            customer_id: "c".into(),
-            username: "u".into(),
             sauce: "Tomato".into(),
             cheese: "Mozzarella".into(),
             main_topping: "Pepperoni".into(),

@@ -4,8 +4,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use common::context::ServiceContext;
-use common::events::{now_ms, EventError, PizzaAssembled, StageReached};
-use common::kafka::{run_consumer, HandleError, Handler, Inbound};
+use common::events::{now_ms, EventError, PizzaAssembled};
+use common::kafka::{HandleError, Handler, Inbound};
+use common::service::Service;
+use common::services::ServiceName;
+use common::settings::Topic;
+use common::status::StatusAt;
 
 /// The original's baking times are 8 to 15 s; anything far beyond is a corrupt event, not a
 /// pizza to keep in the oven for days.
@@ -13,6 +17,16 @@ const LONGEST_BAKE_SECONDS: u64 = 3_600;
 
 struct Bake {
     ctx: Arc<ServiceContext>,
+}
+
+impl Service for Bake {
+    const NAME: ServiceName = ServiceName::Bake;
+    const CONSUMES: &'static [Topic] = &[Topic::Assembled];
+    const PRODUCES: &'static [Topic] = &[Topic::Baked];
+
+    async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
+        Ok(Self { ctx })
+    }
 }
 
 impl Handler for Bake {
@@ -29,25 +43,14 @@ impl Handler for Bake {
         self.ctx.simulate(baking as f64).await?;
         tracing::info!("Order '{order_id}' is baked!");
 
-        let baked = StageReached {
-            status: self.ctx.sys.status.ids.pizza_baked,
+        let baked = StatusAt {
+            status: self.ctx.sys().status.ids.pizza_baked,
             timestamp: now_ms(),
         };
-        self.ctx
-            .emit_stage(&self.ctx.sys.topics.baked, &order_id, &baked, baked)
-            .await
+        self.ctx.emit(Topic::Baked, &order_id, &baked).await
     }
 }
 
 fn main() -> ExitCode {
-    common::app::run("bake", |startup| async move {
-        let group = startup.sys.group_ids.bake.clone();
-        let client = startup.sys.client_ids.bake.clone();
-        let consumes = startup.sys.topics.assembled.clone();
-        let produces = startup.sys.topics.baked.clone();
-        let ctx = ServiceContext::connect("bake", &client, startup, &[&produces]).await?;
-        let handler = Arc::new(Bake { ctx: ctx.clone() });
-        run_consumer(ctx, &group, &client, &[&consumes], handler).await?;
-        Ok(())
-    })
+    common::service::run::<Bake>()
 }

@@ -5,50 +5,40 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::settings::{config_paths, ConfigPaths, KafkaSettings, SysSettings};
+use crate::settings::{config_paths, Invocation, Settings, USAGE_ARGS};
 
-/// What a service's body starts from.
-pub struct Startup {
-    pub paths: ConfigPaths,
-    pub kafka: KafkaSettings,
-    pub sys: SysSettings,
-    pub shutdown: CancellationToken,
-}
-
-/// Runs a service: a configuration problem stops it with one line on stderr and exit code 1;
-/// a clean shutdown exits 0.
-pub fn run<F, Fut>(service: &'static str, body: F) -> ExitCode
+/// Runs a program: a usage or configuration problem stops it with one line on stderr and exit
+/// code 1; a clean shutdown exits 0.
+pub fn run<F, Fut>(name: &'static str, body: F) -> ExitCode
 where
-    F: FnOnce(Startup) -> Fut,
+    F: FnOnce(Settings, CancellationToken) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let paths = match config_paths(&args) {
-        Ok(paths) => paths,
-        Err(reason) if reason.is_empty() => {
-            println!("usage: {service} {}", crate::settings::USAGE_ARGS);
+        Ok(Invocation::Run(paths)) => paths,
+        Ok(Invocation::Help) => {
+            println!("usage: {name} {USAGE_ARGS}");
             return ExitCode::SUCCESS;
         }
-        Err(reason) => {
-            eprintln!("{service}: {reason}");
-            eprintln!("usage: {service} {}", crate::settings::USAGE_ARGS);
+        Err(problem) => {
+            eprintln!("{name}: {problem}");
+            eprintln!("usage: {name} {USAGE_ARGS}");
             return ExitCode::FAILURE;
         }
     };
-    let settings = KafkaSettings::load(&paths.kafka)
-        .and_then(|kafka| Ok((kafka, SysSettings::load(&paths.sys)?)));
-    let (kafka, sys) = match settings {
+    let settings = match Settings::load(&paths) {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("{service}: {error}");
+            eprintln!("{name}: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let _log = match crate::logging::init(service) {
+    let _log = match crate::logging::init(name) {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!(
-                "{service}: cannot open the log file in {}/: {error}",
+                "{name}: cannot open the log file in {}/: {error}",
                 crate::logging::LOG_FOLDER
             );
             return ExitCode::FAILURE;
@@ -64,17 +54,11 @@ where
     let outcome = runtime.block_on(async {
         let shutdown = crate::shutdown::on_signals()?;
         tracing::info!(
-            "Starting {service} with {} and {}",
+            "Starting {name} with {} and {}",
             paths.kafka.display(),
             paths.sys.display()
         );
-        body(Startup {
-            paths,
-            kafka,
-            sys,
-            shutdown,
-        })
-        .await
+        body(settings, shutdown).await
     });
     match outcome {
         Ok(()) => {
@@ -82,7 +66,7 @@ where
             ExitCode::SUCCESS
         }
         Err(error) => {
-            tracing::error!("{service} stopped: {error:#}");
+            tracing::error!("{name} stopped: {error:#}");
             ExitCode::FAILURE
         }
     }

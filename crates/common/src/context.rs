@@ -1,56 +1,63 @@
-//! What a running service holds: its configuration, its producer and the shutdown signal.
+//! What a running service holds: its name, its configuration, what it sends with, and the
+//! shutdown signal.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Startup;
-use crate::events::StageReached;
-use crate::kafka::{producer_config, EventProducer, HandleError, ProduceError};
-use crate::settings::{KafkaSettings, StatusSource, SysSettings};
+use crate::events::StageEvent;
+use crate::kafka::{
+    ensure_topic, producer_config, EventProducer, HandleError, Outbound, ProduceError, TopicOutcome,
+};
+use crate::logging::error_chain;
+use crate::services::ServiceName;
+use crate::settings::{Settings, SysSettings, Topic};
 
 pub struct ServiceContext {
-    pub service: &'static str,
-    pub kafka: KafkaSettings,
-    pub sys: SysSettings,
-    pub producer: EventProducer,
+    pub name: ServiceName,
+    pub settings: Settings,
+    pub outbound: Outbound,
+    /// `None` when the cluster has no dead-letter topic and would not let us create one: dead
+    /// letters are then kept in the log.
+    pub dead_letter_topic: Option<String>,
     pub shutdown: CancellationToken,
 }
 
 impl ServiceContext {
-    /// Connects the producer for the topics a service writes to (plus `pizza-status` and the
+    /// Connects the producer for the topics the service writes (plus `pizza-status` and the
     /// dead-letter topic, which every service may need).
     pub async fn connect(
-        service: &'static str,
-        client_id: &str,
-        startup: Startup,
-        produces_to: &[&str],
+        name: ServiceName,
+        settings: Settings,
+        produces: &[Topic],
+        shutdown: CancellationToken,
     ) -> Result<Arc<Self>, ProduceError> {
-        let Startup {
-            kafka,
-            sys,
-            shutdown,
-            ..
-        } = startup;
-        let mut topics: Vec<&str> = produces_to.to_vec();
-        topics.extend([sys.topics.status.as_str(), sys.topics.dead_letter.as_str()]);
-        let config = producer_config(&kafka, client_id);
+        let dead_letter_topic = dead_letter_topic(&settings).await;
+        let sys = &settings.sys;
+        let mut topics = sys.topics.names(produces);
+        topics.push(&sys.topics.status);
+        topics.extend(dead_letter_topic.as_deref());
+        let config = producer_config(&settings.kafka, sys.client_ids.of(name));
         let producer = EventProducer::connect(&config, &topics, &shutdown).await?;
+        let outbound = Outbound::new(producer, &settings).await;
         Ok(Arc::new(Self {
-            service,
-            kafka,
-            sys,
-            producer,
+            name,
+            settings,
+            outbound,
+            dead_letter_topic,
             shutdown,
         }))
+    }
+
+    pub fn sys(&self) -> &SysSettings {
+        &self.settings.sys
     }
 
     /// Spends a simulated stage time (scaled by `[simulation] time_scale`), giving up at once on
     /// shutdown so a bake never holds the process.
     pub async fn simulate(&self, seconds: f64) -> Result<(), HandleError> {
-        let Ok(scaled) = Duration::try_from_secs_f64(seconds * self.sys.time_scale) else {
+        let Ok(scaled) = Duration::try_from_secs_f64(seconds * self.sys().time_scale) else {
             return Ok(());
         };
         if scaled.is_zero() {
@@ -62,24 +69,34 @@ impl ServiceContext {
         }
     }
 
-    /// Produces a stage's event and, unless ksqlDB derives them, its `pizza-status` event too;
-    /// returns once the broker has acknowledged both.
-    pub async fn emit_stage<T: Serialize>(
+    /// Sends a stage's event (and its status event, when that is ours to write); returns once
+    /// the broker has acknowledged them.
+    pub async fn emit<E: StageEvent>(
         &self,
-        topic: &str,
+        stage: Topic,
         order_id: &str,
-        event: &T,
-        status: StageReached,
+        event: &E,
     ) -> Result<(), HandleError> {
-        let stage = self.producer.send_json(topic, order_id, event);
-        if self.sys.status_source == StatusSource::Services {
-            let status = self
-                .producer
-                .send_json(&self.sys.topics.status, order_id, &status);
-            futures::try_join!(stage, status)?;
-        } else {
-            stage.await?;
+        Ok(self.outbound.stage(stage, order_id, event).await.all()?)
+    }
+}
+
+/// The dead-letter topic, created when it is missing (the guide creates only the original's six
+/// topics); `None`, said once, when the cluster will not have it.
+async fn dead_letter_topic(settings: &Settings) -> Option<String> {
+    let name = &settings.sys.topics.dead_letter;
+    match ensure_topic(&settings.kafka, &settings.sys, Topic::DeadLetter).await {
+        Ok(TopicOutcome::AlreadyThere) => Some(name.clone()),
+        Ok(TopicOutcome::Created) => {
+            tracing::info!("Topic '{name}' created for dead letters");
+            Some(name.clone())
         }
-        Ok(())
+        Err(error) => {
+            tracing::warn!(
+                "No dead-letter topic '{name}' ({}): events that cannot be handled are kept in this log instead",
+                error_chain(&error)
+            );
+            None
+        }
     }
 }

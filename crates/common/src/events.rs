@@ -5,17 +5,26 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// What a customer chose, as the web app writes it into `pizza-ordered`.
+use crate::status::StatusAt;
+
+/// What is on the pizza: the order form's choices, all from the menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pizza {
+    pub sauce: String,
+    pub cheese: String,
+    pub main_topping: String,
+    pub extra_toppings: Vec<String>,
+}
+
+/// Who ordered what: the `order` of a `pizza-ordered` event, and what the view keeps of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderDetails {
-    pub extra_toppings: Vec<String>,
     pub customer_id: String,
     /// The original demo called this field `name`.
     #[serde(alias = "name")]
     pub username: String,
-    pub sauce: String,
-    pub cheese: String,
-    pub main_topping: String,
+    #[serde(flatten)]
+    pub pizza: Pizza,
 }
 
 /// `pizza-ordered`: the Command side's record of a new order.
@@ -34,14 +43,34 @@ pub struct PizzaAssembled {
     pub timestamp: i64,
 }
 
-/// `pizza-baked`, `pizza-delivered`, `pizza-pending` and `pizza-status`: a stage reached.
-/// ksqlDB writes `pizza-status` with upper-case field names, which are read too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageReached {
-    #[serde(alias = "STATUS")]
-    pub status: i64,
-    #[serde(alias = "TIMESTAMP")]
-    pub timestamp: i64,
+/// An event that marks a stage of an order, and so carries the status that stage reached.
+pub trait StageEvent: Serialize + Sync {
+    fn status_at(&self) -> StatusAt;
+}
+
+impl StageEvent for PizzaOrdered {
+    fn status_at(&self) -> StatusAt {
+        StatusAt {
+            status: self.status,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+impl StageEvent for PizzaAssembled {
+    fn status_at(&self) -> StatusAt {
+        StatusAt {
+            status: self.status,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// `pizza-baked`, `pizza-delivered` and `pizza-pending` carry nothing but the status reached.
+impl StageEvent for StatusAt {
+    fn status_at(&self) -> StatusAt {
+        *self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,49 +129,54 @@ mod tests {
             "sauce": "Tomato", "cheese": "Mozzarella", "main_topping": "Pepperoni"}}"#;
         let event: PizzaOrdered = decode(Some(json)).expect("valid");
         assert_eq!(event.order.username, "Italo");
-        assert_eq!(event.order.extra_toppings, ["Mushroom", "Black olives"]);
+        assert_eq!(
+            event.order.pizza.extra_toppings,
+            ["Mushroom", "Black olives"]
+        );
+        assert_eq!(
+            event.status_at(),
+            StatusAt {
+                status: 100,
+                timestamp: 1676235639159
+            }
+        );
     }
 
     #[test]
-    fn writes_username_and_reads_it_back() {
+    fn writes_the_order_flat_with_username_and_reads_it_back() {
         let event = PizzaOrdered {
             status: 100,
             timestamp: 1,
             order: OrderDetails {
-                extra_toppings: vec![],
                 customer_id: "c".into(),
                 username: "u".into(),
-                sauce: "s".into(),
-                cheese: "c".into(),
-                main_topping: "m".into(),
+                pizza: Pizza {
+                    sauce: "s".into(),
+                    cheese: "c".into(),
+                    main_topping: "m".into(),
+                    extra_toppings: vec!["e".into()],
+                },
             },
         };
-        let json = serde_json::to_vec(&event).expect("serialises");
-        assert!(String::from_utf8_lossy(&json).contains(r#""username":"u""#));
+        let json: serde_json::Value = serde_json::to_value(&event).expect("serialises");
         assert_eq!(
-            decode::<PizzaOrdered>(Some(&json)).expect("round trip"),
+            json,
+            serde_json::json!({"status": 100, "timestamp": 1, "order": {"customer_id": "c",
+                "username": "u", "sauce": "s", "cheese": "c", "main_topping": "m",
+                "extra_toppings": ["e"]}})
+        );
+        let bytes = serde_json::to_vec(&event).expect("serialises");
+        assert_eq!(
+            decode::<PizzaOrdered>(Some(&bytes)).expect("round trip"),
             event
         );
     }
 
     #[test]
     fn tolerates_unknown_fields() {
-        let event: StageReached =
+        let event: StatusAt =
             decode(Some(br#"{"status": 300, "timestamp": 5, "oven": 2}"#)).expect("valid");
         assert_eq!(event.status, 300);
-    }
-
-    #[test]
-    fn reads_ksqldb_upper_case_fields() {
-        let event: StageReached =
-            decode(Some(br#"{"STATUS": 200, "TIMESTAMP": 7}"#)).expect("valid");
-        assert_eq!(
-            event,
-            StageReached {
-                status: 200,
-                timestamp: 7
-            }
-        );
     }
 
     #[test]
@@ -158,10 +192,16 @@ mod tests {
             Err(EventError::BadValue(_))
         ));
         assert!(matches!(
-            decode::<StageReached>(Some(b"not json")),
+            decode::<StatusAt>(Some(b"not json")),
             Err(EventError::BadValue(_))
         ));
-        assert_eq!(decode::<StageReached>(None), Err(EventError::MissingValue));
+        assert!(matches!(
+            decode::<PizzaOrdered>(Some(
+                br#"{"status": 100, "timestamp": 1, "order": {"customer_id": "c", "username": "u"}}"#
+            )),
+            Err(EventError::BadValue(_))
+        ));
+        assert_eq!(decode::<StatusAt>(None), Err(EventError::MissingValue));
     }
 
     #[test]

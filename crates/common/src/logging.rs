@@ -1,10 +1,18 @@
-//! Log lines go to stdout and to `logs/<service>.log`. Every line about an order names it
-//! (`order 'b32ad0f1'`), which is how the web app finds an order's lines in these files.
+//! Log lines, in the original's shape (`(bake) INFO 21:00:43.927 - Order 'b32ad' is baked!`), go
+//! to stdout and to `logs/<service>.log`, formatted once. Every line about an order names it
+//! (`'b32ad0f1'`), which is how the web app finds an order's lines in these files.
 
+use std::error::Error;
+use std::fmt::Write as _;
 use std::path::Path;
 
+use tracing::{Event, Level, Subscriber};
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -16,24 +24,62 @@ pub struct LogGuard {
 }
 
 /// Installs the subscriber. `RUST_LOG` overrides the level (default `info`).
-pub fn init(service: &str) -> std::io::Result<LogGuard> {
+pub fn init(service: &'static str) -> std::io::Result<LogGuard> {
     std::fs::create_dir_all(LOG_FOLDER)?;
     let file = tracing_appender::rolling::never(Path::new(LOG_FOLDER), format!("{service}.log"));
     let (file_writer, guard) = tracing_appender::non_blocking(file);
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
-    let to_file = fmt::layer()
-        .with_ansi(false)
-        .with_target(false)
-        .with_writer(file_writer);
-    let to_stdout = fmt::layer().with_target(false);
+    let layer = fmt::layer()
+        .event_format(OriginalFormat { service })
+        .with_writer(std::io::stdout.and(file_writer));
     tracing_subscriber::registry()
         .with(filter)
-        .with(to_file)
-        .with(to_stdout)
+        .with(layer)
         .try_init()
         .map_err(std::io::Error::other)?;
     Ok(LogGuard { _file: guard })
+}
+
+/// `(service) LEVEL HH:MM:SS.mmm - message`, local time, as the original's Python logging wrote it.
+struct OriginalFormat {
+    service: &'static str,
+}
+
+impl<S, N> FormatEvent<S, N> for OriginalFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            Level::ERROR => "ERROR",
+            Level::WARN => "WARNING",
+            Level::INFO => "INFO",
+            Level::DEBUG => "DEBUG",
+            Level::TRACE => "TRACE",
+        };
+        let now = chrono::Local::now().format("%H:%M:%S%.3f");
+        write!(writer, "({}) {level} {now} - ", self.service)?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// An error and each of its causes, `outer: inner: innermost`, for one log line.
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// Text from outside (event values, keys, user names) as it may appear in a log line: apostrophes
@@ -44,7 +90,7 @@ pub fn quote_safe(text: &str) -> String {
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
         if c == '\'' || c.is_control() {
-            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
+            let _ = write!(safe, "\\u{:04x}", u32::from(c));
         } else {
             safe.push(c);
         }
@@ -54,7 +100,7 @@ pub fn quote_safe(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote_safe;
+    use super::*;
 
     #[test]
     fn outside_text_cannot_name_an_order_or_break_a_line() {
@@ -64,5 +110,14 @@ mod tests {
         let json = quote_safe(r#"{"username":"O'Brien"}"#);
         let value: serde_json::Value = serde_json::from_str(&json).expect("still JSON");
         assert_eq!(value["username"], "O'Brien");
+    }
+
+    #[test]
+    fn an_error_chain_names_every_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("inner"));
+        assert_eq!(error_chain(&error), "outer: inner");
     }
 }

@@ -1,9 +1,17 @@
-//! Background chores that run every so often until shutdown (the watchdog, retention clean-up).
+//! Background chores that run every so often until shutdown: the watchdog, and every store's
+//! retention clean-up.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+
+use crate::events::now_ms;
+use crate::logging::error_chain;
+use crate::store::StateStore;
+
+/// How often a store forgets what is past its retention.
+pub const RETENTION_PERIOD: Duration = Duration::from_secs(600);
 
 /// Calls `chore` every `period` (the first time after one period) until `shutdown`.
 pub async fn every<F, Fut>(period: Duration, shutdown: &CancellationToken, mut chore: F)
@@ -22,7 +30,14 @@ where
     }
 }
 
-/// Retention periods are configured in hours.
-pub fn hours_ago_ms(now_ms: i64, hours: f64) -> i64 {
-    now_ms.saturating_sub((hours * 3_600_000.0) as i64)
+/// Removes what `store` keeps past its configured retention, every `period`, until shutdown.
+pub async fn retention(store: &dyn StateStore, period: Duration, shutdown: &CancellationToken) {
+    every(period, shutdown, || async {
+        match store.purge_expired(now_ms()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!("Removed {purged} row(s) past their retention"),
+            Err(error) => tracing::warn!("Retention clean-up failed: {}", error_chain(&error)),
+        }
+    })
+    .await;
 }

@@ -1,7 +1,10 @@
 //! Order status codes and their customer-facing texts (`[status-id]`, `[status-label]`), and the
 //! rule that decides whether a status event may replace the one an order already has.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::settings::{IniFile, SettingsError};
 
@@ -31,19 +34,25 @@ const NAMES: [&str; 9] = [
 ];
 
 impl StatusIds {
+    /// The codes in the order of [`NAMES`].
+    fn all(&self) -> [i64; 9] {
+        [
+            self.stuck,
+            self.order_placed,
+            self.pending,
+            self.pizza_assembled,
+            self.pizza_baked,
+            self.unknown,
+            self.something_wrong,
+            self.cancelled,
+            self.delivered,
+        ]
+    }
+
+    /// The code of a `[status-id]` name.
     pub fn by_name(&self, name: &str) -> Option<i64> {
-        Some(match name {
-            "stuck" => self.stuck,
-            "order_placed" => self.order_placed,
-            "pending" => self.pending,
-            "pizza_assembled" => self.pizza_assembled,
-            "pizza_baked" => self.pizza_baked,
-            "unknown" => self.unknown,
-            "something_wrong" => self.something_wrong,
-            "cancelled" => self.cancelled,
-            "delivered" => self.delivered,
-            _ => return None,
-        })
+        let index = NAMES.iter().position(|n| *n == name)?;
+        self.all().get(index).copied()
     }
 }
 
@@ -56,7 +65,7 @@ pub struct StatusCatalog {
 
 impl StatusCatalog {
     pub fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {
-        let id = |name: &str| file.parsed::<i64>("status-id", name, "a whole number");
+        let id = |name: &str| file.checked::<i64>("status-id", name, "a whole number", |_| true);
         let ids = StatusIds {
             stuck: id("stuck")?,
             order_placed: id("order_placed")?,
@@ -69,8 +78,7 @@ impl StatusCatalog {
             delivered: id("delivered")?,
         };
         let mut labels = HashMap::new();
-        for name in NAMES {
-            let code = ids.by_name(name).unwrap_or_default();
+        for (name, code) in NAMES.into_iter().zip(ids.all()) {
             labels.insert(code, file.string("status-label", name)?);
         }
         Ok(Self {
@@ -80,17 +88,41 @@ impl StatusCatalog {
         })
     }
 
-    /// The text a customer sees for a status code (`else` for codes the file does not name).
-    pub fn label(&self, status: i64) -> &str {
-        self.labels.get(&status).unwrap_or(&self.fallback)
+    /// The text a customer sees for a status code; for a code the file does not name, the `else`
+    /// text followed by the code, as the original shows it.
+    pub fn label(&self, status: i64) -> Cow<'_, str> {
+        match self.labels.get(&status) {
+            Some(label) => Cow::Borrowed(label),
+            None => Cow::Owned(format!("{} ({status})", self.fallback)),
+        }
     }
 }
 
-/// The status an order shows, and the event time it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A status and the event time it was reached at: the value of `pizza-baked`, `pizza-delivered`,
+/// `pizza-pending` and `pizza-status` events, and what the view keeps per order. ksqlDB writes
+/// `pizza-status` with upper-case field names, which are read too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusAt {
+    #[serde(alias = "STATUS")]
     pub status: i64,
+    #[serde(alias = "TIMESTAMP")]
     pub timestamp: i64,
+}
+
+/// How the view folds statuses, from `[state-store-orders]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRules {
+    /// Finished: never overwritten, no longer watched (`status_completed_when`).
+    pub completed: Vec<i64>,
+    /// Not watched for progress either: `something_wrong`, after which nothing more will happen.
+    pub unwatched: Vec<i64>,
+}
+
+impl StatusRules {
+    /// Whether the watchdog stops watching an order that shows `status`.
+    pub fn finished(&self, status: i64) -> bool {
+        self.completed.contains(&status) || self.unwatched.contains(&status)
+    }
 }
 
 /// Whether `incoming` may replace `current` in the materialised view.
@@ -151,5 +183,28 @@ mod tests {
     fn delivered_is_final() {
         assert!(!supersedes(at(50, 99), at(999, 30), &DONE));
         assert!(!supersedes(at(300, 99), at(999, 30), &DONE));
+    }
+
+    #[test]
+    fn unknown_codes_show_the_else_label_with_the_code() {
+        let file = IniFile::parse(
+            std::path::Path::new("t.ini"),
+            "[status-id]\nstuck = 50\norder_placed = 100\npending = 150\npizza_assembled = 200\n\
+             pizza_baked = 300\nunknown = 410\nsomething_wrong = 430\ncancelled = 499\ndelivered = 999\n\
+             [status-label]\nstuck = a\norder_placed = b\npending = c\npizza_assembled = d\n\
+             pizza_baked = e\nunknown = f\nsomething_wrong = g\ncancelled = h\ndelivered = i\n\
+             else = Oops! Unknown status\n",
+        )
+        .expect("ini");
+        let catalog = StatusCatalog::from_ini(&file).expect("catalog");
+        assert_eq!(catalog.label(999), "i");
+        assert_eq!(catalog.label(777), "Oops! Unknown status (777)");
+    }
+
+    #[test]
+    fn reads_ksqldb_upper_case_fields() {
+        let event: StatusAt =
+            serde_json::from_str(r#"{"STATUS": 200, "TIMESTAMP": 7}"#).expect("valid");
+        assert_eq!(event, at(200, 7));
     }
 }

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use common::events::{decode, decode_key, PizzaAssembled, PizzaOrdered, StageReached};
+use common::events::{decode, decode_key, PizzaAssembled, PizzaOrdered};
 use common::settings::IniFile;
+use common::status::StatusAt;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -46,7 +47,7 @@ fn event_like() -> impl Strategy<Value = Value> {
 fn decode_all(bytes: &[u8]) {
     let _ = decode::<PizzaOrdered>(Some(bytes));
     let _ = decode::<PizzaAssembled>(Some(bytes));
-    let _ = decode::<StageReached>(Some(bytes));
+    let _ = decode::<StatusAt>(Some(bytes));
 }
 
 proptest! {
@@ -72,7 +73,7 @@ proptest! {
                 event[key] = Value::from(value);
             }
         }
-        let decoded = decode::<StageReached>(Some(event.to_string().as_bytes()));
+        let decoded = decode::<StatusAt>(Some(event.to_string().as_bytes()));
         prop_assert_eq!(decoded.map(|e| e.status), Ok(300));
     }
 
@@ -89,8 +90,10 @@ proptest! {
     ) {
         if let Ok(ini) = IniFile::parse(Path::new("fuzz.ini"), &text) {
             let _ = ini.list("kafka", "bootstrap.servers");
-            let _ = ini.parsed::<u32>("kafka-topic-config", "num_partitions", "a number");
-            let _ = ini.boolean("webapp", "secure");
+            let _ = ini.checked::<u32>("kafka-topic-config", "num_partitions", "a number", |_| true);
+            let _ = ini.checked_or("simulation", "time_scale", 1.0, "a number", |_: &f64| true);
+            let _ = ini.optional("webapp", "bind");
+            let _ = common::settings::SysSettings::from_ini(&ini);
         }
     }
 }

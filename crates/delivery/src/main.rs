@@ -2,7 +2,7 @@
 //! `pizza-baked` says the pizza is ready. The two may arrive in either order: baked first means
 //! `pizza-pending` until the early warning arrives, and then a delivery that takes twice as long.
 
-mod order_locks;
+mod decision;
 mod route;
 
 use std::process::ExitCode;
@@ -10,140 +10,210 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::context::ServiceContext;
-use common::events::{now_ms, EventError, PizzaOrdered, StageReached};
-use common::kafka::{run_consumer, HandleError, Handler, Inbound};
-use common::periodic;
-use common::store::{blocking, open_delivery_store, DeliveryAction, DeliveryStore};
+use common::events::{now_ms, EventError, PizzaOrdered};
+use common::kafka::{HandleError, Handler, Inbound};
+use common::periodic::{retention, RETENTION_PERIOD};
+use common::service::Service;
+use common::services::ServiceName;
+use common::settings::Topic;
+use common::status::StatusAt;
+use common::store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
 
-use order_locks::OrderLocks;
+use decision::{decide, delivered, released, Action, Notice};
 use route::delivery_seconds;
+
+/// The longest route (28 s, see `route`) at the configured speed, plus this margin, is how long
+/// a delivery keeps its order claimed before another instance may take it over.
+const CLAIM_MARGIN: Duration = Duration::from_secs(30);
+const LONGEST_ROUTE_SECONDS: f64 = 28.0;
 
 struct Delivery {
     ctx: Arc<ServiceContext>,
     store: Arc<dyn DeliveryStore>,
-    orders: OrderLocks,
+    claim_ms: i64,
+}
+
+/// A notice that must wait for another instance's delivery of the same order.
+#[derive(Debug, thiserror::Error)]
+#[error("order '{order_id}' is out for delivery elsewhere; its claim lapses in {left_ms} ms")]
+struct ClaimedElsewhere {
+    order_id: String,
+    left_ms: i64,
+}
+
+impl Service for Delivery {
+    const NAME: ServiceName = ServiceName::Delivery;
+    const CONSUMES: &'static [Topic] = &[Topic::Ordered, Topic::Baked];
+    const PRODUCES: &'static [Topic] = &[Topic::Pending, Topic::Delivered];
+
+    async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
+        let store = open_delivery_store(&ctx.sys().delivery_store).await?;
+        let claim =
+            Duration::from_secs_f64(LONGEST_ROUTE_SECONDS * ctx.sys().time_scale) + CLAIM_MARGIN;
+        Ok(Self {
+            ctx,
+            store,
+            claim_ms: i64::try_from(claim.as_millis()).unwrap_or(i64::MAX),
+        })
+    }
+
+    async fn chores(self: Arc<Self>) {
+        retention(self.store.as_ref(), RETENTION_PERIOD, &self.ctx.shutdown).await;
+    }
 }
 
 impl Handler for Delivery {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
-        let topics = &self.ctx.sys.topics;
-        // The order's other event, or a replayed copy, waits here until this one is done.
-        let _one_at_a_time = self.orders.lock(&order_id).await;
-        let action = if event.topic == topics.ordered {
-            let ordered: PizzaOrdered = event.decode()?;
-            let customer_id = ordered.order.customer_id;
-            if delivery_seconds(&customer_id, false).is_none() {
-                return Err(EventError::BadValue(format!(
-                    "customer_id {customer_id:?} is not hexadecimal"
-                ))
-                .into());
+        let ordered: Option<PizzaOrdered> = match event.kind {
+            Topic::Ordered => Some(event.decode()?),
+            _ => {
+                let _baked: StatusAt = event.decode()?;
+                None
             }
-            tracing::info!(
-                "Early warning to deliver order '{order_id}' to customer_id '{customer_id}'"
-            );
-            let (store, id) = (self.store.clone(), order_id.clone());
-            blocking(move || store.on_ordered(&id, &customer_id, now_ms())).await?
-        } else {
-            let _baked: StageReached = event.decode()?;
-            let (store, id) = (self.store.clone(), order_id.clone());
-            blocking(move || store.on_baked(&id, now_ms())).await?
+        };
+        let notice = match &ordered {
+            Some(ordered) => {
+                let customer_id = &ordered.order.customer_id;
+                if delivery_seconds(customer_id, false).is_none() {
+                    return Err(not_hexadecimal(customer_id).into());
+                }
+                tracing::info!(
+                    "Early warning to deliver order '{order_id}' to customer_id '{customer_id}'"
+                );
+                Notice::EarlyWarning { customer_id }
+            }
+            None => Notice::Baked,
         };
 
+        let (action, saved) = self.settle(&order_id, notice).await?;
         match action {
-            DeliveryAction::Remembered => Ok(()),
-            DeliveryAction::Nothing => {
+            Action::Remembered => Ok(()),
+            Action::Nothing => {
                 tracing::info!("Order '{order_id}' needs nothing more from delivery (repeated notice or already delivered)");
                 Ok(())
             }
-            DeliveryAction::Pending => {
+            Action::Wait { until } => Err(HandleError::transient(ClaimedElsewhere {
+                order_id,
+                left_ms: until - now_ms(),
+            })),
+            Action::Pending => {
                 tracing::info!(
                     "Order '{order_id}' is baked but its early warning has not arrived: pending"
                 );
-                let pending = StageReached {
-                    status: self.ctx.sys.status.ids.pending,
+                let pending = StatusAt {
+                    status: self.ctx.sys().status.ids.pending,
                     timestamp: now_ms(),
                 };
-                self.ctx
-                    .emit_stage(&topics.pending, &order_id, &pending, pending)
-                    .await
+                self.ctx.emit(Topic::Pending, &order_id, &pending).await
             }
-            DeliveryAction::Deliver { customer_id, late } => {
-                self.deliver(&order_id, &customer_id, late).await
+            Action::Deliver { customer_id, late } => {
+                let outcome = self.deliver(&order_id, &customer_id, late).await;
+                self.finish(&order_id, saved, outcome.is_ok()).await?;
+                outcome
             }
         }
     }
 }
 
 impl Delivery {
+    /// Loads, decides and saves until the save lands on the state the decision was made from.
+    async fn settle(
+        &self,
+        order_id: &str,
+        notice: Notice<'_>,
+    ) -> Result<(Action, Option<Versioned<DeliveryState>>), HandleError> {
+        loop {
+            let known = self.store.load(order_id).await?;
+            let now = now_ms();
+            let decision = decide(known.as_ref().map(|k| &k.value), notice, now, self.claim_ms);
+            let Some(state) = decision.save else {
+                return Ok((decision.action, known));
+            };
+            let expected = known.as_ref().map(|k| k.version);
+            if self.store.save(order_id, &state, expected, now).await? {
+                let saved = Versioned {
+                    value: state,
+                    version: expected.map_or(1, |v| v + 1),
+                };
+                return Ok((decision.action, Some(saved)));
+            }
+            // Another event of this order (here or on another instance) got there first.
+        }
+    }
+
     async fn deliver(
         &self,
         order_id: &str,
         customer_id: &str,
         late: bool,
     ) -> Result<(), HandleError> {
-        let seconds = delivery_seconds(customer_id, late).ok_or_else(|| {
-            EventError::BadValue(format!("customer_id {customer_id:?} is not hexadecimal"))
-        })?;
+        let seconds =
+            delivery_seconds(customer_id, late).ok_or_else(|| not_hexadecimal(customer_id))?;
+        // The original's wording, spelling included, so the lines read as in the workshop guide.
         tracing::info!(
-            "Delivering order '{order_id}' for customer_id '{customer_id}', delivery time is {seconds} second(s)"
+            "Deliverying order '{order_id}' for customer_id '{customer_id}', delivery time is {seconds} second(s)"
         );
         self.ctx.simulate(seconds as f64).await?;
         tracing::info!("Order '{order_id}' delivered to customer_id '{customer_id}'");
-
-        let delivered = StageReached {
-            status: self.ctx.sys.status.ids.delivered,
+        let delivered = StatusAt {
+            status: self.ctx.sys().status.ids.delivered,
             timestamp: now_ms(),
         };
-        self.ctx
-            .emit_stage(
-                &self.ctx.sys.topics.delivered,
-                order_id,
-                &delivered,
-                delivered,
-            )
-            .await?;
-        // Marked only once the broker has the event: a crash in between delivers again after
-        // restart (at least once) rather than never.
-        let (store, id) = (self.store.clone(), order_id.to_owned());
-        blocking(move || store.mark_delivered(&id, now_ms())).await?;
-        Ok(())
+        self.ctx.emit(Topic::Delivered, order_id, &delivered).await
+    }
+
+    /// Marks the claimed order delivered once the broker has the event (a crash in between
+    /// delivers again after the claim lapses: at least once, never never), or releases the claim
+    /// when the delivery was given up, so the replayed notice can deliver at once. A store that
+    /// fails here is tried again rather than the whole delivery.
+    async fn finish(
+        &self,
+        order_id: &str,
+        claimed: Option<Versioned<DeliveryState>>,
+        done: bool,
+    ) -> Result<(), HandleError> {
+        let Some(claimed) = claimed else {
+            return Ok(());
+        };
+        let next = if done {
+            delivered(&claimed.value)
+        } else {
+            released(&claimed.value)
+        };
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self
+                .store
+                .save(order_id, &next, Some(claimed.version), now_ms())
+                .await
+            {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    tracing::warn!(
+                        "Order '{order_id}' changed while out for delivery (its claim lapsed and another instance took it over)"
+                    );
+                    return Ok(());
+                }
+                Err(error) if !done => return Err(error.into()),
+                Err(error) => tracing::warn!(
+                    "Order '{order_id}' delivered but not yet marked so, retrying in {pause:?}: {}",
+                    common::logging::error_chain(&error)
+                ),
+            }
+            tokio::select! {
+                () = self.ctx.shutdown.cancelled() => return Err(HandleError::Cancelled),
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 }
 
-fn main() -> ExitCode {
-    common::app::run("delivery", |startup| async move {
-        let sys = &startup.sys;
-        let group = sys.group_ids.delivery.clone();
-        let client = sys.client_ids.delivery.clone();
-        let (ordered, baked) = (sys.topics.ordered.clone(), sys.topics.baked.clone());
-        let produces = [sys.topics.pending.clone(), sys.topics.delivered.clone()];
-        let store = open_delivery_store(&sys.delivery_store)?;
-        let retention_hours = sys.delivery_store.table_customers_retention_hours;
-        let ctx =
-            ServiceContext::connect("delivery", &client, startup, &[&produces[0], &produces[1]])
-                .await?;
+fn not_hexadecimal(customer_id: &str) -> EventError {
+    EventError::BadValue(format!("customer_id {customer_id:?} is not hexadecimal"))
+}
 
-        let handler = Arc::new(Delivery {
-            ctx: ctx.clone(),
-            store: store.clone(),
-            orders: OrderLocks::default(),
-        });
-        let subscriptions = [ordered.as_str(), baked.as_str()];
-        let consume = run_consumer(ctx.clone(), &group, &client, &subscriptions, handler);
-        let retention = periodic::every(Duration::from_secs(600), &ctx.shutdown, || {
-            let store = store.clone();
-            async move {
-                let cutoff = periodic::hours_ago_ms(now_ms(), retention_hours);
-                match blocking(move || store.purge_older_than(cutoff)).await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!("Forgot {purged} order(s) past retention"),
-                    Err(error) => tracing::warn!("Retention clean-up failed: {error}"),
-                }
-            }
-        });
-        let (consumed, ()) = tokio::join!(consume, retention);
-        consumed?;
-        Ok(())
-    })
+fn main() -> ExitCode {
+    common::service::run::<Delivery>()
 }

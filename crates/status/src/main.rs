@@ -1,38 +1,60 @@
 //! Status: the Query side. Folds `pizza-status` into the orders view the web app reads, and runs
 //! a watchdog that flags orders stuck between stages.
 
+mod view_writer;
 mod watchdog;
-mod writer;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use common::context::ServiceContext;
-use common::events::StageReached;
-use common::kafka::{run_consumer, HandleError, Handler, Inbound};
+use common::kafka::{HandleError, Handler, Inbound};
+use common::periodic::{retention, RETENTION_PERIOD};
+use common::service::Service;
+use common::services::ServiceName;
+use common::settings::Topic;
 use common::status::StatusAt;
-use common::store::{open_order_store, StatusChange, StatusRules};
+use common::store::{open_order_store, OrderStore, StatusChange};
 
-use writer::StatusWriter;
+use view_writer::ViewWriter;
 
 struct Status {
     ctx: Arc<ServiceContext>,
-    writer: StatusWriter,
+    store: Arc<dyn OrderStore>,
+    view: ViewWriter,
+}
+
+impl Service for Status {
+    const NAME: ServiceName = ServiceName::Status;
+    const CONSUMES: &'static [Topic] = &[Topic::Status];
+    const PRODUCES: &'static [Topic] = &[];
+
+    async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
+        let store = open_order_store(&ctx.sys().orders_store).await?;
+        Ok(Self {
+            view: ViewWriter::start(store.clone()),
+            store,
+            ctx,
+        })
+    }
+
+    async fn chores(self: Arc<Self>) {
+        let shutdown = &self.ctx.shutdown;
+        tokio::join!(
+            watchdog::run(&self.ctx, self.store.as_ref()),
+            retention(self.store.as_ref(), RETENTION_PERIOD, shutdown),
+        );
+    }
 }
 
 impl Handler for Status {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
-        let reached: StageReached = event.decode()?;
-        let incoming = StatusAt {
-            status: reached.status,
-            timestamp: reached.timestamp,
-        };
-        let change = self.writer.update(&order_id, incoming).await?;
-        let status = reached.status;
-        match change {
+        let incoming: StatusAt = event.decode()?;
+        let status = incoming.status;
+        match self.view.update(&order_id, incoming).await? {
             StatusChange::Updated { .. } => {
-                let label = self.ctx.sys.status.label(status);
+                let label = self.ctx.sys().status.label(status);
                 tracing::info!("Order '{order_id}' status updated: {label} ({status})");
             }
             StatusChange::Ignored { current } => {
@@ -50,28 +72,5 @@ impl Handler for Status {
 }
 
 fn main() -> ExitCode {
-    common::app::run("status", |startup| async move {
-        let sys = &startup.sys;
-        let group = sys.group_ids.status.clone();
-        let client = sys.client_ids.status.clone();
-        let consumes = sys.topics.status.clone();
-        let ids = sys.status.ids;
-        let rules = StatusRules {
-            completed: sys.orders_store.status_completed_when.clone(),
-            unwatched: vec![ids.something_wrong],
-        };
-        let store = open_order_store(&sys.orders_store, rules)?;
-        let ctx = ServiceContext::connect("status", &client, startup, &[]).await?;
-
-        let handler = Arc::new(Status {
-            ctx: ctx.clone(),
-            writer: StatusWriter::start(store.clone()),
-        });
-        let subscriptions = [consumes.as_str()];
-        let consume = run_consumer(ctx.clone(), &group, &client, &subscriptions, handler);
-        let watch = watchdog::run(&ctx, store);
-        let (consumed, ()) = tokio::join!(consume, watch);
-        consumed?;
-        Ok(())
-    })
+    common::service::run::<Status>()
 }

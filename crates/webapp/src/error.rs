@@ -1,8 +1,12 @@
-//! One error type for every handler, mapped to its status code and page in one place.
+//! One error type for every handler, mapped to its status code and page in one place. The page
+//! itself is rendered by [`crate::session::read_session`], which knows who is signed in, so an
+//! error page keeps the customer's navigation.
 
-use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
+use common::kafka::BoxError;
+use common::logging::error_chain;
+use common::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -20,23 +24,17 @@ pub enum AppError {
     /// The broker did not take the order; nothing was kept.
     #[error("{0}")]
     Unavailable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("the orders store failed")]
+    Store(#[from] StoreError),
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
 
-impl From<common::store::StoreError> for AppError {
-    fn from(error: common::store::StoreError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    username: Option<&'a str>,
-    code: u16,
-    title: &'a str,
-    message: &'a str,
+/// What an error page shows; attached to the response for the session layer to render.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub title: &'static str,
+    pub message: String,
 }
 
 impl IntoResponse for AppError {
@@ -62,8 +60,8 @@ impl IntoResponse for AppError {
                 "Kitchen unavailable",
                 message.clone(),
             ),
-            Self::Internal(detail) => {
-                tracing::error!("Request failed: {detail}");
+            Self::Store(_) | Self::Internal(_) => {
+                tracing::error!("Request failed: {}", error_chain(&self));
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
@@ -71,15 +69,10 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let page = ErrorPage {
-            username: None,
-            code: status.as_u16(),
-            title,
-            message: &message,
-        };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, message).into_response(),
-        }
+        let mut response = (status, message.clone()).into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorPage { title, message });
+        response
     }
 }

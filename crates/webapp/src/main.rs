@@ -3,20 +3,25 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use common::services::ServiceName;
 use webapp::startup::build_state;
 
 fn main() -> ExitCode {
-    common::app::run("webapp", |startup| async move {
-        let bind = startup.sys.webapp.bind;
-        let shutdown = startup.shutdown.clone();
-        let state = build_state(&startup.kafka, startup.sys, &shutdown).await?;
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind} ([webapp] bind)"))?;
-        tracing::info!("Web app listening on http://{bind}");
-        axum::serve(listener, webapp::router(state))
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await?;
-        Ok(())
-    })
+    common::app::run(
+        ServiceName::Webapp.as_str(),
+        |settings, shutdown| async move {
+            let bind = settings.sys.webapp.bind;
+            let state = build_state(&settings, &shutdown).await?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind} ([webapp] bind)"))?;
+            // The address actually bound: with port 0 in the configuration, the system picks one.
+            let address = listener.local_addr()?;
+            tracing::info!("Web app listening on http://{address}");
+            axum::serve(listener, webapp::router(state))
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await?;
+            Ok(())
+        },
+    )
 }

@@ -1,60 +1,109 @@
-//! An order's log lines, read from the services' log files for the flow panel.
+//! An order's log entries, read from the services' log files for the flow panel.
+//!
+//! An entry is a line in the original's shape, `(bake) INFO 21:01:00.929 - Order 'b32ad' is
+//! baked!`, and the ` - ` lines under it (an event's topic, key and value). It belongs to an order
+//! when it names it (`'b32ad'`) or carries it as the event key. Outside text in entries is
+//! escaped where it is logged, so it can never start a line or name an order.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use common::services::ServiceName;
 use serde::Serialize;
 
-pub const SERVICES: [&str; 5] = ["webapp", "assemble", "bake", "delivery", "status"];
 /// Only the end of each file is read, so a long-running demo's logs never slow the page down.
 const TAIL_BYTES: u64 = 4 * 1024 * 1024;
+const DAY_MS: u32 = 86_400_000;
 
 #[derive(Debug, Serialize)]
 pub struct OrderLogs {
     /// Per service, in file order.
-    pub services: Vec<ServiceLines>,
+    pub services: Vec<ServiceEntries>,
     /// All of them, interleaved by time.
     pub all: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ServiceLines {
+pub struct ServiceEntries {
     pub service: &'static str,
     pub lines: Vec<String>,
 }
 
-/// Lines that name the order (`'b32ad0f1'`), without terminal colour codes.
+/// The entries about `order_id` in each service's log file in `logs_dir`.
 pub fn read(logs_dir: &Path, order_id: &str) -> OrderLogs {
-    let needle = format!("'{order_id}'");
-    let services: Vec<ServiceLines> = SERVICES
+    let services: Vec<ServiceEntries> = ServiceName::ALL
         .iter()
         .map(|service| {
             let text = tail(&logs_dir.join(format!("{service}.log"))).unwrap_or_default();
-            let lines = text
-                .lines()
-                .filter(|line| line.contains(&needle))
-                .map(str::to_owned)
-                .collect();
-            ServiceLines { service, lines }
+            ServiceEntries {
+                service: service.as_str(),
+                lines: entries_about(&text, order_id),
+            }
         })
         .collect();
     let mut all: Vec<String> = services
         .iter()
-        .flat_map(|s| {
-            s.lines
-                .iter()
-                .map(move |line| format!("({}) {line}", s.service))
-        })
+        .flat_map(|s| s.lines.iter().cloned())
         .collect();
-    // Lines start with an RFC 3339 time after the service tag, which sorts as text.
-    all.sort_by(|a, b| timestamp(a).cmp(timestamp(b)));
+    sort_by_time(&mut all);
     OrderLogs { services, all }
 }
 
-fn timestamp(tagged: &str) -> &str {
-    tagged
-        .split_once(") ")
-        .map_or(tagged, |(_, line)| line.split(' ').next().unwrap_or(line))
+/// The entries of a log's text that are about `order_id`.
+pub fn entries_about(text: &str, order_id: &str) -> Vec<String> {
+    let quoted = format!("'{order_id}'");
+    let keyed = format!(" - Key: {order_id}");
+    let mut entries: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    let mut about = false;
+    let mut close = |entry: Option<String>, about: bool| {
+        if let Some(entry) = entry.filter(|_| about) {
+            entries.push(entry);
+        }
+    };
+    for line in text.lines() {
+        match current.as_mut() {
+            Some(entry) if line.starts_with(" - ") => {
+                entry.push('\n');
+                entry.push_str(line);
+            }
+            _ => {
+                close(current.take(), about);
+                current = Some(line.to_owned());
+                about = false;
+            }
+        }
+        about |= line.contains(&quoted) || line == keyed;
+    }
+    close(current, about);
+    entries
+}
+
+/// Sorts entries by their time of day. Entries of one order span minutes, so when they seem to
+/// span more than half a day, the order crossed midnight and the small times come last.
+fn sort_by_time(entries: &mut [String]) {
+    let times: Vec<u32> = entries.iter().filter_map(|e| time_of_day(e)).collect();
+    let crosses_midnight = match (times.iter().min(), times.iter().max()) {
+        (Some(min), Some(max)) => max - min > DAY_MS / 2,
+        _ => false,
+    };
+    entries.sort_by_key(|entry| {
+        let time = time_of_day(entry).unwrap_or(0);
+        if crosses_midnight && time < DAY_MS / 2 {
+            time + DAY_MS
+        } else {
+            time
+        }
+    });
+}
+
+/// `(bake) INFO 21:01:00.929 - …` → milliseconds since midnight.
+fn time_of_day(entry: &str) -> Option<u32> {
+    let stamp = entry.split(' ').nth(2)?;
+    let (hms, millis) = stamp.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u32>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + millis.parse::<u32>().ok()?)
 }
 
 fn tail(path: &Path) -> std::io::Result<String> {
@@ -79,26 +128,49 @@ fn tail(path: &Path) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
+    const ASSEMBLE: &str = "\
+(assemble) INFO 21:00:39.604 - Event received
+ - Topic 'pizza-ordered', Partition #0, Offset #3
+ - Key: aaaa0001
+ - Value: {\"status\":100}
+(assemble) INFO 21:00:39.605 - Preparing order 'aaaa0001', assembling time is 4 second(s)
+(assemble) INFO 21:00:39.700 - Preparing order 'bbbb0002', assembling time is 5 second(s)
+(assemble) INFO 21:00:43.608 - Order 'aaaa0001' is assembled!
+";
+
     #[test]
-    fn picks_the_orders_lines_and_interleaves_them_by_time() {
+    fn entries_keep_their_event_lines_and_only_the_orders() {
+        let entries = entries_about(ASSEMBLE, "aaaa0001");
+        assert_eq!(entries.len(), 3);
+        assert!(entries[0].starts_with("(assemble) INFO 21:00:39.604 - Event received\n - Topic"));
+        assert!(entries[0].ends_with(" - Value: {\"status\":100}"));
+        assert!(entries.iter().all(|e| !e.contains("bbbb0002")));
+        // A key that merely starts with the id is another order.
+        assert!(entries_about(ASSEMBLE, "aaaa000").is_empty());
+    }
+
+    #[test]
+    fn all_services_interleave_by_time() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("assemble.log"),
-            "2026-01-01T00:00:02Z INFO Order 'aaaa0001' is assembled!\n2026-01-01T00:00:03Z INFO Order 'bbbb0002' is assembled!\n",
-        )
-        .expect("write");
+        std::fs::write(dir.path().join("assemble.log"), ASSEMBLE).expect("write");
         std::fs::write(
             dir.path().join("webapp.log"),
-            "2026-01-01T00:00:01Z INFO Order 'aaaa0001' placed\n",
+            "(webapp) INFO 21:00:39.500 - Order 'aaaa0001' placed\n",
         )
         .expect("write");
         let logs = read(dir.path(), "aaaa0001");
-        assert_eq!(logs.all.len(), 2);
+        assert_eq!(logs.all.len(), 4);
         assert!(logs.all[0].starts_with("(webapp) "));
-        assert!(logs.all[1].starts_with("(assemble) "));
-        assert!(logs
-            .services
-            .iter()
-            .all(|s| s.lines.iter().all(|l| !l.contains("bbbb0002"))));
+        assert!(logs.all[3].contains("is assembled!"));
+    }
+
+    #[test]
+    fn an_order_across_midnight_keeps_its_order() {
+        let mut entries = vec![
+            "(bake) INFO 00:00:05.000 - Order 'a' is baked!".to_owned(),
+            "(webapp) INFO 23:59:50.000 - Order 'a' placed".to_owned(),
+        ];
+        sort_by_time(&mut entries);
+        assert!(entries[0].starts_with("(webapp)"));
     }
 }

@@ -2,15 +2,16 @@
 //! customer typed is always shown as text.
 
 use askama::Template;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use common::store::OrderRecord;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorPage};
 
 pub fn render(page: impl Template) -> Result<Response, AppError> {
     page.render()
         .map(|html| Html(html).into_response())
-        .map_err(|e| AppError::Internal(format!("template: {e}")))
+        .map_err(|e| AppError::Internal(Box::new(e)))
 }
 
 #[derive(Template)]
@@ -35,11 +36,20 @@ pub struct OrderView {
 }
 
 impl OrderView {
+    pub fn new(record: OrderRecord, status_text: String) -> Self {
+        Self {
+            placed_at: format_time(record.timestamp),
+            status_text,
+            record,
+        }
+    }
+
     pub fn extras(&self) -> String {
-        if self.record.extra_toppings.is_empty() {
+        let extras = &self.record.details.pizza.extra_toppings;
+        if extras.is_empty() {
             "none".into()
         } else {
-            self.record.extra_toppings.join(", ")
+            extras.join(", ")
         }
     }
 }
@@ -49,7 +59,7 @@ impl OrderView {
 pub struct OrderPage<'a> {
     pub username: Option<&'a str>,
     pub order: OrderView,
-    /// Status codes after which the page stops asking for updates.
+    /// Status codes after which the page stops following the order.
     pub completed: String,
 }
 
@@ -60,9 +70,36 @@ pub struct OrdersPage<'a> {
     pub orders: Vec<OrderView>,
 }
 
-/// Milliseconds since the epoch as a UTC time of day and date.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    username: Option<&'a str>,
+    code: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The page for an error answer, with the navigation of whoever is signed in.
+pub fn error_page(status: StatusCode, page: &ErrorPage, username: Option<&str>) -> Response {
+    let template = ErrorTemplate {
+        username,
+        code: status.as_u16(),
+        title: page.title,
+        message: &page.message,
+    };
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, page.message.clone()).into_response(),
+    }
+}
+
+/// Milliseconds since the epoch in local time, as the original shows an order's time.
 pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%b-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }

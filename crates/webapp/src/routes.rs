@@ -3,19 +3,19 @@
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use axum_extra::extract::{Form, PrivateCookieJar};
-use common::events::{now_ms, OrderDetails, PizzaOrdered, StageReached};
-use common::settings::StatusSource;
-use common::store::{blocking, NewOrder, OrderRecord, StoreError};
+use common::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
+use common::logging::error_chain;
+use common::settings::Topic;
+use common::store::{OrderRecord, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::order_form::OrderForm;
-use crate::pages::{format_time, render, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage};
+use crate::pages::{render, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage};
 use crate::session::{read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS};
 use crate::state::AppState;
 use crate::{assets, order_logs, security};
@@ -86,50 +86,31 @@ async fn place_order(
     customer: Customer,
     Form(form): Form<OrderForm>,
 ) -> Result<Response, AppError> {
-    let pizza = form.validate(&state.sys.menu)?;
-    let placed = state.sys.status.ids.order_placed;
-    let timestamp = now_ms();
-    let details = OrderDetails {
-        extra_toppings: pizza.extra_toppings,
-        customer_id: customer.customer_id.clone(),
-        username: customer.username.clone(),
-        sauce: pizza.sauce,
-        cheese: pizza.cheese,
-        main_topping: pizza.main_topping,
+    let placed = PizzaOrdered {
+        status: state.sys.status.ids.order_placed,
+        timestamp: now_ms(),
+        order: OrderDetails {
+            customer_id: customer.customer_id.clone(),
+            username: customer.username.clone(),
+            pizza: form.validate(&state.sys.menu)?,
+        },
     };
-    let order_id = store_new_order(&state, &details, timestamp, placed).await?;
+    let order_id = store_new_order(&state, &placed).await?;
 
     // The order exists only once the broker has it: if it does not acknowledge, the stored row
     // goes again and the customer is told, so no half-made order remains. Its status event is
     // sent alongside, not after, to spare the customer a second round trip; should the order
     // fail, a lone "placed" status finds no row (or one about to go) and changes nothing.
-    let event = PizzaOrdered {
-        status: placed,
-        timestamp,
-        order: details,
-    };
-    let announce = state
-        .producer
-        .send_json(&state.sys.topics.ordered, &order_id, &event);
-    let status = async {
-        if state.sys.status_source != StatusSource::Services {
-            return Ok(());
-        }
-        let status = StageReached {
-            status: placed,
-            timestamp,
-        };
-        state
-            .producer
-            .send_json(&state.sys.topics.status, &order_id, &status)
-            .await
-            .map(|_| ())
-    };
-    let (announced, status) = tokio::join!(announce, status);
-    if let Err(error) = announced {
-        tracing::error!("Order '{order_id}' not placed, the broker did not take it: {error}");
-        let (store, id) = (state.store.clone(), order_id.clone());
-        blocking(move || store.delete_order(&id)).await?;
+    let sent = state
+        .outbound
+        .stage(Topic::Ordered, &order_id, &placed)
+        .await;
+    if let Err(error) = sent.stage {
+        tracing::error!(
+            "Order '{order_id}' not placed, the broker did not take it: {}",
+            error_chain(&error)
+        );
+        state.store.delete_order(&order_id).await?;
         return Err(AppError::Unavailable(
             "The kitchen could not be reached, so your order was not placed. Please try again."
                 .into(),
@@ -139,36 +120,33 @@ async fn place_order(
         "Order '{order_id}' placed by customer_id '{}'",
         customer.customer_id
     );
-    if let Err(error) = status {
+    if let Err(error) = sent.status {
         // The view already shows the order as placed, and the kitchen has it.
-        tracing::warn!("Order '{order_id}': status event not produced: {error}");
+        tracing::warn!(
+            "Order '{order_id}': status event not produced: {}",
+            error_chain(&error)
+        );
     }
     Ok(Redirect::to(&format!("/orders/{order_id}")).into_response())
 }
 
 /// Stores the order under a fresh 8-hex-digit id (a new one in the rare case of a clash).
-async fn store_new_order(
-    state: &AppState,
-    details: &OrderDetails,
-    timestamp: i64,
-    status: i64,
-) -> Result<String, AppError> {
-    for _ in 0..5 {
-        let order = NewOrder::placed(
-            &format!("{:08x}", rand::random::<u32>()),
-            details,
-            timestamp,
-            status,
-        );
-        let store = state.store.clone();
-        let id = order.order_id.clone();
-        match blocking(move || store.add_order(&order, timestamp)).await {
-            Ok(()) => return Ok(id),
-            Err(StoreError::DuplicateOrder(_)) => continue,
+async fn store_new_order(state: &AppState, placed: &PizzaOrdered) -> Result<String, AppError> {
+    const TRIES: u32 = 5;
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        let order_id = format!("{:08x}", rand::random::<u32>());
+        match state
+            .store
+            .add_order(&order_id, placed, placed.timestamp)
+            .await
+        {
+            Ok(()) => return Ok(order_id),
+            Err(StoreError::DuplicateOrder(_)) if tried < TRIES => continue,
             Err(error) => return Err(error.into()),
         }
     }
-    Err(AppError::Internal("no free order id after 5 tries".into()))
 }
 
 /// The customer's own order, or 404 (for an unknown id and for anyone else's alike).
@@ -180,10 +158,11 @@ async fn own_order(
     if !is_order_id(order_id) {
         return Err(AppError::NotFound);
     }
-    let (store, id) = (state.store.clone(), order_id.to_owned());
-    blocking(move || store.get_order(&id))
+    state
+        .store
+        .get_order(order_id)
         .await?
-        .filter(|order| order.customer_id == customer.customer_id)
+        .filter(|order| order.details.customer_id == customer.customer_id)
         .ok_or(AppError::NotFound)
 }
 
@@ -192,16 +171,15 @@ fn is_order_id(text: &str) -> bool {
 }
 
 fn view(state: &AppState, record: OrderRecord) -> OrderView {
-    OrderView {
-        status_text: state.sys.status.label(record.status).to_owned(),
-        placed_at: format_time(record.timestamp),
-        record,
-    }
+    let label = state.sys.status.label(record.status.status).into_owned();
+    OrderView::new(record, label)
 }
 
 async fn orders(State(state): State<AppState>, customer: Customer) -> Result<Response, AppError> {
-    let (store, id) = (state.store.clone(), customer.customer_id.clone());
-    let records = blocking(move || store.customer_orders(&id, ORDERS_SHOWN)).await?;
+    let records = state
+        .store
+        .customer_orders(&customer.customer_id, ORDERS_SHOWN)
+        .await?;
     let orders = records.into_iter().map(|r| view(&state, r)).collect();
     render(OrdersPage {
         username: Some(&customer.username),
@@ -238,7 +216,8 @@ async fn order_page(
     let completed = state
         .sys
         .orders_store
-        .status_completed_when
+        .rules
+        .completed
         .iter()
         .map(i64::to_string)
         .collect::<Vec<_>>()
@@ -250,16 +229,15 @@ async fn order_page(
     })
 }
 
+/// An order as the order page follows it.
 #[derive(Serialize)]
-struct OrderJson {
-    order_id: String,
+struct OrderJson<'a> {
+    order_id: &'a str,
     status: i64,
-    status_str: String,
+    status_str: &'a str,
     timestamp: i64,
-    sauce: String,
-    cheese: String,
-    main_topping: String,
-    extra_toppings: Vec<String>,
+    #[serde(flatten)]
+    pizza: &'a Pizza,
 }
 
 async fn order_json(
@@ -268,15 +246,13 @@ async fn order_json(
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
+    let label = state.sys.status.label(record.status.status);
     let json = OrderJson {
-        status_str: state.sys.status.label(record.status).to_owned(),
-        order_id: record.order_id,
-        status: record.status,
+        order_id: &record.order_id,
+        status: record.status.status,
+        status_str: &label,
         timestamp: record.timestamp,
-        sauce: record.sauce,
-        cheese: record.cheese,
-        main_topping: record.main_topping,
-        extra_toppings: record.extra_toppings,
+        pizza: &record.details.pizza,
     };
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-store")],
@@ -285,6 +261,13 @@ async fn order_json(
         .into_response())
 }
 
+/// How long reading the log files for one panel may take before the request gives up.
+const LOG_READ_PATIENCE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+#[error("reading the log files took longer than {0:?}")]
+struct SlowLogs(Duration);
+
 async fn order_logs(
     State(state): State<AppState>,
     customer: Customer,
@@ -292,15 +275,12 @@ async fn order_logs(
 ) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
     let dir = state.logs_dir.clone();
-    let logs = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::task::spawn_blocking(move || order_logs::read(&dir, &record.order_id)),
-    )
-    .await
-    .map_err(|_| AppError::Internal("reading logs took too long".into()))?
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let reading = tokio::task::spawn_blocking(move || order_logs::read(&dir, &record.order_id));
+    let logs = tokio::time::timeout(LOG_READ_PATIENCE, reading)
+        .await
+        .map_err(|_| AppError::Internal(Box::new(SlowLogs(LOG_READ_PATIENCE))))?
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
     Ok((
-        StatusCode::OK,
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(logs),
     )

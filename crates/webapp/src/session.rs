@@ -12,6 +12,8 @@ use axum::response::{Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 use axum_extra::extract::PrivateCookieJar;
 
+use crate::error::ErrorPage;
+
 pub const COOKIE: &str = "pizza_session";
 pub const MAX_USERNAME_CHARS: usize = 16;
 
@@ -64,13 +66,8 @@ pub fn username_from_form(raw: &str) -> Option<String> {
     }
 }
 
-tokio::task_local! {
-    /// Who the current request is from, for pages rendered away from any handler (errors).
-    static SIGNED_IN_AS: Option<String>;
-}
-
-/// Reads the session once per request: handlers get it as a [`Customer`], error pages through
-/// [`signed_in_as`], so a signed-in customer keeps the navigation and search on every page.
+/// Reads the session once per request, so handlers get it as a [`Customer`]; and renders the
+/// error pages of the answer, so a signed-in customer keeps the navigation and search on them.
 pub async fn read_session(jar: PrivateCookieJar, mut request: Request, next: Next) -> Response {
     let customer = jar
         .get(COOKIE)
@@ -79,12 +76,11 @@ pub async fn read_session(jar: PrivateCookieJar, mut request: Request, next: Nex
     if let Some(customer) = customer {
         request.extensions_mut().insert(customer);
     }
-    SIGNED_IN_AS.scope(name, next.run(request)).await
-}
-
-/// The name of the signed-in customer of the request being answered, if any.
-pub fn signed_in_as() -> Option<String> {
-    SIGNED_IN_AS.try_with(Clone::clone).ok().flatten()
+    let response = next.run(request).await;
+    match response.extensions().get::<ErrorPage>().cloned() {
+        Some(page) => crate::pages::error_page(response.status(), &page, name.as_deref()),
+        None => response,
+    }
 }
 
 /// Pages that need a customer take this; without a valid session they lead to /login.

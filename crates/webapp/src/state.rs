@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
-use common::kafka::EventProducer;
+use common::kafka::Outbound;
 use common::settings::SysSettings;
 use common::store::OrderStore;
 
@@ -13,7 +13,7 @@ use common::store::OrderStore;
 pub struct AppState {
     pub sys: Arc<SysSettings>,
     pub store: Arc<dyn OrderStore>,
-    pub producer: EventProducer,
+    pub outbound: Outbound,
     pub key: Key,
     /// Where the services write their logs, read for an order's flow panel.
     pub logs_dir: PathBuf,

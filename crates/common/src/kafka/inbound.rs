@@ -4,9 +4,16 @@ use rdkafka::message::{BorrowedMessage, Message};
 use serde::de::DeserializeOwned;
 
 use crate::events::{self, EventError};
+use crate::settings::Topic;
+
+/// Any error, with its causes, for failures that can happen in many ways.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone)]
 pub struct Inbound {
+    /// Which of the shop's topics it came from.
+    pub kind: Topic,
+    /// That topic's name on the cluster.
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
@@ -15,8 +22,9 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    pub fn from_message(message: &BorrowedMessage<'_>) -> Self {
+    pub fn from_message(kind: Topic, message: &BorrowedMessage<'_>) -> Self {
         Self {
+            kind,
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
@@ -52,18 +60,27 @@ pub enum HandleError {
     #[error("interrupted by shutdown")]
     Cancelled,
     /// Worth trying again: the broker or the state store failed for now.
-    #[error("{0}")]
-    Transient(String),
+    #[error(transparent)]
+    Transient(BoxError),
+}
+
+impl HandleError {
+    pub fn transient(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Transient(Box::new(error))
+    }
 }
 
 impl From<crate::store::StoreError> for HandleError {
     fn from(error: crate::store::StoreError) -> Self {
-        Self::Transient(error.to_string())
+        Self::transient(error)
     }
 }
 
 impl From<super::ProduceError> for HandleError {
     fn from(error: super::ProduceError) -> Self {
-        Self::Transient(error.to_string())
+        match error {
+            super::ProduceError::Cancelled => Self::Cancelled,
+            other => Self::transient(other),
+        }
     }
 }

@@ -1,18 +1,21 @@
-//! Everything that talks to Kafka: client settings, the keyed producer, the one consume loop
-//! every service runs, and topic creation.
+//! Everything that talks to Kafka: client settings, the keyed producer, what a service sends,
+//! the one consume loop every service runs, and topic creation.
 
 mod client;
 mod dead_letter;
+mod event_log;
 mod gaps;
 mod inbound;
 mod offsets;
+mod outbound;
 mod producer;
 mod rebalance;
 mod runner;
 mod topics;
 
 pub use client::{admin_config, consumer_config, producer_config, with_host};
-pub use inbound::{HandleError, Inbound};
-pub use producer::{EventProducer, ProduceError};
+pub use inbound::{BoxError, HandleError, Inbound};
+pub use outbound::{Outbound, StageSent};
+pub use producer::{acknowledged, EventProducer, Landed, ProduceError};
 pub use runner::{run_consumer, Handler, RunnerError};
-pub use topics::{create_topics, TopicError};
+pub use topics::{create_topics, ensure_topic, TopicError, TopicOutcome};

@@ -109,11 +109,12 @@ impl EventProducer {
     ) -> Result<Landed, ProduceError> {
         let delivery = self.enqueue(topic, key.as_bytes(), payload, headers)?;
         let landed = acknowledged(topic, delivery).await?;
-        tracing::info!(
-            "Event successfully produced: topic '{topic}', partition #{}, offset #{}, key '{key}', value {}",
+        super::event_log::produced(
+            topic,
             landed.partition,
             landed.offset,
-            crate::logging::quote_safe(&String::from_utf8_lossy(payload))
+            key.as_bytes(),
+            payload,
         );
         Ok(landed)
     }

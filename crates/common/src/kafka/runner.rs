@@ -12,14 +12,16 @@ use std::time::Duration;
 use futures::stream::{FuturesOrdered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
-use super::dead_letter::DeadLetters;
+use super::dead_letter::dead_letter;
 use super::gaps::{Arrival, GapGuard};
 use super::offsets::{OffsetTracker, Position};
 use super::rebalance::RebalanceLogger;
-use super::{consumer_config, HandleError, Inbound};
+use super::{consumer_config, event_log, HandleError, Inbound};
 use crate::context::ServiceContext;
+use crate::logging::error_chain;
+use crate::settings::Topic;
 
 /// A service's own part: what to do with one event. Everything else is the loop's.
 pub trait Handler: Send + Sync + 'static {
@@ -28,9 +30,11 @@ pub trait Handler: Send + Sync + 'static {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    #[error("cannot create the Kafka consumer: {0}")]
+    #[error("{0} consumes nothing; it has no consumer group")]
+    NoGroup(&'static str),
+    #[error("cannot create the Kafka consumer")]
     Create(#[source] KafkaError),
-    #[error("cannot subscribe to {topics}: {source}")]
+    #[error("cannot subscribe to {topics}")]
     Subscribe {
         topics: String,
         #[source]
@@ -44,25 +48,31 @@ const MAX_IN_FLIGHT: usize = 256;
 const DRAIN_PATIENCE: Duration = Duration::from_secs(3);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
 
-/// Subscribes `group_id` to `topics` and feeds every event to `handler` until shutdown.
+/// Subscribes the service's consumer group to `topics` and feeds every event to `handler` until
+/// shutdown.
 pub async fn run_consumer<H: Handler>(
     ctx: Arc<ServiceContext>,
-    group_id: &str,
-    client_id: &str,
-    topics: &[&str],
+    topics: &[Topic],
     handler: Arc<H>,
 ) -> Result<(), RunnerError> {
+    let sys = ctx.sys();
+    let group_id = sys
+        .group_ids
+        .of(ctx.name)
+        .ok_or(RunnerError::NoGroup(ctx.name.as_str()))?;
+    let client_id = sys.client_ids.of(ctx.name);
+    let names = sys.topics.names(topics);
     let consumer: StreamConsumer<RebalanceLogger> =
-        consumer_config(&ctx.kafka, group_id, client_id)
+        consumer_config(&ctx.settings.kafka, group_id, client_id)
             .create_with_context(RebalanceLogger::default())
             .map_err(RunnerError::Create)?;
     consumer
-        .subscribe(topics)
+        .subscribe(&names)
         .map_err(|source| RunnerError::Subscribe {
-            topics: topics.join(", "),
+            topics: names.join(", "),
             source,
         })?;
-    tracing::info!("Subscribed to topic(s): {}", topics.join(", "));
+    tracing::info!("Subscribed to topic(s): {}", names.join(", "));
 
     let mut offsets = OffsetTracker::default();
     let mut gaps = GapGuard::default();
@@ -76,11 +86,16 @@ pub async fn run_consumer<H: Handler>(
             }
             received = consumer.recv(), if in_flight.len() < MAX_IN_FLIGHT => match received {
                 Ok(message) => {
-                    let event = Inbound::from_message(&message);
+                    // Only subscribed topics arrive, and each is one of the shop's.
+                    let Some(kind) = sys.topics.topic(message.topic()) else {
+                        continue;
+                    };
+                    let event = Inbound::from_message(kind, &message);
                     let position = (event.topic.clone(), event.partition, event.offset);
                     if !take(&consumer, &mut gaps, &position) {
                         continue;
                     }
+                    event_log::received(&event);
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
                 }
                 Err(error) => {
@@ -175,19 +190,12 @@ async fn process<H: Handler>(
                     "Malformed event skipped: {}, key '{key}': {reason}",
                     event.origin()
                 );
-                let dead_letters = DeadLetters {
-                    producer: &ctx.producer,
-                    service: ctx.service,
-                    topic: &ctx.sys.topics.dead_letter,
-                    status_topic: &ctx.sys.topics.status,
-                    something_wrong: ctx.sys.status.ids.something_wrong,
-                };
-                match dead_letters.send(&event, &reason.to_string()).await {
+                match dead_letter(&ctx, &event, &reason.to_string()).await {
                     Ok(()) => return (position, true),
-                    Err(error) => format!("cannot dead-letter it: {error}"),
+                    Err(error) => format!("cannot dead-letter it: {}", error_chain(&error)),
                 }
             }
-            Err(HandleError::Transient(error)) => error,
+            Err(HandleError::Transient(error)) => error_chain(error.as_ref()),
         };
         tracing::warn!(
             "Handling {} failed, retrying in {pause:?}: {failure}",

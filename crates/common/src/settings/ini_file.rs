@@ -2,59 +2,18 @@
 //! continuation lines make multi-line values), with typed getters whose errors name the file,
 //! the section and the key.
 
-use std::collections::BTreeMap;
-use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use config::{Config, FileStoredFormat, Format, Map, Value, ValueKind};
+use ini::{Ini, ParseOption, Properties};
 
 use super::SettingsError;
-
-/// The `config` crate's own ini format does not read continuation lines, which the original's
-/// `[pizza]` lists use; this format is the same parser with that option on.
-#[derive(Debug, Clone, Copy)]
-struct MultiLineIni;
-
-impl Format for MultiLineIni {
-    fn parse(
-        &self,
-        uri: Option<&String>,
-        text: &str,
-    ) -> Result<Map<String, Value>, Box<dyn Error + Send + Sync>> {
-        let options = ini::ParseOption {
-            enabled_indented_mutiline_value: true,
-            enabled_escape: false,
-            ..ini::ParseOption::default()
-        };
-        let parsed = ini::Ini::load_from_str_opt(text, options)?;
-        let mut root = Map::new();
-        for (section, properties) in parsed.iter() {
-            let Some(section) = section else { continue };
-            let mut table = Map::new();
-            for (key, value) in properties.iter() {
-                table.insert(
-                    key.to_owned(),
-                    Value::new(uri, ValueKind::String(value.to_owned())),
-                );
-            }
-            root.insert(section.to_owned(), Value::new(uri, ValueKind::Table(table)));
-        }
-        Ok(root)
-    }
-}
-
-impl FileStoredFormat for MultiLineIni {
-    fn file_extensions(&self) -> &'static [&'static str] {
-        &["ini"]
-    }
-}
 
 /// A parsed ini file that remembers where it came from, so every error can say so.
 #[derive(Debug, Clone)]
 pub struct IniFile {
     path: PathBuf,
-    sections: Map<String, Map<String, Value>>,
+    ini: Ini,
 }
 
 impl IniFile {
@@ -67,25 +26,22 @@ impl IniFile {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, SettingsError> {
-        let syntax = |reason: String| SettingsError::Syntax {
-            file: path.to_path_buf(),
-            reason,
+        let options = ParseOption {
+            // The original's `[pizza]` lists put one item per indented line.
+            enabled_indented_mutiline_value: true,
+            // Secrets may hold backslashes and quotes; they are passed on as written.
+            enabled_escape: false,
+            enabled_quote: false,
+            ..ParseOption::default()
         };
-        let config = Config::builder()
-            .add_source(config::File::from_str(text, MultiLineIni))
-            .build()
-            .map_err(|e| syntax(e.to_string()))?;
-        let root: Map<String, Value> = config
-            .try_deserialize()
-            .map_err(|e| syntax(e.to_string()))?;
-        let mut sections = Map::new();
-        for (name, value) in root {
-            let table = value.into_table().map_err(|e| syntax(e.to_string()))?;
-            sections.insert(name, table);
-        }
+        let ini =
+            Ini::load_from_str_opt(text, options).map_err(|source| SettingsError::Syntax {
+                file: path.to_path_buf(),
+                source,
+            })?;
         Ok(Self {
             path: path.to_path_buf(),
-            sections,
+            ini,
         })
     }
 
@@ -94,44 +50,37 @@ impl IniFile {
     }
 
     pub fn has_section(&self, section: &str) -> bool {
-        self.sections.contains_key(section)
+        self.ini.section(Some(section)).is_some()
     }
 
-    /// Every key of a section, as text (the `[kafka]` section is passed to librdkafka as it is).
-    pub fn section(&self, section: &str) -> Result<BTreeMap<String, String>, SettingsError> {
-        let table = self.table(section)?;
-        table
+    /// Every key of a section, in file order (the `[kafka]` section is passed to librdkafka as it is).
+    pub fn section(&self, section: &str) -> Result<Vec<(String, String)>, SettingsError> {
+        Ok(self
+            .properties(section)?
             .iter()
-            .map(|(key, value)| {
-                let text = value
-                    .clone()
-                    .into_string()
-                    .map_err(|_| self.invalid(section, key, "", "text"))?;
-                Ok((key.clone(), text))
-            })
-            .collect()
+            .map(|(key, value)| (key.to_owned(), value.trim().to_owned()))
+            .collect())
     }
 
+    /// A value that must be there and not be empty.
     pub fn string(&self, section: &str, key: &str) -> Result<String, SettingsError> {
-        let raw = self.raw(section, key)?;
-        let value = raw.trim();
+        let value = self.raw(section, key)?.trim();
         if value.is_empty() {
             return Err(self.invalid(section, key, value, "a non-empty value"));
         }
         Ok(value.to_owned())
     }
 
-    /// A value of any type that parses from text, e.g. numbers and socket addresses.
-    pub fn parsed<T: FromStr>(
-        &self,
-        section: &str,
-        key: &str,
-        expected: &'static str,
-    ) -> Result<T, SettingsError> {
-        self.checked(section, key, expected, |_| true)
+    /// A value that may be left out (with its section); `None` then.
+    pub fn optional(&self, section: &str, key: &str) -> Result<Option<String>, SettingsError> {
+        match self.ini.get_from(Some(section), key).map(str::trim) {
+            None => Ok(None),
+            Some("") => Err(self.invalid(section, key, "", "a non-empty value")),
+            Some(value) => Ok(Some(value.to_owned())),
+        }
     }
 
-    /// Like [`Self::parsed`], for values that must also pass `accept` (e.g. be positive).
+    /// A value that parses from text and passes `accept` (e.g. is positive).
     pub fn checked<T: FromStr>(
         &self,
         section: &str,
@@ -140,19 +89,21 @@ impl IniFile {
         accept: impl Fn(&T) -> bool,
     ) -> Result<T, SettingsError> {
         let raw = self.raw(section, key)?;
-        raw.trim()
-            .parse()
-            .ok()
-            .filter(|value| accept(value))
-            .ok_or_else(|| self.invalid(section, key, &raw, expected))
+        self.convert(section, key, raw, expected, accept)
     }
 
-    pub fn boolean(&self, section: &str, key: &str) -> Result<bool, SettingsError> {
-        let raw = self.raw(section, key)?;
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "1" | "yes" | "true" | "on" => Ok(true),
-            "0" | "no" | "false" | "off" => Ok(false),
-            _ => Err(self.invalid(section, key, &raw, "yes or no")),
+    /// Like [`Self::checked`], with `default` when the key (or its section) is left out.
+    pub fn checked_or<T: FromStr>(
+        &self,
+        section: &str,
+        key: &str,
+        default: T,
+        expected: &'static str,
+        accept: impl Fn(&T) -> bool,
+    ) -> Result<T, SettingsError> {
+        match self.ini.get_from(Some(section), key) {
+            None => Ok(default),
+            Some(raw) => self.convert(section, key, raw, expected, accept),
         }
     }
 
@@ -160,42 +111,19 @@ impl IniFile {
     pub fn list(&self, section: &str, key: &str) -> Result<Vec<String>, SettingsError> {
         let raw = self.raw(section, key)?;
         let items: Vec<String> = raw
-            .split(['\n', ','])
+            .split(['\n', '\r', ','])
             .map(str::trim)
             .filter(|item| !item.is_empty())
             .map(str::to_owned)
             .collect();
         if items.is_empty() {
-            return Err(self.invalid(section, key, &raw, "a list of at least one item"));
+            return Err(self.invalid(section, key, raw, "a list of at least one item"));
         }
         Ok(items)
     }
 
-    fn table(&self, section: &str) -> Result<&Map<String, Value>, SettingsError> {
-        self.sections
-            .get(section)
-            .ok_or_else(|| SettingsError::MissingSection {
-                file: self.path.clone(),
-                section: section.to_owned(),
-            })
-    }
-
-    fn raw(&self, section: &str, key: &str) -> Result<String, SettingsError> {
-        let value = self
-            .table(section)?
-            .get(key)
-            .ok_or_else(|| SettingsError::MissingKey {
-                file: self.path.clone(),
-                section: section.to_owned(),
-                key: key.to_owned(),
-            })?;
-        value
-            .clone()
-            .into_string()
-            .map_err(|_| self.invalid(section, key, "", "text"))
-    }
-
-    fn invalid(
+    /// The error for a value that is there but wrong.
+    pub fn invalid(
         &self,
         section: &str,
         key: &str,
@@ -209,6 +137,40 @@ impl IniFile {
             value: value.trim().to_owned(),
             expected,
         }
+    }
+
+    fn convert<T: FromStr>(
+        &self,
+        section: &str,
+        key: &str,
+        raw: &str,
+        expected: &'static str,
+        accept: impl Fn(&T) -> bool,
+    ) -> Result<T, SettingsError> {
+        raw.trim()
+            .parse()
+            .ok()
+            .filter(|value| accept(value))
+            .ok_or_else(|| self.invalid(section, key, raw, expected))
+    }
+
+    fn properties(&self, section: &str) -> Result<&Properties, SettingsError> {
+        self.ini
+            .section(Some(section))
+            .ok_or_else(|| SettingsError::MissingSection {
+                file: self.path.clone(),
+                section: section.to_owned(),
+            })
+    }
+
+    fn raw(&self, section: &str, key: &str) -> Result<&str, SettingsError> {
+        self.properties(section)?
+            .get(key)
+            .ok_or_else(|| SettingsError::MissingKey {
+                file: self.path.clone(),
+                section: section.to_owned(),
+                key: key.to_owned(),
+            })
     }
 }
 
@@ -241,10 +203,9 @@ mod tests {
     #[test]
     fn keeps_dotted_keys_whole() {
         let file = ini("[kafka]\nbootstrap.servers = 127.0.0.1:9092\n");
-        let section = file.section("kafka").expect("section");
         assert_eq!(
-            section.get("bootstrap.servers").map(String::as_str),
-            Some("127.0.0.1:9092")
+            file.section("kafka").expect("section"),
+            [("bootstrap.servers".to_owned(), "127.0.0.1:9092".to_owned())]
         );
     }
 
@@ -267,7 +228,7 @@ mod tests {
     fn wrong_type_names_the_value_and_what_was_expected() {
         let file = ini("[simulation]\ntime_scale = fast\n");
         let error = file
-            .parsed::<f64>("simulation", "time_scale", "a number")
+            .checked::<f64>("simulation", "time_scale", "a number", |_| true)
             .expect_err("not a number");
         assert_eq!(
             error.to_string(),
@@ -276,10 +237,16 @@ mod tests {
     }
 
     #[test]
-    fn booleans_accept_the_configparser_spellings() {
-        let file = ini("[s]\na = yes\nb = Off\nc = maybe\n");
-        assert!(file.boolean("s", "a").expect("yes"));
-        assert!(!file.boolean("s", "b").expect("off"));
-        assert!(file.boolean("s", "c").is_err());
+    fn optional_values_fall_back_only_when_left_out() {
+        let file = ini("[simulation]\ntime_scale = 2\n[webapp]\nbind =\n");
+        let scale =
+            |section: &str| file.checked_or(section, "time_scale", 1.0, "a number", |_: &f64| true);
+        assert_eq!(scale("simulation").expect("given"), 2.0);
+        assert_eq!(scale("no-such-section").expect("default"), 1.0);
+        assert_eq!(file.optional("webapp", "other").expect("absent"), None);
+        assert!(
+            file.optional("webapp", "bind").is_err(),
+            "written but empty is a mistake, not a default"
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! `config_kafka/<name>.ini`: librdkafka properties passed through as they are, and an optional
 //! ksqlDB endpoint.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use rdkafka::ClientConfig;
@@ -11,7 +10,7 @@ use super::{IniFile, SettingsError};
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
     /// The `[kafka]` section, e.g. `bootstrap.servers`, `security.protocol`, `sasl.*`.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Vec<(String, String)>,
     pub ksqldb: Option<KsqlDbSettings>,
 }
 
@@ -29,31 +28,25 @@ impl KafkaSettings {
 
     pub fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {
         let properties = file.section("kafka")?;
-        if !properties.contains_key("bootstrap.servers") {
+        if !properties.iter().any(|(key, _)| key == "bootstrap.servers") {
             return Err(SettingsError::MissingKey {
                 file: file.path().to_path_buf(),
                 section: "kafka".into(),
                 key: "bootstrap.servers".into(),
             });
         }
+        filled_in(file, "kafka", &properties)?;
         let ksqldb = if file.has_section("ksqldb") {
-            let optional = |key: &str| file.string("ksqldb", key).ok();
+            filled_in(file, "ksqldb", &file.section("ksqldb")?)?;
             Some(KsqlDbSettings {
                 endpoint: file.string("ksqldb", "endpoint")?,
-                username: optional("username"),
-                password: optional("password"),
+                username: file.optional("ksqldb", "username")?,
+                password: file.optional("ksqldb", "password")?,
             })
         } else {
             None
         };
         Ok(Self { properties, ksqldb })
-    }
-
-    pub fn bootstrap_servers(&self) -> &str {
-        self.properties
-            .get("bootstrap.servers")
-            .map(String::as_str)
-            .unwrap_or_default()
     }
 
     /// A client configuration with every `[kafka]` property; callers add their own on top only
@@ -64,6 +57,21 @@ impl KafkaSettings {
             config.set(key, value);
         }
         config
+    }
+}
+
+/// The shipped `example.ini` holds `{{ ... }}` placeholders; one left in is named, instead of a
+/// cluster that cannot be reached for reasons the user has to guess.
+fn filled_in(
+    file: &IniFile,
+    section: &str,
+    properties: &[(String, String)],
+) -> Result<(), SettingsError> {
+    match properties.iter().find(|(_, value)| value.contains("{{")) {
+        Some((key, value)) => {
+            Err(file.invalid(section, key, value, "filled in (a placeholder is left)"))
+        }
+        None => Ok(()),
     }
 }
 
@@ -126,8 +134,42 @@ mod tests {
         .expect("valid");
         let settings = KafkaSettings::from_ini(&file).expect("settings");
         assert_eq!(
-            settings.properties.get("sasl.password").map(String::as_str),
+            settings.client_config().get("sasl.password"),
             Some("Ab#cd;Ef\\gh=\"q\"")
+        );
+    }
+
+    #[test]
+    fn a_placeholder_left_in_is_named() {
+        let file = IniFile::parse(
+            Path::new("example.ini"),
+            "[kafka]\nbootstrap.servers = {{ host:port }}\nsasl.username = key\n",
+        )
+        .expect("valid");
+        let error = KafkaSettings::from_ini(&file).expect_err("not filled in");
+        assert_eq!(
+            error.to_string(),
+            "example.ini: [kafka] bootstrap.servers = \"{{ host:port }}\" is not filled in (a placeholder is left)"
+        );
+    }
+
+    #[test]
+    fn the_originals_kafka_files_load() {
+        let folder =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/original-config/config_kafka");
+        let local = KafkaSettings::load(&folder.join("localhost.ini")).expect("localhost.ini");
+        assert_eq!(
+            local.client_config().get("bootstrap.servers"),
+            Some("localhost:9092")
+        );
+        assert_eq!(
+            local.ksqldb.map(|k| k.endpoint).as_deref(),
+            Some("http://localhost:8088")
+        );
+        let example = KafkaSettings::load(&folder.join("example.ini")).expect_err("placeholders");
+        assert!(
+            example.to_string().contains("bootstrap.servers"),
+            "{example}"
         );
     }
 }

@@ -23,14 +23,25 @@ pub fn resolve_config_file(arg: &str, folder: &str) -> PathBuf {
     }
 }
 
-/// Reads the two optional positional arguments; anything else is a usage error (with the reason,
-/// empty when help was asked for).
-pub fn config_paths(args: &[String]) -> Result<ConfigPaths, String> {
+/// What a binary was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Run(ConfigPaths),
+    Help,
+}
+
+/// Arguments a binary cannot make sense of; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// Reads the two optional positional arguments; anything else is a usage error.
+pub fn config_paths(args: &[String]) -> Result<Invocation, UsageError> {
     match args {
-        [flag, ..] if flag == "-h" || flag == "--help" => Err(String::new()),
-        [flag, ..] if flag.starts_with('-') => Err(format!("unknown option {flag}")),
-        [_, _, _, ..] => Err("at most two arguments".to_owned()),
-        _ => Ok(ConfigPaths {
+        [flag, ..] if flag == "-h" || flag == "--help" => Ok(Invocation::Help),
+        [flag, ..] if flag.starts_with('-') => Err(UsageError(format!("unknown option {flag}"))),
+        [_, _, _, ..] => Err(UsageError("at most two arguments".to_owned())),
+        _ => Ok(Invocation::Run(ConfigPaths {
             kafka: resolve_config_file(
                 args.first().map_or("localhost.ini", String::as_str),
                 "config_kafka",
@@ -39,7 +50,7 @@ pub fn config_paths(args: &[String]) -> Result<ConfigPaths, String> {
                 args.get(1).map_or("default.ini", String::as_str),
                 "config_sys",
             ),
-        }),
+        })),
     }
 }
 
@@ -51,16 +62,23 @@ mod tests {
         args.iter().map(|s| s.to_string()).collect()
     }
 
+    fn paths(args: &[&str]) -> ConfigPaths {
+        match config_paths(&strings(args)) {
+            Ok(Invocation::Run(paths)) => paths,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
     #[test]
     fn defaults_resolve_under_the_config_folders() {
-        let paths = config_paths(&[]).expect("defaults");
+        let paths = paths(&[]);
         assert_eq!(paths.kafka, Path::new("config_kafka/localhost.ini"));
         assert_eq!(paths.sys, Path::new("config_sys/default.ini"));
     }
 
     #[test]
     fn paths_are_used_as_given() {
-        let paths = config_paths(&strings(&["/etc/pizza/cloud.ini", "./sys.ini"])).expect("paths");
+        let paths = paths(&["/etc/pizza/cloud.ini", "./sys.ini"]);
         assert_eq!(paths.kafka, Path::new("/etc/pizza/cloud.ini"));
         assert_eq!(paths.sys, Path::new("./sys.ini"));
     }
@@ -69,5 +87,11 @@ mod tests {
     fn too_many_arguments_is_a_usage_error() {
         assert!(config_paths(&strings(&["a", "b", "c"])).is_err());
         assert!(config_paths(&strings(&["--verbose"])).is_err());
+    }
+
+    #[test]
+    fn help_is_a_request_not_an_error() {
+        assert_eq!(config_paths(&strings(&["--help"])), Ok(Invocation::Help));
+        assert_eq!(config_paths(&strings(&["-h", "x"])), Ok(Invocation::Help));
     }
 }

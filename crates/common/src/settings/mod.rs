@@ -5,16 +5,36 @@ mod ini_file;
 pub(crate) mod kafka;
 mod locate;
 mod sys;
+mod topics;
 
 use std::path::PathBuf;
 
 pub use ini_file::IniFile;
 pub use kafka::{set_default, KafkaSettings, KsqlDbSettings};
-pub use locate::{config_paths, resolve_config_file, ConfigPaths, USAGE_ARGS};
-pub use sys::{
-    DeliveryStoreSettings, GroupIds, Menu, OrdersStoreSettings, StatusSource, SysSettings,
-    TopicConfig, Topics, WebappSettings,
+pub use locate::{
+    config_paths, resolve_config_file, ConfigPaths, Invocation, UsageError, USAGE_ARGS,
 };
+pub use sys::{
+    defaults, ClientIds, DeliveryStoreSettings, GroupIds, Menu, OrdersStoreSettings, StatusSource,
+    StoreLocation, SysSettings, TopicConfig, WebappSettings,
+};
+pub use topics::{Topic, Topics, DEFAULT_DEAD_LETTER};
+
+/// Both files, read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub kafka: KafkaSettings,
+    pub sys: SysSettings,
+}
+
+impl Settings {
+    pub fn load(paths: &ConfigPaths) -> Result<Self, SettingsError> {
+        Ok(Self {
+            kafka: KafkaSettings::load(&paths.kafka)?,
+            sys: SysSettings::load(&paths.sys)?,
+        })
+    }
+}
 
 /// Every way configuration can be wrong; each message is one line naming the file, and the
 /// section and key where there is one.
@@ -26,8 +46,12 @@ pub enum SettingsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: not a valid ini file: {reason}", file.display())]
-    Syntax { file: PathBuf, reason: String },
+    #[error("{}: not a valid ini file: {source}", file.display())]
+    Syntax {
+        file: PathBuf,
+        #[source]
+        source: ini::ParseError,
+    },
     #[error("{}: section [{section}] is missing", file.display())]
     MissingSection { file: PathBuf, section: String },
     #[error("{}: [{section}] {key} is missing", file.display())]

@@ -1,31 +1,34 @@
 //! State stores: the original's `BaseStateStore`, split by who uses it. The web app and the status
 //! service share the orders store (the materialised view between Command and Query); delivery
-//! keeps its own. `db_module_class` picks the implementation; SQLite is the one shipped.
+//! keeps its own. `db_module_class` picks the implementation.
+//!
+//! Stores load and save; the rules they apply are pure functions elsewhere (the status ordering
+//! rule in [`crate::status`], delivery's decision in the delivery service), so every
+//! implementation keeps the same rules by calling them, not by copying them.
 
+mod records;
 mod sqlite;
-mod sqlite_delivery;
-mod sqlite_orders;
 
 use std::sync::Arc;
 
-use crate::settings::{DeliveryStoreSettings, OrdersStoreSettings};
+use async_trait::async_trait;
+
+use crate::events::PizzaOrdered;
+use crate::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
 use crate::status::StatusAt;
 
-pub use sqlite_delivery::SqliteDeliveryStore;
-pub use sqlite_orders::SqliteOrderStore;
+pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned};
 
-/// The values `db_module_class` accepts.
-pub const IMPLEMENTATIONS: &[&str] = &["sqlite"];
-
+/// A failure of a store, with its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("state store {path}: {source}")]
+    #[error("state store {path}")]
     Sqlite {
         path: String,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("state store {path}: cannot create its folder: {source}")]
+    #[error("state store {path}: cannot create its folder")]
     Folder {
         path: String,
         #[source]
@@ -33,191 +36,87 @@ pub enum StoreError {
     },
     #[error("table name {0:?} is not a plain identifier (letters, digits, _)")]
     TableName(String),
-    #[error("unknown state store implementation {0:?}")]
-    Implementation(String),
     #[error("order {0} already exists")]
     DuplicateOrder(String),
-    #[error("state store task failed: {0}")]
-    Task(String),
-}
-
-/// Runs a store call on tokio's blocking pool: SQLite waits on disk and on locks, which must not
-/// stall the tasks that keep consuming and answering.
-pub async fn blocking<T, F>(call: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(call)
-        .await
-        .unwrap_or_else(|error| Err(StoreError::Task(error.to_string())))
+    #[error("a state store call did not finish")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// What every store does, whatever it holds.
+#[async_trait]
 pub trait StateStore: Send + Sync {
-    /// Creates the tables and indexes if they do not exist yet.
-    fn create_tables(&self) -> Result<(), StoreError>;
-    /// Deletes rows older than the retention period; returns how many went.
-    fn purge_older_than(&self, cutoff_ms: i64) -> Result<usize, StoreError>;
+    /// Deletes what is older than the configured retention; returns how many rows went.
+    async fn purge_expired(&self, now_ms: i64) -> Result<usize, StoreError>;
 }
 
-/// A new order, as the web app takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrder {
-    pub order_id: String,
-    pub customer_id: String,
-    pub username: String,
-    pub timestamp: i64,
-    pub sauce: String,
-    pub cheese: String,
-    pub main_topping: String,
-    pub extra_toppings: Vec<String>,
-    pub status: i64,
-}
-
-impl NewOrder {
-    /// The row for an order as `pizza-ordered` describes it.
-    pub fn placed(
-        order_id: &str,
-        details: &crate::events::OrderDetails,
-        timestamp: i64,
-        status: i64,
-    ) -> Self {
-        Self {
-            order_id: order_id.to_owned(),
-            customer_id: details.customer_id.clone(),
-            username: details.username.clone(),
-            timestamp,
-            sauce: details.sauce.clone(),
-            cheese: details.cheese.clone(),
-            main_topping: details.main_topping.clone(),
-            extra_toppings: details.extra_toppings.clone(),
-            status,
-        }
-    }
-}
-
-/// An order as the view shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
-    pub order_id: String,
-    pub customer_id: String,
-    pub username: String,
-    pub timestamp: i64,
-    pub sauce: String,
-    pub cheese: String,
-    pub main_topping: String,
-    pub extra_toppings: Vec<String>,
-    pub status: i64,
-    pub status_at: i64,
-}
-
-/// The outcome of folding one status event into the view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
-    Updated {
-        previous: i64,
-    },
-    /// Older than (or the same as) what the order shows; a redelivery or a late event.
-    Ignored {
-        current: i64,
-    },
-    UnknownOrder,
-}
-
-/// The orders table and the watched statuses behind the web app and the status service.
+/// The orders and the watched statuses behind the web app and the status service.
+#[async_trait]
 pub trait OrderStore: StateStore {
     /// Stores a new order and starts watching it, in one transaction.
-    fn add_order(&self, order: &NewOrder, now_ms: i64) -> Result<(), StoreError>;
+    async fn add_order(
+        &self,
+        order_id: &str,
+        placed: &PizzaOrdered,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Removes an order the broker never acknowledged, so no half-made order remains.
-    fn delete_order(&self, order_id: &str) -> Result<(), StoreError>;
-    fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
+    async fn delete_order(&self, order_id: &str) -> Result<(), StoreError>;
+    async fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
     /// A customer's orders, newest first.
-    fn customer_orders(
+    async fn customer_orders(
         &self,
         customer_id: &str,
         limit: usize,
     ) -> Result<Vec<OrderRecord>, StoreError>;
-    /// Applies [`crate::status::supersedes`] and, when the event wins, updates the order and its
-    /// watched status (dropped once the order is finished), in one transaction.
-    fn update_order_status(
+    /// Folds status events into the view, in their order, in one transaction: each replaces what
+    /// its order shows only where [`crate::status::supersedes`] says so, and an order that is
+    /// finished stops being watched.
+    async fn update_statuses(
         &self,
-        order_id: &str,
-        incoming: StatusAt,
-        now_ms: i64,
-    ) -> Result<StatusChange, StoreError>;
-    /// [`Self::update_order_status`] for several events, in their order, in one transaction: the
-    /// status service folds whatever is waiting in one commit.
-    fn update_order_statuses(
-        &self,
-        updates: &[(String, StatusAt)],
+        updates: Vec<(String, StatusAt)>,
         now_ms: i64,
     ) -> Result<Vec<StatusChange>, StoreError>;
-    /// Starts or refreshes watching an order for progress.
-    fn upsert_watched_status(
-        &self,
-        order_id: &str,
-        status: i64,
-        now_ms: i64,
-    ) -> Result<(), StoreError>;
-    fn delete_watched_status(&self, order_id: &str) -> Result<(), StoreError>;
-    /// The stuck query: marks every watched order with no progress since `cutoff_ms` with the
-    /// `stuck` status (keeping its event time, so any real progress replaces it) and returns them.
-    fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError>;
+    /// The watchdog: marks every watched order with no progress since `cutoff_ms` with the
+    /// `stuck` status (keeping its event time, so any real progress replaces it); returns them.
+    async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError>;
 }
 
-/// What delivery should do after hearing of an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryAction {
-    /// The early warning was noted; the pizza is not baked yet.
-    Remembered,
-    /// Baked before the early warning arrived: tell the customer to bear with us.
-    Pending,
-    /// Go: the customer is known and the pizza is baked. `late` when the early warning came
-    /// after the pizza was baked (the original doubles the delivery time then).
-    Deliver { customer_id: String, late: bool },
-    /// A repeated notice, or the order was already delivered.
-    Nothing,
-}
-
-/// Delivery's order → customer rows.
+/// Delivery's memory of each order: loaded, decided about by the delivery service, saved.
+#[async_trait]
 pub trait DeliveryStore: StateStore {
-    /// The early warning (`pizza-ordered`).
-    fn on_ordered(
+    async fn load(&self, order_id: &str) -> Result<Option<Versioned<DeliveryState>>, StoreError>;
+    /// Saves `state` only if the order's row is still at `expected` (`None`: there was no row);
+    /// `false` when another event or instance changed it first, so the caller decides again.
+    async fn save(
         &self,
         order_id: &str,
-        customer_id: &str,
+        state: &DeliveryState,
+        expected: Option<i64>,
         now_ms: i64,
-    ) -> Result<DeliveryAction, StoreError>;
-    /// The pizza is ready (`pizza-baked`).
-    fn on_baked(&self, order_id: &str, now_ms: i64) -> Result<DeliveryAction, StoreError>;
-    fn mark_delivered(&self, order_id: &str, now_ms: i64) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }
 
-/// Rules the orders store applies when folding statuses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusRules {
-    /// Finished: never overwritten, no longer watched.
-    pub completed: Vec<i64>,
-    /// Not watched for progress either (e.g. `something_wrong`: nothing more will happen).
-    pub unwatched: Vec<i64>,
-}
-
-pub fn open_order_store(
+pub async fn open_order_store(
     settings: &OrdersStoreSettings,
-    rules: StatusRules,
 ) -> Result<Arc<dyn OrderStore>, StoreError> {
-    match settings.db_module_class.as_str() {
-        "sqlite" => Ok(Arc::new(SqliteOrderStore::open(settings, rules)?)),
-        other => Err(StoreError::Implementation(other.to_owned())),
+    match &settings.location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(
+            sqlite::SqliteOrderStore::open(path, settings).await?,
+        )),
     }
 }
 
-pub fn open_delivery_store(
+pub async fn open_delivery_store(
     settings: &DeliveryStoreSettings,
 ) -> Result<Arc<dyn DeliveryStore>, StoreError> {
-    match settings.db_module_class.as_str() {
-        "sqlite" => Ok(Arc::new(SqliteDeliveryStore::open(settings)?)),
-        other => Err(StoreError::Implementation(other.to_owned())),
+    match &settings.location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(
+            sqlite::SqliteDeliveryStore::open(path, settings).await?,
+        )),
     }
+}
+
+/// Retention periods are configured in hours.
+pub fn hours_before(now_ms: i64, hours: f64) -> i64 {
+    now_ms.saturating_sub((hours * 3_600_000.0) as i64)
 }

@@ -1,32 +1,39 @@
 //! Folds status events into the view in batches. Whatever events wait while the writer is busy go
-//! into its next transaction: under load, one commit and one hand-off to a blocking thread for
-//! many events instead of one each; at light load a batch is a single event, with no added wait.
-//! Each handler still waits for the commit of its own event, so its offset is stored only after.
+//! into its next transaction: under load, one commit for many events instead of one each; at
+//! light load a batch is a single event, with no added wait. Each handler still waits for the
+//! commit of its own event, so its offset is stored only after.
 
 use std::sync::Arc;
 
 use common::events::now_ms;
 use common::kafka::HandleError;
 use common::status::StatusAt;
-use common::store::{blocking, OrderStore, StatusChange};
+use common::store::{OrderStore, StatusChange, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most events in one transaction; the consume loop has at most 256 in flight anyway.
 const MAX_BATCH: usize = 256;
 
+type Outcome = Result<StatusChange, Arc<StoreError>>;
+
 struct Pending {
     order_id: String,
     incoming: StatusAt,
-    done: oneshot::Sender<Result<StatusChange, String>>,
+    done: oneshot::Sender<Outcome>,
 }
 
+/// The writer has stopped (its task ended); nothing more can be folded.
+#[derive(Debug, thiserror::Error)]
+#[error("the view writer has stopped")]
+struct Stopped;
+
 #[derive(Clone)]
-pub struct StatusWriter {
+pub struct ViewWriter {
     queue: mpsc::Sender<Pending>,
 }
 
-impl StatusWriter {
-    /// Starts the writer task; it ends when the last `StatusWriter` is dropped.
+impl ViewWriter {
+    /// Starts the writer task; it ends when the last `ViewWriter` is dropped.
     pub fn start(store: Arc<dyn OrderStore>) -> Self {
         let (queue, mut waiting) = mpsc::channel::<Pending>(MAX_BATCH);
         tokio::spawn(async move {
@@ -38,7 +45,7 @@ impl StatusWriter {
                         Err(_) => break,
                     }
                 }
-                write(&store, batch).await;
+                write(store.as_ref(), batch).await;
             }
         });
         Self { queue }
@@ -50,29 +57,29 @@ impl StatusWriter {
         order_id: &str,
         incoming: StatusAt,
     ) -> Result<StatusChange, HandleError> {
-        let stopped = || HandleError::Transient("the status writer has stopped".into());
         let (done, committed) = oneshot::channel();
         let pending = Pending {
             order_id: order_id.to_owned(),
             incoming,
             done,
         };
-        self.queue.send(pending).await.map_err(|_| stopped())?;
+        self.queue
+            .send(pending)
+            .await
+            .map_err(|_| HandleError::transient(Stopped))?;
         committed
             .await
-            .map_err(|_| stopped())?
-            .map_err(HandleError::Transient)
+            .map_err(|_| HandleError::transient(Stopped))?
+            .map_err(HandleError::transient)
     }
 }
 
-async fn write(store: &Arc<dyn OrderStore>, batch: Vec<Pending>) {
-    let updates: Vec<(String, StatusAt)> = batch
+async fn write(store: &dyn OrderStore, batch: Vec<Pending>) {
+    let updates = batch
         .iter()
         .map(|p| (p.order_id.clone(), p.incoming))
         .collect();
-    let store = store.clone();
-    let written = blocking(move || store.update_order_statuses(&updates, now_ms())).await;
-    match written {
+    match store.update_statuses(updates, now_ms()).await {
         Ok(changes) => {
             for (pending, change) in batch.into_iter().zip(changes) {
                 let _ = pending.done.send(Ok(change));
@@ -80,7 +87,7 @@ async fn write(store: &Arc<dyn OrderStore>, batch: Vec<Pending>) {
         }
         // The whole transaction rolled back: every handler retries its own event.
         Err(error) => {
-            let error = error.to_string();
+            let error = Arc::new(error);
             for pending in batch {
                 let _ = pending.done.send(Err(error.clone()));
             }

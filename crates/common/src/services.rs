@@ -1,0 +1,70 @@
+//! The shop's five programs. Their names are kept here and nowhere else: the scripts ask
+//! `run_me_first --services` for them, and the log panel, the benchmark and the tests use this list.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceName {
+    Status,
+    Delivery,
+    Bake,
+    Assemble,
+    Webapp,
+}
+
+impl ServiceName {
+    /// In the order they are started: each stage's reader is up before its writer, so the first
+    /// order finds the whole kitchen waiting.
+    pub const ALL: [ServiceName; 5] = [
+        ServiceName::Status,
+        ServiceName::Delivery,
+        ServiceName::Bake,
+        ServiceName::Assemble,
+        ServiceName::Webapp,
+    ];
+
+    /// The binary's name, its log file's name (`logs/<name>.log`) and its tag in log lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceName::Status => "status",
+            ServiceName::Delivery => "delivery",
+            ServiceName::Bake => "bake",
+            ServiceName::Assemble => "assemble",
+            ServiceName::Webapp => "webapp",
+        }
+    }
+
+    /// Its key in the original's `[kafka-consumer-group-id]` and `[kafka-client-id]` sections.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            ServiceName::Status => "microservice_status",
+            ServiceName::Delivery => "microservice_delivery",
+            ServiceName::Bake => "microservice_baked",
+            ServiceName::Assemble => "microservice_assembled",
+            ServiceName::Webapp => "webapp",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for service in ServiceName::ALL {
+            assert_eq!(ServiceName::parse(service.as_str()), Some(service));
+        }
+        assert_eq!(ServiceName::parse("oven"), None);
+    }
+}

@@ -1,0 +1,317 @@
+//! The orders view in SQLite, shared by the web app (writes new orders, reads) and the status
+//! service (folds status events, runs the watchdog).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::migrations::migrate;
+use super::{table_name, CachedStatements, Db};
+use crate::events::{OrderDetails, Pizza, PizzaOrdered};
+use crate::settings::OrdersStoreSettings;
+use crate::status::{supersedes, StatusAt, StatusRules};
+use crate::store::{hours_before, OrderRecord, OrderStore, StateStore, StatusChange, StoreError};
+
+const MIGRATIONS: [&str; 1] = [include_str!("sql/orders_1.sql")];
+
+pub struct SqliteOrderStore {
+    db: Arc<Db>,
+    sql: Arc<Statements>,
+    rules: Arc<StatusRules>,
+    retention_hours: (f64, f64),
+}
+
+/// The statements, with the configured table names written in once.
+struct Statements {
+    insert_order: String,
+    delete_order: String,
+    select_order: String,
+    select_customer_orders: String,
+    select_status: String,
+    update_status: String,
+    upsert_watch: String,
+    delete_watch: String,
+    select_stuck: String,
+    flag_order: String,
+    flag_watch: String,
+    purge_orders_watch: String,
+    purge_orders: String,
+    purge_watch: String,
+}
+
+impl Statements {
+    fn new(orders: &str, watch: &str) -> Self {
+        let select = format!(
+            "SELECT order_id, customer_id, username, timestamp, sauce, cheese, main_topping, \
+             extra_toppings, status, status_at FROM {orders}"
+        );
+        Self {
+            insert_order: format!(
+                "INSERT OR IGNORE INTO {orders} (order_id, customer_id, username, timestamp, \
+                 sauce, cheese, main_topping, extra_toppings, status, status_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?4)"
+            ),
+            delete_order: format!("DELETE FROM {orders} WHERE order_id = ?1"),
+            select_order: format!("{select} WHERE order_id = ?1"),
+            select_customer_orders: format!(
+                "{select} WHERE customer_id = ?1 ORDER BY timestamp DESC, order_id LIMIT ?2"
+            ),
+            select_status: format!("SELECT status, status_at FROM {orders} WHERE order_id = ?1"),
+            update_status: format!(
+                "UPDATE {orders} SET status = ?2, status_at = ?3 WHERE order_id = ?1"
+            ),
+            upsert_watch: format!(
+                "INSERT INTO {watch} (order_id, status, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
+                 updated_at = excluded.updated_at"
+            ),
+            delete_watch: format!("DELETE FROM {watch} WHERE order_id = ?1"),
+            select_stuck: format!(
+                "SELECT order_id FROM {watch} WHERE updated_at < ?1 AND status != ?2"
+            ),
+            flag_order: format!("UPDATE {orders} SET status = ?2 WHERE order_id = ?1"),
+            flag_watch: format!("UPDATE {watch} SET status = ?2 WHERE order_id = ?1"),
+            purge_orders_watch: format!(
+                "DELETE FROM {watch} WHERE order_id IN \
+                 (SELECT order_id FROM {orders} WHERE timestamp < ?1)"
+            ),
+            purge_orders: format!("DELETE FROM {orders} WHERE timestamp < ?1"),
+            purge_watch: format!("DELETE FROM {watch} WHERE updated_at < ?1"),
+        }
+    }
+}
+
+impl SqliteOrderStore {
+    pub async fn open(path: &Path, settings: &OrdersStoreSettings) -> Result<Self, StoreError> {
+        let orders = table_name(&settings.table_orders)?;
+        let watch = table_name(&settings.table_status)?;
+        let db = Db::open(path)?;
+        let tables = [("orders", orders.clone()), ("watch", watch.clone())];
+        db.call(move |conn| {
+            let tables: Vec<(&str, &str)> = tables.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            migrate(
+                conn,
+                &format!("orders:{}", tables[0].1),
+                &MIGRATIONS,
+                &tables,
+            )
+        })
+        .await?;
+        Ok(Self {
+            db,
+            sql: Arc::new(Statements::new(&orders, &watch)),
+            rules: Arc::new(settings.rules.clone()),
+            retention_hours: (
+                settings.table_orders_retention_hours,
+                settings.table_status_retention_hours,
+            ),
+        })
+    }
+}
+
+fn record(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
+    let extras: String = row.get(7)?;
+    Ok(OrderRecord {
+        order_id: row.get(0)?,
+        timestamp: row.get(3)?,
+        details: OrderDetails {
+            customer_id: row.get(1)?,
+            username: row.get(2)?,
+            pizza: Pizza {
+                sauce: row.get(4)?,
+                cheese: row.get(5)?,
+                main_topping: row.get(6)?,
+                extra_toppings: serde_json::from_str(&extras).unwrap_or_default(),
+            },
+        },
+        status: StatusAt {
+            status: row.get(8)?,
+            timestamp: row.get(9)?,
+        },
+    })
+}
+
+/// Folds one status event into the view inside the caller's transaction.
+fn apply_status(
+    tx: &Connection,
+    sql: &Statements,
+    rules: &StatusRules,
+    order_id: &str,
+    incoming: StatusAt,
+    now_ms: i64,
+) -> rusqlite::Result<StatusChange> {
+    let current = tx
+        .row(&sql.select_status, [order_id], |row| {
+            Ok(StatusAt {
+                status: row.get(0)?,
+                timestamp: row.get(1)?,
+            })
+        })
+        .optional()?;
+    let Some(current) = current else {
+        return Ok(StatusChange::UnknownOrder);
+    };
+    if !supersedes(incoming, current, &rules.completed) {
+        return Ok(StatusChange::Ignored {
+            current: current.status,
+        });
+    }
+    tx.run(
+        &sql.update_status,
+        params![order_id, incoming.status, incoming.timestamp],
+    )?;
+    if rules.finished(incoming.status) {
+        tx.run(&sql.delete_watch, [order_id])?;
+    } else {
+        tx.run(
+            &sql.upsert_watch,
+            params![order_id, incoming.status, now_ms],
+        )?;
+    }
+    Ok(StatusChange::Updated {
+        previous: current.status,
+    })
+}
+
+#[async_trait]
+impl StateStore for SqliteOrderStore {
+    async fn purge_expired(&self, now_ms: i64) -> Result<usize, StoreError> {
+        let orders_cutoff = hours_before(now_ms, self.retention_hours.0);
+        let watch_cutoff = hours_before(now_ms, self.retention_hours.1);
+        let sql = self.sql.clone();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                tx.run(&sql.purge_orders_watch, [orders_cutoff])?;
+                let purged = tx.run(&sql.purge_orders, [orders_cutoff])?;
+                tx.run(&sql.purge_watch, [watch_cutoff])?;
+                tx.commit()?;
+                Ok(purged)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl OrderStore for SqliteOrderStore {
+    async fn add_order(
+        &self,
+        order_id: &str,
+        placed: &PizzaOrdered,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (sql, id, placed) = (self.sql.clone(), order_id.to_owned(), placed.clone());
+        let inserted = self
+            .db
+            .call(move |conn| {
+                let order = &placed.order;
+                let extras = serde_json::to_string(&order.pizza.extra_toppings)
+                    .unwrap_or_else(|_| "[]".into());
+                let tx = conn.transaction()?;
+                let inserted = tx.run(
+                    &sql.insert_order,
+                    params![
+                        id,
+                        order.customer_id,
+                        order.username,
+                        placed.timestamp,
+                        order.pizza.sauce,
+                        order.pizza.cheese,
+                        order.pizza.main_topping,
+                        extras,
+                        placed.status
+                    ],
+                )?;
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                tx.run(&sql.upsert_watch, params![id, placed.status, now_ms])?;
+                tx.commit()?;
+                Ok(true)
+            })
+            .await?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(StoreError::DuplicateOrder(order_id.to_owned()))
+        }
+    }
+
+    async fn delete_order(&self, order_id: &str) -> Result<(), StoreError> {
+        let (sql, id) = (self.sql.clone(), order_id.to_owned());
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                tx.run(&sql.delete_watch, [&id])?;
+                tx.run(&sql.delete_order, [&id])?;
+                tx.commit()
+            })
+            .await
+    }
+
+    async fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, StoreError> {
+        let (sql, id) = (self.sql.clone(), order_id.to_owned());
+        self.db
+            .call(move |conn| conn.row(&sql.select_order, [id], record).optional())
+            .await
+    }
+
+    async fn customer_orders(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let (sql, id) = (self.sql.clone(), customer_id.to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .call(move |conn| {
+                let mut statement = conn.prepare_cached(&sql.select_customer_orders)?;
+                let rows = statement.query_map(params![id, limit], record)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn update_statuses(
+        &self,
+        updates: Vec<(String, StatusAt)>,
+        now_ms: i64,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        let (sql, rules) = (self.sql.clone(), self.rules.clone());
+        self.db
+            .call(move |conn| {
+                // IMMEDIATE takes the write lock before reading, so two writers cannot both
+                // decide from the same old status.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let changes = updates
+                    .iter()
+                    .map(|(id, incoming)| apply_status(&tx, &sql, &rules, id, *incoming, now_ms))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                tx.commit()?;
+                Ok(changes)
+            })
+            .await
+    }
+
+    async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError> {
+        let sql = self.sql.clone();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let ids: Vec<String> = {
+                    let mut statement = tx.prepare_cached(&sql.select_stuck)?;
+                    let rows = statement.query_map(params![cutoff_ms, stuck], |row| row.get(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                for id in &ids {
+                    tx.run(&sql.flag_order, params![id, stuck])?;
+                    tx.run(&sql.flag_watch, params![id, stuck])?;
+                }
+                tx.commit()?;
+                Ok(ids)
+            })
+            .await
+    }
+}

@@ -1,0 +1,299 @@
+//! What every state store must do, whatever keeps its rows: one suite, run against each
+//! implementation on a real database.
+
+mod stores;
+
+use common::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::status::StatusAt;
+use common::store::{DeliveryState, StatusChange, StoreError};
+use stores::{each_store, HOUR};
+
+fn placed(customer: &str, timestamp: i64) -> PizzaOrdered {
+    PizzaOrdered {
+        status: 100,
+        timestamp,
+        order: OrderDetails {
+            customer_id: customer.into(),
+            username: "Ann".into(),
+            pizza: Pizza {
+                sauce: "Tomato".into(),
+                cheese: "Mozzarella".into(),
+                main_topping: "Pork".into(),
+                extra_toppings: vec!["Egg".into(), "Onion".into()],
+            },
+        },
+    }
+}
+
+fn at(status: i64, timestamp: i64) -> StatusAt {
+    StatusAt { status, timestamp }
+}
+
+#[tokio::test]
+async fn orders_are_added_read_and_listed_newest_first() {
+    for store in each_store().await {
+        let orders = store.orders();
+        orders
+            .add_order("a1", &placed("c1", 10), 10)
+            .await
+            .expect("add");
+        orders
+            .add_order("a2", &placed("c1", 20), 20)
+            .await
+            .expect("add");
+        orders
+            .add_order("b1", &placed("c2", 30), 30)
+            .await
+            .expect("add");
+        let got = orders
+            .get_order("a1")
+            .await
+            .expect("query")
+            .expect("present");
+        assert_eq!(got.details, placed("c1", 10).order, "{store}");
+        assert_eq!((got.timestamp, got.status), (10, at(100, 10)), "{store}");
+        let ids: Vec<_> = orders
+            .customer_orders("c1", 10)
+            .await
+            .expect("query")
+            .into_iter()
+            .map(|o| o.order_id)
+            .collect();
+        assert_eq!(ids, ["a2", "a1"], "{store}");
+        assert!(
+            matches!(
+                orders.add_order("a1", &placed("c1", 10), 10).await,
+                Err(StoreError::DuplicateOrder(_))
+            ),
+            "{store}"
+        );
+        assert_eq!(
+            orders.get_order("zz").await.expect("query"),
+            None,
+            "{store}"
+        );
+        orders.delete_order("a2").await.expect("delete");
+        assert_eq!(
+            orders.get_order("a2").await.expect("query"),
+            None,
+            "{store}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn statuses_fold_by_event_time_and_delivered_stays_delivered() {
+    for store in each_store().await {
+        let orders = store.orders();
+        orders
+            .add_order("o", &placed("c", 10), 10)
+            .await
+            .expect("add");
+        orders
+            .add_order("p", &placed("c", 10), 10)
+            .await
+            .expect("add");
+        let batch = vec![
+            ("o".to_owned(), at(300, 30)),
+            ("nope".to_owned(), at(200, 20)),
+            ("o".to_owned(), at(200, 20)),
+            ("p".to_owned(), at(999, 40)),
+            ("p".to_owned(), at(300, 50)),
+            ("o".to_owned(), at(300, 30)),
+        ];
+        let changes = orders.update_statuses(batch, 50).await.expect("batch");
+        assert_eq!(
+            changes,
+            [
+                StatusChange::Updated { previous: 100 },
+                StatusChange::UnknownOrder,
+                StatusChange::Ignored { current: 300 },
+                StatusChange::Updated { previous: 100 },
+                StatusChange::Ignored { current: 999 },
+                StatusChange::Ignored { current: 300 },
+            ],
+            "{store}"
+        );
+        let status = |record: Option<common::store::OrderRecord>| record.map(|o| o.status);
+        assert_eq!(
+            status(orders.get_order("o").await.expect("q")),
+            Some(at(300, 30)),
+            "{store}"
+        );
+        assert_eq!(
+            status(orders.get_order("p").await.expect("q")),
+            Some(at(999, 40)),
+            "{store}"
+        );
+        // Finished orders are no longer watched: the watchdog never flags them.
+        assert_eq!(
+            orders.flag_stuck(i64::MAX, 50).await.expect("flag"),
+            ["o"],
+            "{store}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_watchdog_flags_orders_without_progress_once_and_progress_clears_it() {
+    for store in each_store().await {
+        let orders = store.orders();
+        orders
+            .add_order("slow", &placed("c", 10), 1_000)
+            .await
+            .expect("add");
+        orders
+            .add_order("busy", &placed("c", 10), 1_000)
+            .await
+            .expect("add");
+        orders
+            .update_statuses(vec![("busy".into(), at(200, 20))], 5_000)
+            .await
+            .expect("update");
+        assert_eq!(
+            orders.flag_stuck(2_000, 50).await.expect("flag"),
+            ["slow"],
+            "{store}"
+        );
+        let slow = orders.get_order("slow").await.expect("q").expect("there");
+        assert_eq!(
+            slow.status,
+            at(50, 10),
+            "stuck keeps the event time, {store}"
+        );
+        assert!(
+            orders.flag_stuck(2_000, 50).await.expect("flag").is_empty(),
+            "{store}"
+        );
+        let changes = orders
+            .update_statuses(vec![("slow".into(), at(200, 25))], 6_000)
+            .await
+            .expect("update");
+        assert_eq!(changes, [StatusChange::Updated { previous: 50 }], "{store}");
+        // Something wrong is final for the watchdog too.
+        orders
+            .update_statuses(vec![("busy".into(), at(430, 30))], 7_000)
+            .await
+            .expect("update");
+        assert!(
+            orders.flag_stuck(5_500, 50).await.expect("flag").is_empty(),
+            "{store}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn retention_removes_old_orders_and_old_watches() {
+    for store in each_store().await {
+        let orders = store.orders();
+        let now = 100 * HOUR;
+        // The stores keep orders 4 hours and watches 2 hours.
+        orders
+            .add_order("old", &placed("c", now - 5 * HOUR), now - 5 * HOUR)
+            .await
+            .expect("add");
+        orders
+            .add_order("kept", &placed("c", now - 3 * HOUR), now - 3 * HOUR)
+            .await
+            .expect("add");
+        orders
+            .add_order("new", &placed("c", now), now)
+            .await
+            .expect("add");
+        assert_eq!(
+            orders.purge_expired(now).await.expect("purge"),
+            1,
+            "{store}"
+        );
+        assert_eq!(orders.get_order("old").await.expect("q"), None, "{store}");
+        assert!(
+            orders.get_order("kept").await.expect("q").is_some(),
+            "{store}"
+        );
+        // "kept" was last watched three hours ago: no longer watched, so never flagged.
+        assert_eq!(
+            orders.flag_stuck(i64::MAX, 50).await.expect("flag"),
+            ["new"],
+            "{store}"
+        );
+    }
+}
+
+fn early(customer: &str) -> DeliveryState {
+    DeliveryState {
+        customer_id: Some(customer.into()),
+        ..DeliveryState::default()
+    }
+}
+
+#[tokio::test]
+async fn delivery_saves_only_over_what_it_read() {
+    for store in each_store().await {
+        let delivery = store.delivery();
+        assert_eq!(delivery.load("o").await.expect("load"), None, "{store}");
+        assert!(
+            delivery
+                .save("o", &early("c"), None, 1)
+                .await
+                .expect("save"),
+            "{store}"
+        );
+        assert!(
+            !delivery
+                .save("o", &early("x"), None, 1)
+                .await
+                .expect("save"),
+            "a second first save loses, {store}"
+        );
+        let read = delivery.load("o").await.expect("load").expect("there");
+        assert_eq!(read.value, early("c"), "{store}");
+        let baked = DeliveryState {
+            baked: true,
+            claimed_until: Some(99),
+            ..early("c")
+        };
+        assert!(
+            delivery
+                .save("o", &baked, Some(read.version), 2)
+                .await
+                .expect("save"),
+            "{store}"
+        );
+        assert!(
+            !delivery
+                .save("o", &early("c"), Some(read.version), 3)
+                .await
+                .expect("save"),
+            "a save over a stale read loses, {store}"
+        );
+        let now = delivery.load("o").await.expect("load").expect("there");
+        assert_eq!(now.value, baked, "{store}");
+        assert_ne!(now.version, read.version, "{store}");
+    }
+}
+
+#[tokio::test]
+async fn delivery_forgets_orders_past_retention() {
+    for store in each_store().await {
+        let delivery = store.delivery();
+        let now = 100 * HOUR;
+        delivery
+            .save("old", &early("c"), None, now - 5 * HOUR)
+            .await
+            .expect("save");
+        delivery
+            .save("new", &early("c"), None, now)
+            .await
+            .expect("save");
+        assert_eq!(
+            delivery.purge_expired(now).await.expect("purge"),
+            1,
+            "{store}"
+        );
+        assert_eq!(delivery.load("old").await.expect("load"), None, "{store}");
+        assert!(
+            delivery.load("new").await.expect("load").is_some(),
+            "{store}"
+        );
+    }
+}
