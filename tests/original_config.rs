@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::services::ServiceName;
+use common::settings::Topic;
 use pizza_tests::binaries::{binary, workspace_root};
 use pizza_tests::shop::{ids, KITCHEN};
 use pizza_tests::topic_reader::read_all;
@@ -108,4 +109,35 @@ async fn the_originals_files_run_the_shop_end_to_end() {
     // The SQLite files are where the original's file says: in the folder the services run in.
     assert!(shop.path().join("orders.db").is_file());
     assert!(shop.path().join("delivery.db").is_file());
+}
+
+/// The guide's step 5 creates six topics by hand and no dead-letter topic: every service still
+/// starts, and the first that needs it creates it.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_only_the_guides_six_topics_every_service_starts() {
+    let broker = Broker::start();
+    let kafka = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
+    let six = &Topic::ALL[..6];
+    assert!(!six.contains(&Topic::DeadLetter));
+    let sys = original("config_sys/default.ini");
+    let shop = Shop::open_with_topics(&kafka, &sys, &[("simulation", "time_scale", "0")], six).await;
+    let services = shop.start_pipeline();
+    for service in &services {
+        service
+            .wait_for_log("Subscribed to topic(s)", Duration::from_secs(30))
+            .await;
+    }
+    let creators = services
+        .iter()
+        .filter(|s| s.log().contains("Topic 'pizza-dead-letter' created for dead letters"))
+        .count();
+    assert_eq!(creators, 1, "the first service to start made the dead-letter topic");
+    let producer = shop.producer().await;
+    shop.place_order(&producer, "51c70001").await;
+    shop.wait_for_status("51c70001", 999, Duration::from_secs(60))
+        .await
+        .expect("delivered");
+    // And the dead-letter topic now exists, with the configured partitions.
+    let poison = producer.producer().send(&shop.sys.topics.dead_letter, "x", b"{}", None).await;
+    assert!(poison.is_ok(), "{poison:?}");
 }

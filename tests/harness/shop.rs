@@ -72,6 +72,16 @@ impl Shop {
         sys_text: &str,
         edits: &[(&str, &str, &str)],
     ) -> Self {
+        Self::open_with_topics(kafka_text, sys_text, edits, &Topic::ALL).await
+    }
+
+    /// [`Self::open_with_files`] on a cluster where only `topics` exist yet.
+    pub async fn open_with_topics(
+        kafka_text: &str,
+        sys_text: &str,
+        edits: &[(&str, &str, &str)],
+        topics: &[Topic],
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("shop-")
             .tempdir()
@@ -88,7 +98,7 @@ impl Shop {
         std::fs::write(&sys_ini, sys_text).expect("write sys.ini");
         let kafka = KafkaSettings::load(&kafka_ini).expect("kafka settings");
         let sys = SysSettings::load(&sys_ini).expect("sys settings");
-        create_topics(&kafka, &sys, &Topic::ALL)
+        create_topics(&kafka, &sys, topics)
             .await
             .expect("topics created");
         // The harness reads the view the services write, from their folder.
