@@ -120,7 +120,8 @@ async fn with_only_the_guides_six_topics_every_service_starts() {
     let six = &Topic::ALL[..6];
     assert!(!six.contains(&Topic::DeadLetter));
     let sys = original("config_sys/default.ini");
-    let shop = Shop::open_with_topics(&kafka, &sys, &[("simulation", "time_scale", "0")], six).await;
+    let shop =
+        Shop::open_with_topics(&kafka, &sys, &[("simulation", "time_scale", "0")], six).await;
     let services = shop.start_pipeline();
     for service in &services {
         service
@@ -129,15 +130,24 @@ async fn with_only_the_guides_six_topics_every_service_starts() {
     }
     let creators = services
         .iter()
-        .filter(|s| s.log().contains("Topic 'pizza-dead-letter' created for dead letters"))
+        .filter(|s| {
+            s.log()
+                .contains("Topic 'pizza-dead-letter' created for dead letters")
+        })
         .count();
-    assert_eq!(creators, 1, "the first service to start made the dead-letter topic");
+    assert_eq!(
+        creators, 1,
+        "the first service to start made the dead-letter topic"
+    );
     let producer = shop.producer().await;
     shop.place_order(&producer, "51c70001").await;
     shop.wait_for_status("51c70001", 999, Duration::from_secs(60))
         .await
         .expect("delivered");
     // And the dead-letter topic now exists, with the configured partitions.
-    let poison = producer.producer().send(&shop.sys.topics.dead_letter, "x", b"{}", None).await;
+    let poison = producer
+        .producer()
+        .send(&shop.sys.topics.dead_letter, "x", b"{}", None)
+        .await;
     assert!(poison.is_ok(), "{poison:?}");
 }
