@@ -11,7 +11,7 @@ use common::settings::Topic;
 use pizza_tests::binaries::binary;
 use pizza_tests::ksqldb_double::{KsqlDbDouble, Relay};
 use pizza_tests::shop::ids;
-use pizza_tests::topic_reader::read_all;
+use pizza_tests::topic_reader::statuses_by_order;
 use pizza_tests::{Broker, Shop};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,19 +118,11 @@ async fn with_some_stages_derived_by_ksqldb_each_status_arrives_once() {
     }
     // Every ordered and baked event has been copied once the relay has copied one per order each.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut by_order: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut by_order = HashMap::new();
     while by_order.values().map(Vec::len).sum::<usize>() < orders.len() * 4 {
         assert!(std::time::Instant::now() < deadline, "{by_order:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
-        by_order.clear();
-        for record in read_all(&shop.kafka, &shop.sys.topics.status) {
-            let json = record.json();
-            let status = json["status"].as_i64().or(json["STATUS"].as_i64());
-            by_order
-                .entry(record.key.unwrap_or_default())
-                .or_default()
-                .push(status.unwrap_or_default());
-        }
+        by_order = statuses_by_order(&shop.kafka, &shop.sys.topics.status);
     }
     assert_eq!(
         relay.stop(),
@@ -138,10 +130,8 @@ async fn with_some_stages_derived_by_ksqldb_each_status_arrives_once() {
         "the relay copied 100 and 300 of each"
     );
     for id in &orders {
-        let mut seen = by_order.remove(id).unwrap_or_default();
-        seen.sort_unstable();
         assert_eq!(
-            seen,
+            by_order[id],
             [100, 200, 300, 999],
             "each status of {id} exactly once"
         );

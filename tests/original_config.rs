@@ -3,7 +3,6 @@
 //! `localhost.ini` with only the broker's port changed to this test's broker. Its `[ksqldb]`
 //! endpoint (localhost:8088) does not answer here, so the services write the statuses.
 
-use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use common::services::ServiceName;
 use common::settings::Topic;
 use pizza_tests::binaries::{binary, workspace_root};
 use pizza_tests::shop::{ids, KITCHEN};
-use pizza_tests::topic_reader::read_all;
+use pizza_tests::topic_reader::statuses_by_order;
 use pizza_tests::{Broker, Shop};
 
 fn original(file: &str) -> String {
@@ -79,18 +78,9 @@ async fn the_originals_files_run_the_shop_end_to_end() {
         assert!(service.terminate().0.success());
     }
 
-    let mut statuses: HashMap<String, Vec<i64>> = HashMap::new();
-    for record in read_all(&shop.kafka, &shop.sys.topics.status) {
-        let status = record.json()["status"].as_i64().unwrap_or_default();
-        statuses
-            .entry(record.key.unwrap_or_default())
-            .or_default()
-            .push(status);
-    }
+    let statuses = statuses_by_order(&shop.kafka, &shop.sys.topics.status);
     for id in &orders {
-        let mut seen = statuses.remove(id).unwrap_or_default();
-        seen.sort_unstable();
-        assert_eq!(seen, [100, 200, 300, 999], "{id}");
+        assert_eq!(statuses[id], [100, 200, 300, 999], "{id}");
     }
     // The original's labels and wording in the services' lines.
     let status_log = services[KITCHEN

@@ -8,22 +8,10 @@ use common::events::{now_ms, PizzaAssembled};
 use common::services::ServiceName;
 use common::status::StatusAt;
 use pizza_tests::shop::{ids, ordered};
-use pizza_tests::topic_reader::{read_all, read_until, Record};
+use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn statuses_by_order(records: &[Record]) -> HashMap<String, Vec<i64>> {
-    let mut by_order: HashMap<String, Vec<i64>> = HashMap::new();
-    for record in records {
-        let status = record.json()["status"].as_i64().unwrap_or_default();
-        by_order
-            .entry(record.key.clone().unwrap_or_default())
-            .or_default()
-            .push(status);
-    }
-    by_order
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_order_goes_through_each_stage_to_delivered_once() {
@@ -41,11 +29,13 @@ async fn every_order_goes_through_each_stage_to_delivered_once() {
         assert!(service.terminate().0.success());
     }
 
-    let by_order = statuses_by_order(&read_all(&shop.kafka, &shop.sys.topics.status));
+    let by_order = statuses_by_order(&shop.kafka, &shop.sys.topics.status);
     for id in &orders {
-        let mut seen = by_order.get(id).cloned().unwrap_or_default();
-        seen.sort_unstable();
-        assert_eq!(seen, [100, 200, 300, 999], "each status of {id} once");
+        assert_eq!(
+            by_order[id],
+            [100, 200, 300, 999],
+            "each status of {id} once"
+        );
     }
     let delivered = read_all(&shop.kafka, &shop.sys.topics.delivered);
     assert_eq!(

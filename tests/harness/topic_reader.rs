@@ -171,3 +171,21 @@ pub fn count_by_key(kafka: &KafkaSettings, topic: &str) -> HashMap<String, usize
     }
     counts
 }
+
+/// The status codes on `pizza-status` per order, sorted: `[100, 200, 300, 999]` for an order that
+/// went through once. Reads ksqlDB's upper-case field names too.
+pub fn statuses_by_order(kafka: &KafkaSettings, topic: &str) -> HashMap<String, Vec<i64>> {
+    let mut by_order: HashMap<String, Vec<i64>> = HashMap::new();
+    for record in read_all(kafka, topic) {
+        let json = record.json();
+        let status = json["status"].as_i64().or(json["STATUS"].as_i64());
+        by_order
+            .entry(record.key.unwrap_or_default())
+            .or_default()
+            .push(status.unwrap_or_default());
+    }
+    for statuses in by_order.values_mut() {
+        statuses.sort_unstable();
+    }
+    by_order
+}
