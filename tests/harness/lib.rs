@@ -6,7 +6,9 @@ pub mod broker;
 pub mod ini;
 pub mod ksqldb_double;
 pub mod loadgen;
+pub mod postgres;
 pub mod shop;
+pub mod stores;
 pub mod tls;
 pub mod topic_reader;
 

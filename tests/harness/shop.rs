@@ -103,8 +103,9 @@ impl Shop {
             .expect("topics created");
         // The harness reads the view the services write, from their folder.
         let mut view = sys.orders_store.clone();
-        let StoreLocation::Sqlite(file) = &view.location;
-        view.location = StoreLocation::Sqlite(dir.path().join(file));
+        if let StoreLocation::Sqlite(file) = &view.location {
+            view.location = StoreLocation::Sqlite(dir.path().join(file));
+        }
         let orders = open_order_store(&view).await.expect("orders store");
         Self {
             dir,

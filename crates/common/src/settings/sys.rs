@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use super::topics::Topics;
 use super::{IniFile, SettingsError};
@@ -101,9 +102,21 @@ pub struct Menu {
 }
 
 /// Which implementation keeps a store's rows (`db_module_class` and `name`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     Sqlite(PathBuf),
+    /// A `postgres://user:password@host:port/database` URL.
+    Postgres(String),
+}
+
+/// Never prints a database password.
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,11 +298,22 @@ fn location(file: &IniFile, section: &str) -> Result<StoreLocation, SettingsErro
     let name = file.string(section, "name")?;
     match class.as_str() {
         "sqlite" | "utils.db.sqlite" => Ok(StoreLocation::Sqlite(name.into())),
+        "postgres" => match tokio_postgres::Config::from_str(&name) {
+            Ok(_) if name.starts_with("postgres://") || name.starts_with("postgresql://") => {
+                Ok(StoreLocation::Postgres(name))
+            }
+            _ => Err(file.invalid(
+                section,
+                "name",
+                "(not shown: it may hold a password)",
+                "a postgres://user:password@host:port/database URL",
+            )),
+        },
         _ => Err(file.invalid(
             section,
             "db_module_class",
             &class,
-            "a known state store (utils.db.sqlite or sqlite)",
+            "a known state store (utils.db.sqlite, sqlite or postgres)",
         )),
     }
 }

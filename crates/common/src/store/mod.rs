@@ -6,6 +6,8 @@
 //! rule in [`crate::status`], delivery's decision in the delivery service), so every
 //! implementation keeps the same rules by calling them, not by copying them.
 
+mod fold;
+mod postgres;
 mod records;
 mod sqlite;
 
@@ -34,12 +36,42 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("state store {database}")]
+    Postgres {
+        database: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("state store {database} is unavailable")]
+    Unavailable {
+        database: String,
+        #[source]
+        source: deadpool_postgres::PoolError,
+    },
+    #[error("state store {database}: cannot make its connection pool")]
+    PoolBuild {
+        database: String,
+        #[source]
+        source: deadpool_postgres::BuildError,
+    },
     #[error("table name {0:?} is not a plain identifier (letters, digits, _)")]
     TableName(String),
     #[error("order {0} already exists")]
     DuplicateOrder(String),
     #[error("a state store call did not finish")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached at all (as opposed to refusing a statement):
+    /// the web app says so with a 503, and it passes when the database is back.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable { .. } => true,
+            Self::Postgres { source, .. } => source.is_closed() || source.as_db_error().is_none(),
+            _ => false,
+        }
+    }
 }
 
 /// What every store does, whatever it holds.
@@ -103,6 +135,9 @@ pub async fn open_order_store(
         StoreLocation::Sqlite(path) => Ok(Arc::new(
             sqlite::SqliteOrderStore::open(path, settings).await?,
         )),
+        StoreLocation::Postgres(url) => Ok(Arc::new(
+            postgres::PostgresOrderStore::open(url, settings).await?,
+        )),
     }
 }
 
@@ -113,10 +148,39 @@ pub async fn open_delivery_store(
         StoreLocation::Sqlite(path) => Ok(Arc::new(
             sqlite::SqliteDeliveryStore::open(path, settings).await?,
         )),
+        StoreLocation::Postgres(url) => Ok(Arc::new(
+            postgres::PostgresDeliveryStore::open(url, settings).await?,
+        )),
+    }
+}
+
+/// Table names come from configuration and end up in SQL text, so only plain identifiers pass.
+fn table_name(name: &str) -> Result<String, StoreError> {
+    let plain = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        Ok(name.to_owned())
+    } else {
+        Err(StoreError::TableName(name.to_owned()))
     }
 }
 
 /// Retention periods are configured in hours.
 pub fn hours_before(now_ms: i64, hours: f64) -> i64 {
     now_ms.saturating_sub((hours * 3_600_000.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_must_be_plain() {
+        assert!(table_name("orders").is_ok());
+        assert!(table_name("status_watch2").is_ok());
+        assert!(table_name("orders; DROP TABLE x").is_err());
+        assert!(table_name("1st").is_err());
+        assert!(table_name("").is_err());
+    }
 }

@@ -7,9 +7,11 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 
 use super::migrations::migrate;
-use super::{table_name, CachedStatements, Db};
+use super::{CachedStatements, Db};
 use crate::settings::DeliveryStoreSettings;
-use crate::store::{hours_before, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned};
+use crate::store::{
+    hours_before, table_name, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned,
+};
 
 const MIGRATIONS: [&str; 2] = [
     include_str!("sql/delivery_1.sql"),

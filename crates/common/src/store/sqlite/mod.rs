@@ -76,18 +76,6 @@ impl Db {
     }
 }
 
-/// Table names come from configuration and end up in SQL text, so only plain identifiers pass.
-pub(super) fn table_name(name: &str) -> Result<String, StoreError> {
-    let plain = !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
-        Ok(name.to_owned())
-    } else {
-        Err(StoreError::TableName(name.to_owned()))
-    }
-}
-
 /// `execute` and `query_row` through the connection's statement cache. The hot paths run the
 /// same few statements thousands of times a second; parsing each one again every time showed up
 /// in profiles of the status service.
@@ -111,19 +99,5 @@ impl CachedStatements for Connection {
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     {
         self.prepare_cached(sql)?.query_row(params, read)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_names_must_be_plain() {
-        assert!(table_name("orders").is_ok());
-        assert!(table_name("status_watch2").is_ok());
-        assert!(table_name("orders; DROP TABLE x").is_err());
-        assert!(table_name("1st").is_err());
-        assert!(table_name("").is_err());
     }
 }

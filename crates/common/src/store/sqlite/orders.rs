@@ -1,18 +1,22 @@
 //! The orders view in SQLite, shared by the web app (writes new orders, reads) and the status
 //! service (folds status events, runs the watchdog).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
 use super::migrations::migrate;
-use super::{table_name, CachedStatements, Db};
+use super::{CachedStatements, Db};
 use crate::events::{OrderDetails, Pizza, PizzaOrdered};
 use crate::settings::OrdersStoreSettings;
-use crate::status::{supersedes, StatusAt, StatusRules};
-use crate::store::{hours_before, OrderRecord, OrderStore, StateStore, StatusChange, StoreError};
+use crate::status::{StatusAt, StatusRules};
+use crate::store::fold::fold;
+use crate::store::{
+    hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
+};
 
 const MIGRATIONS: [&str; 1] = [include_str!("sql/orders_1.sql")];
 
@@ -133,48 +137,6 @@ fn record(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     })
 }
 
-/// Folds one status event into the view inside the caller's transaction.
-fn apply_status(
-    tx: &Connection,
-    sql: &Statements,
-    rules: &StatusRules,
-    order_id: &str,
-    incoming: StatusAt,
-    now_ms: i64,
-) -> rusqlite::Result<StatusChange> {
-    let current = tx
-        .row(&sql.select_status, [order_id], |row| {
-            Ok(StatusAt {
-                status: row.get(0)?,
-                timestamp: row.get(1)?,
-            })
-        })
-        .optional()?;
-    let Some(current) = current else {
-        return Ok(StatusChange::UnknownOrder);
-    };
-    if !supersedes(incoming, current, &rules.completed) {
-        return Ok(StatusChange::Ignored {
-            current: current.status,
-        });
-    }
-    tx.run(
-        &sql.update_status,
-        params![order_id, incoming.status, incoming.timestamp],
-    )?;
-    if rules.finished(incoming.status) {
-        tx.run(&sql.delete_watch, [order_id])?;
-    } else {
-        tx.run(
-            &sql.upsert_watch,
-            params![order_id, incoming.status, now_ms],
-        )?;
-    }
-    Ok(StatusChange::Updated {
-        previous: current.status,
-    })
-}
-
 #[async_trait]
 impl StateStore for SqliteOrderStore {
     async fn purge_expired(&self, now_ms: i64) -> Result<usize, StoreError> {
@@ -285,12 +247,38 @@ impl OrderStore for SqliteOrderStore {
                 // IMMEDIATE takes the write lock before reading, so two writers cannot both
                 // decide from the same old status.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let changes = updates
-                    .iter()
-                    .map(|(id, incoming)| apply_status(&tx, &sql, &rules, id, *incoming, now_ms))
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut current = HashMap::new();
+                for (order_id, _) in &updates {
+                    if current.contains_key(order_id) {
+                        continue;
+                    }
+                    let shown = tx
+                        .row(&sql.select_status, [order_id], |row| {
+                            Ok(StatusAt {
+                                status: row.get(0)?,
+                                timestamp: row.get(1)?,
+                            })
+                        })
+                        .optional()?;
+                    if let Some(shown) = shown {
+                        current.insert(order_id.clone(), shown);
+                    }
+                }
+                let folded = fold(current, &updates, &rules);
+                for (order_id, now) in &folded.statuses {
+                    tx.run(
+                        &sql.update_status,
+                        params![order_id, now.status, now.timestamp],
+                    )?;
+                }
+                for (order_id, status) in &folded.watch {
+                    tx.run(&sql.upsert_watch, params![order_id, status, now_ms])?;
+                }
+                for order_id in &folded.unwatch {
+                    tx.run(&sql.delete_watch, [order_id])?;
+                }
                 tx.commit()?;
-                Ok(changes)
+                Ok(folded.changes)
             })
             .await
     }

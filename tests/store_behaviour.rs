@@ -1,12 +1,11 @@
 //! What every state store must do, whatever keeps its rows: one suite, run against each
-//! implementation on a real database.
-
-mod stores;
+//! implementation on a real database (SQLite files, a PostgreSQL server).
 
 use common::events::{OrderDetails, Pizza, PizzaOrdered};
 use common::status::StatusAt;
+use common::store::{open_delivery_store, open_order_store};
 use common::store::{DeliveryState, StatusChange, StoreError};
-use stores::{each_store, HOUR};
+use pizza_tests::stores::{delivery_settings, each_location, each_store, orders_settings, HOUR};
 
 fn placed(customer: &str, timestamp: i64) -> PizzaOrdered {
     PizzaOrdered {
@@ -295,5 +294,70 @@ async fn delivery_forgets_orders_past_retention() {
             delivery.load("new").await.expect("load").is_some(),
             "{store}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_starting_at_once_set_the_schema_up_once() {
+    for place in each_location() {
+        let settings = orders_settings(place.location.clone());
+        let stores = futures::future::join_all((0..4).map(|_| open_order_store(&settings))).await;
+        for opened in &stores {
+            assert!(opened.is_ok(), "{place}: {:?}", opened.as_ref().err());
+        }
+        let first = stores[0].as_ref().expect("opened");
+        first.add_order("o", &placed("c", 1), 1).await.expect("add");
+        for store in &stores {
+            let order = store
+                .as_ref()
+                .expect("opened")
+                .get_order("o")
+                .await
+                .expect("read");
+            assert!(
+                order.is_some(),
+                "{place}: every instance sees the same table"
+            );
+        }
+    }
+}
+
+/// Two delivery instances (during a rebalance, say) decide about the same order at once: only
+/// one of their saves lands, so only one acts.
+#[tokio::test(flavor = "multi_thread")]
+async fn of_two_instances_saving_over_the_same_read_only_one_wins() {
+    for place in each_location() {
+        let settings = delivery_settings(place.location.clone());
+        let a = open_delivery_store(&settings).await.expect("instance a");
+        let b = open_delivery_store(&settings).await.expect("instance b");
+        for round in 0..20 {
+            let order_id = format!("o{round}");
+            let (from_a, from_b) = (early("a"), early("b"));
+            let (first_a, first_b) = tokio::join!(
+                a.save(&order_id, &from_a, None, 1),
+                b.save(&order_id, &from_b, None, 1)
+            );
+            let firsts = [first_a.expect("a"), first_b.expect("b")];
+            assert_eq!(
+                firsts.iter().filter(|won| **won).count(),
+                1,
+                "{place}: {firsts:?}"
+            );
+            let read = a.load(&order_id).await.expect("load").expect("there");
+            let claimed = DeliveryState {
+                claimed_until: Some(9),
+                ..read.value.clone()
+            };
+            let (claim_a, claim_b) = tokio::join!(
+                a.save(&order_id, &claimed, Some(read.version), 2),
+                b.save(&order_id, &claimed, Some(read.version), 2)
+            );
+            let claims = [claim_a.expect("a"), claim_b.expect("b")];
+            assert_eq!(
+                claims.iter().filter(|won| **won).count(),
+                1,
+                "{place}: {claims:?}"
+            );
+        }
     }
 }

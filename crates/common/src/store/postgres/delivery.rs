@@ -1,0 +1,154 @@
+//! Delivery's memory of each order in PostgreSQL, shared by the delivery instances of every host:
+//! whichever instance a partition moves to finds the early warnings of its orders here.
+
+use async_trait::async_trait;
+
+use super::Pg;
+use crate::settings::DeliveryStoreSettings;
+use crate::store::{
+    hours_before, table_name, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned,
+};
+
+const MIGRATIONS: [&str; 1] = [include_str!("sql/delivery_1.sql")];
+
+pub struct PostgresDeliveryStore {
+    pg: Pg,
+    sql: Statements,
+    retention_hours: f64,
+}
+
+struct Statements {
+    select: String,
+    insert: String,
+    update: String,
+    purge: String,
+}
+
+impl Statements {
+    fn new(table: &str) -> Self {
+        Self {
+            select: format!(
+                "SELECT customer_id, baked, late, claimed_until, delivered, version \
+                 FROM {table} WHERE order_id = $1"
+            ),
+            insert: format!(
+                "INSERT INTO {table} (order_id, customer_id, baked, late, claimed_until, \
+                 delivered, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
+                 ON CONFLICT (order_id) DO NOTHING"
+            ),
+            update: format!(
+                "UPDATE {table} SET customer_id = $2, baked = $3, late = $4, claimed_until = $5, \
+                 delivered = $6, version = version + 1, updated_at = $7 \
+                 WHERE order_id = $1 AND version = $8"
+            ),
+            purge: format!("DELETE FROM {table} WHERE updated_at < $1"),
+        }
+    }
+}
+
+impl PostgresDeliveryStore {
+    pub async fn open(url: &str, settings: &DeliveryStoreSettings) -> Result<Self, StoreError> {
+        let table = table_name(&settings.table_customers)?;
+        let pg = Pg::connect(url)?;
+        pg.migrate(
+            &format!("delivery:{table}"),
+            &MIGRATIONS,
+            &[("customers", &table)],
+        )
+        .await?;
+        Ok(Self {
+            pg,
+            sql: Statements::new(&table),
+            retention_hours: settings.table_customers_retention_hours,
+        })
+    }
+}
+
+#[async_trait]
+impl StateStore for PostgresDeliveryStore {
+    async fn purge_expired(&self, now_ms: i64) -> Result<usize, StoreError> {
+        let cutoff = hours_before(now_ms, self.retention_hours);
+        let client = self.pg.client().await?;
+        let purged = client
+            .execute(&self.sql.purge, &[&cutoff])
+            .await
+            .map_err(|e| self.pg.error(e))?;
+        Ok(usize::try_from(purged).unwrap_or(usize::MAX))
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for PostgresDeliveryStore {
+    async fn load(&self, order_id: &str) -> Result<Option<Versioned<DeliveryState>>, StoreError> {
+        let client = self.pg.client().await?;
+        async {
+            let statement = client.prepare_cached(&self.sql.select).await?;
+            let row = client.query_opt(&statement, &[&order_id]).await?;
+            Ok(row.map(|row| Versioned {
+                value: DeliveryState {
+                    customer_id: row.get(0),
+                    baked: row.get(1),
+                    late: row.get(2),
+                    claimed_until: row.get(3),
+                    delivered: row.get(4),
+                },
+                version: row.get(5),
+            }))
+        }
+        .await
+        .map_err(|e| self.pg.error(e))
+    }
+
+    async fn save(
+        &self,
+        order_id: &str,
+        state: &DeliveryState,
+        expected: Option<i64>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let s = state;
+        let client = self.pg.client().await?;
+        async {
+            let written = match expected {
+                None => {
+                    let statement = client.prepare_cached(&self.sql.insert).await?;
+                    client
+                        .execute(
+                            &statement,
+                            &[
+                                &order_id,
+                                &s.customer_id,
+                                &s.baked,
+                                &s.late,
+                                &s.claimed_until,
+                                &s.delivered,
+                                &now_ms,
+                            ],
+                        )
+                        .await?
+                }
+                Some(version) => {
+                    let statement = client.prepare_cached(&self.sql.update).await?;
+                    client
+                        .execute(
+                            &statement,
+                            &[
+                                &order_id,
+                                &s.customer_id,
+                                &s.baked,
+                                &s.late,
+                                &s.claimed_until,
+                                &s.delivered,
+                                &now_ms,
+                                &version,
+                            ],
+                        )
+                        .await?
+                }
+            };
+            Ok(written == 1)
+        }
+        .await
+        .map_err(|e| self.pg.error(e))
+    }
+}

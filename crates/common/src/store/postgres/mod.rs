@@ -1,0 +1,148 @@
+//! The PostgreSQL stores: one database server shared by every instance of every service on every
+//! host. A pool of connections per store; statements prepared once per connection; the schema
+//! brought up to date at start under an advisory lock, so instances starting at once take turns.
+
+mod delivery;
+mod orders;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::{Config, NoTls};
+
+use super::StoreError;
+
+pub use delivery::PostgresDeliveryStore;
+pub use orders::PostgresOrderStore;
+
+/// Connections per store and process: the services' work is short statements, and a server
+/// serves many processes.
+const POOL_SIZE: usize = 8;
+/// How long a call waits for a connection before the store counts as unavailable.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+pub(super) struct Pg {
+    pool: Pool,
+    /// The URL without its password, for error messages.
+    database: String,
+}
+
+impl Pg {
+    pub(super) fn connect(url: &str) -> Result<Self, StoreError> {
+        let config = Config::from_str(url).map_err(|source| StoreError::Postgres {
+            database: "the [state-store-*] name".into(),
+            source,
+        })?;
+        let database = described(&config);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(PATIENCE))
+            .create_timeout(Some(PATIENCE))
+            .recycle_timeout(Some(PATIENCE))
+            .build()
+            .map_err(|source| StoreError::PoolBuild {
+                database: database.clone(),
+                source,
+            })?;
+        Ok(Self { pool, database })
+    }
+
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|source| StoreError::Unavailable {
+                database: self.database.clone(),
+                source,
+            })
+    }
+
+    pub(super) fn error(&self, source: tokio_postgres::Error) -> StoreError {
+        StoreError::Postgres {
+            database: self.database.clone(),
+            source,
+        }
+    }
+
+    /// Brings `store`'s tables up to the last of `scripts` (`{name}` placeholders filled with
+    /// the configured table names), each script applied once, whoever starts first.
+    pub(super) async fn migrate(
+        &self,
+        store: &str,
+        scripts: &[&str],
+        tables: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(|e| self.error(e))?;
+        tx.batch_execute(
+            "SELECT pg_advisory_xact_lock(hashtext('pizza_schema'));
+             CREATE TABLE IF NOT EXISTS pizza_schema (store TEXT PRIMARY KEY, version BIGINT NOT NULL);",
+        )
+        .await
+        .map_err(|e| self.error(e))?;
+        let at: i64 = tx
+            .query_opt(
+                "SELECT version FROM pizza_schema WHERE store = $1",
+                &[&store],
+            )
+            .await
+            .map_err(|e| self.error(e))?
+            .map_or(0, |row| row.get(0));
+        for script in scripts.iter().skip(usize::try_from(at).unwrap_or(0)) {
+            let sql = tables
+                .iter()
+                .fold((*script).to_owned(), |sql, (placeholder, table)| {
+                    sql.replace(&format!("{{{placeholder}}}"), table)
+                });
+            tx.batch_execute(&sql).await.map_err(|e| self.error(e))?;
+        }
+        let version = i64::try_from(scripts.len()).unwrap_or(i64::MAX).max(at);
+        tx.execute(
+            "INSERT INTO pizza_schema (store, version) VALUES ($1, $2) \
+             ON CONFLICT (store) DO UPDATE SET version = excluded.version",
+            &[&store, &version],
+        )
+        .await
+        .map_err(|e| self.error(e))?;
+        tx.commit().await.map_err(|e| self.error(e))
+    }
+}
+
+/// `postgres://user@host:port/database`, without the password.
+fn described(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        config.get_user().unwrap_or_default(),
+        hosts.join(","),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_never_shows() {
+        let config = Config::from_str("postgres://shop:s3cret@db.example:5433/pizza").expect("url");
+        assert_eq!(described(&config), "postgres://shop@db.example:5433/pizza");
+    }
+}
