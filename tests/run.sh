@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need and is missing (the local broker; Chromium and
-# stunnel from Debian's packages; the browser driver from npm), then runs every test: unit,
-# integration on real brokers and a real PostgreSQL, and the browser test.
+# The test command: installs what the tests need and is missing (the local broker; Chromium,
+# stunnel and PostgreSQL from Debian's packages; the browser driver from npm), then runs every
+# test: unit, integration on real brokers and a real PostgreSQL, and the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
