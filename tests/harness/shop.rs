@@ -148,6 +148,9 @@ impl Shop {
     pub fn start_in(&self, service: ServiceName, folder: &str) -> Service {
         let folder = self.path().join(folder);
         std::fs::create_dir_all(&folder).expect("instance folder");
+        let log = folder.join("logs").join(format!("{service}.log"));
+        // An earlier process of the service in this folder wrote to the same file.
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len());
         let child = Command::new(binary(service.as_str()))
             .arg(&self.kafka_ini)
             .arg(&self.sys_ini)
@@ -160,7 +163,8 @@ impl Shop {
         Service {
             name: service,
             child,
-            log: folder.join("logs").join(format!("{service}.log")),
+            log,
+            log_start,
         }
     }
 
@@ -337,6 +341,8 @@ pub struct Service {
     pub name: ServiceName,
     child: Child,
     log: PathBuf,
+    /// Where this process's lines begin in the log file.
+    log_start: u64,
 }
 
 impl Service {
@@ -381,8 +387,16 @@ impl Service {
         let _ = self.child.wait();
     }
 
+    /// What this process has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log) {
+            use std::io::{Read, Seek, SeekFrom};
+            if file.seek(SeekFrom::Start(self.log_start)).is_ok() {
+                let _ = file.read_to_string(&mut text);
+            }
+        }
+        text
     }
 
     /// Waits until the service's log contains `text`.

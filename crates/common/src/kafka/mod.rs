@@ -8,6 +8,7 @@ mod gaps;
 mod inbound;
 mod offsets;
 mod outbound;
+mod owners;
 mod producer;
 mod rebalance;
 mod runner;

@@ -13,10 +13,12 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::dead_letter;
 use super::gaps::{Arrival, GapGuard};
 use super::offsets::{OffsetTracker, Position};
+use super::owners::OwnerWatch;
 use super::rebalance::RebalanceLogger;
 use super::{consumer_config, event_log, HandleError, Inbound};
 use crate::context::ServiceContext;
@@ -62,10 +64,11 @@ pub async fn run_consumer<H: Handler>(
         .ok_or(RunnerError::NoGroup(ctx.name.as_str()))?;
     let client_id = sys.client_ids.of(ctx.name);
     let names = sys.topics.names(topics);
-    let consumer: StreamConsumer<RebalanceLogger> =
+    let consumer: Arc<StreamConsumer<RebalanceLogger>> = Arc::new(
         consumer_config(&ctx.settings.kafka, group_id, client_id)
             .create_with_context(RebalanceLogger::default())
-            .map_err(RunnerError::Create)?;
+            .map_err(RunnerError::Create)?,
+    );
     consumer
         .subscribe(&names)
         .map_err(|source| RunnerError::Subscribe {
@@ -73,6 +76,9 @@ pub async fn run_consumer<H: Handler>(
             source,
         })?;
     tracing::info!("Subscribed to topic(s): {}", names.join(", "));
+    let stop_watching = CancellationToken::new();
+    let watching =
+        tokio::spawn(OwnerWatch::new(&names).run(consumer.clone(), stop_watching.clone()));
 
     let mut offsets = OffsetTracker::default();
     let mut gaps = GapGuard::default();
@@ -121,6 +127,8 @@ pub async fn run_consumer<H: Handler>(
         );
     }
     commit(&consumer, &offsets);
+    stop_watching.cancel();
+    let _ = watching.await;
     tracing::info!("Closing consumer in consumer group...");
     // Dropping the consumer leaves the group, so its partitions move to another member at once
     // instead of after the session timeout. It blocks while librdkafka says goodbye.
