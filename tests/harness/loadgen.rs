@@ -113,6 +113,39 @@ impl Customer {
             .ok_or_else(|| Failure::Other(format!("{what}: no status in {body}")))
     }
 
+    /// The same customer, signed in, at another web app of the shop (as a load balancer may send
+    /// them).
+    pub fn at(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// The status code a GET of `path` answers.
+    pub async fn answer(&self, path: &str) -> Result<StatusCode, Failure> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .map_err(transport(path))?;
+        Ok(response.status())
+    }
+
+    /// The body a GET of `path` answers, whatever its status.
+    pub async fn page(&self, path: &str) -> Result<String, Failure> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .map_err(transport(path))?;
+        response.text().await.map_err(transport(path))
+    }
+
     /// GETs a page and checks it answers 200.
     pub async fn get(&self, path: &str) -> Result<(), Failure> {
         let response = self

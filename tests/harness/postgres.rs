@@ -150,12 +150,23 @@ impl Postgres {
 
     /// Stops the server, as an outage would (a fast shutdown: connections are cut).
     pub fn stop(&mut self) {
+        self.signal_postmaster("INT");
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-INT")
-                .arg(child.id().to_string())
-                .status();
             let _ = child.wait();
+        }
+    }
+
+    /// Signals the server itself: its parent may be `runuser`, which does not pass signals on.
+    fn signal_postmaster(&self, signal: &str) {
+        let pid_file = self.folder.path().join("data/postmaster.pid");
+        let pid = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|text| text.lines().next().map(str::trim).map(str::to_owned));
+        if let Some(pid) = pid {
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid)
+                .status();
         }
     }
 
@@ -206,8 +217,9 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
+        // An immediate shutdown: the cluster is thrown away with its folder.
+        self.signal_postmaster("QUIT");
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
             let _ = child.wait();
         }
     }

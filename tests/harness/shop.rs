@@ -146,6 +146,11 @@ impl Shop {
     /// Starts a binary in a subfolder of the shop, so two instances of one service keep separate
     /// logs while sharing the configuration and the SQLite files (their paths are absolute).
     pub fn start_in(&self, service: ServiceName, folder: &str) -> Service {
+        self.start_with(service, folder, &[])
+    }
+
+    /// [`Self::start_in`] with extra environment variables.
+    pub fn start_with(&self, service: ServiceName, folder: &str, env: &[(&str, &str)]) -> Service {
         let folder = self.path().join(folder);
         std::fs::create_dir_all(&folder).expect("instance folder");
         let log = folder.join("logs").join(format!("{service}.log"));
@@ -155,6 +160,7 @@ impl Shop {
             .arg(&self.kafka_ini)
             .arg(&self.sys_ini)
             .current_dir(&folder)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

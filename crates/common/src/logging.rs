@@ -28,8 +28,9 @@ pub fn init(service: &'static str) -> std::io::Result<LogGuard> {
     std::fs::create_dir_all(LOG_FOLDER)?;
     let file = tracing_appender::rolling::never(Path::new(LOG_FOLDER), format!("{service}.log"));
     let (file_writer, guard) = tracing_appender::non_blocking(file);
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,librdkafka=warn,rdkafka=warn,tokio_postgres=warn")
+    });
     let layer = fmt::layer()
         .event_format(OriginalFormat { service })
         .with_writer(std::io::stdout.and(file_writer));

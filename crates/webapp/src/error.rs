@@ -60,6 +60,15 @@ impl IntoResponse for AppError {
                 "Kitchen unavailable",
                 message.clone(),
             ),
+            Self::Store(error) if error.is_unavailable() => {
+                tracing::warn!("Request failed: {}", error_chain(&self));
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Orders unavailable",
+                    "The shop cannot reach its orders just now. Please try again in a moment."
+                        .to_owned(),
+                )
+            }
             Self::Store(_) | Self::Internal(_) => {
                 tracing::error!("Request failed: {}", error_chain(&self));
                 (

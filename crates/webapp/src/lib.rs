@@ -9,6 +9,7 @@ pub mod pages;
 pub mod routes;
 pub mod security;
 pub mod session;
+pub mod session_key;
 pub mod startup;
 pub mod state;
 

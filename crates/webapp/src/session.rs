@@ -1,15 +1,11 @@
-//! Who is ordering: an encrypted, authenticated cookie naming the customer. The key comes from
-//! `[webapp] session_key_file`, generated on first start and readable by its owner only.
-
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+//! Who is ordering: an encrypted, authenticated cookie naming the customer (its key: see
+//! [`crate::session_key`]).
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, Key, SameSite};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::PrivateCookieJar;
 
 use crate::error::ErrorPage;
@@ -96,37 +92,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Customer {
     }
 }
 
-/// Reads the signing key, or makes one and keeps it with owner-only permissions.
-pub fn load_or_create_key(path: &Path) -> std::io::Result<Key> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= 64 => return Ok(Key::from(&bytes)),
-        Ok(_) => {
-            return Err(std::io::Error::other(format!(
-                "{} holds fewer than 64 bytes; delete it to have a new key made",
-                path.display()
-            )))
-        }
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
-        Err(_) => {}
-    }
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)?;
-    }
-    let key = Key::generate();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(key.master())?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn usernames_are_trimmed_bounded_and_default_to_anonymous() {
@@ -139,17 +107,6 @@ mod tests {
         assert_eq!(username_from_form("seventeen chars!!"), None);
         assert_eq!(username_from_form("Ann\nINFO Order"), None);
         assert_eq!(username_from_form("Ann\u{1b}[31m"), None);
-    }
-
-    #[test]
-    fn the_key_is_made_once_and_kept_private() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("keys/session.key");
-        let first = load_or_create_key(&path).expect("created");
-        let again = load_or_create_key(&path).expect("read back");
-        assert_eq!(first.master(), again.master());
-        let mode = std::fs::metadata(&path).expect("exists").mode() & 0o777;
-        assert_eq!(mode, 0o600);
     }
 
     #[test]

@@ -3,14 +3,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use common::kafka::{producer_config, EventProducer, Outbound};
 use common::services::ServiceName;
 use common::settings::{set_default, Settings};
 use common::store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
-use crate::session::load_or_create_key;
+use crate::session_key::session_key;
 use crate::state::AppState;
 
 pub async fn build_state(
@@ -19,8 +18,7 @@ pub async fn build_state(
 ) -> anyhow::Result<AppState> {
     let sys = &settings.sys;
     let store = open_order_store(&sys.orders_store).await?;
-    let key = load_or_create_key(&sys.webapp.session_key_file)
-        .with_context(|| format!("session key {}", sys.webapp.session_key_file.display()))?;
+    let key = session_key(&sys.webapp.session_key_file)?;
     let mut config = producer_config(&settings.kafka, sys.client_ids.of(ServiceName::Webapp));
     // A customer waits for the answer: give up after seconds, not librdkafka's five minutes.
     set_default(&mut config, "message.timeout.ms", "10000");

@@ -21,6 +21,8 @@ pub use orders::PostgresOrderStore;
 const POOL_SIZE: usize = 8;
 /// How long a call waits for a connection before the store counts as unavailable.
 const PATIENCE: Duration = Duration::from_secs(5);
+/// How long start-up waits for the database to answer before giving up with a clear error.
+const START_PATIENCE: Duration = Duration::from_secs(60);
 
 pub(super) struct Pg {
     pool: Pool,
@@ -66,6 +68,24 @@ impl Pg {
             })
     }
 
+    /// A connection, waiting a while for a database that is still starting (or restarting), so
+    /// the services may start before it.
+    async fn reachable(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.client().await {
+                Err(error) if error.is_unavailable() && started.elapsed() < START_PATIENCE => {
+                    tracing::warn!(
+                        "Waiting for the database ({})",
+                        crate::logging::error_chain(&error)
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                reached => return reached,
+            }
+        }
+    }
+
     pub(super) fn error(&self, source: tokio_postgres::Error) -> StoreError {
         StoreError::Postgres {
             database: self.database.clone(),
@@ -81,7 +101,7 @@ impl Pg {
         scripts: &[&str],
         tables: &[(&str, &str)],
     ) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
+        let mut client = self.reachable().await?;
         let tx = client.transaction().await.map_err(|e| self.error(e))?;
         tx.batch_execute(
             "SELECT pg_advisory_xact_lock(hashtext('pizza_schema'));

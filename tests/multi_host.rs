@@ -1,0 +1,280 @@
+//! A shop on two hosts: each host its own folder with no shared files (its own configuration,
+//! logs and session-key setting), each running all five services, against one broker and one
+//! PostgreSQL server. Customers order on both web apps; then, while orders are between their
+//! early warning and their bake, one host loses its delivery (SIGTERM) or its whole kitchen
+//! (SIGKILL, restarted at once). Every order must be delivered exactly once, each customer must
+//! follow their order on the web app they used, and no customer may read another's order.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::services::ServiceName;
+use pizza_tests::loadgen::Customer;
+use pizza_tests::postgres::{fresh_name, Postgres};
+use pizza_tests::shop::KITCHEN;
+use pizza_tests::topic_reader::count_by_key;
+use pizza_tests::{Broker, Service, Shop};
+use reqwest::StatusCode;
+
+const RECOVERY: Duration = Duration::from_secs(150);
+/// `PIZZA_SESSION_KEY`, the same on both hosts as a deployment sets it: any web app reads any
+/// session.
+const SESSION_KEY_ENV: &str = "PIZZA_SESSION_KEY";
+
+fn session_key() -> String {
+    "5a".repeat(64)
+}
+
+struct Host {
+    shop: Shop,
+    kitchen: HashMap<ServiceName, Service>,
+    _web: Service,
+    base: String,
+}
+
+impl Host {
+    async fn start(kafka: &str, database: &str) -> Self {
+        let shop = Shop::open_with_kafka(
+            kafka,
+            &[
+                ("kafka-topic-config", "num_partitions", "4"),
+                // Half of real time: an order spends seconds in the oven, long enough for faults
+                // to land between its early warning and its bake.
+                ("simulation", "time_scale", "0.5"),
+                ("state-store-orders", "db_module_class", "postgres"),
+                ("state-store-orders", "name", database),
+                ("state-store-delivery", "db_module_class", "postgres"),
+                ("state-store-delivery", "name", database),
+            ],
+        )
+        .await;
+        let key = session_key();
+        let env = [(SESSION_KEY_ENV, key.as_str())];
+        let kitchen = KITCHEN
+            .iter()
+            .map(|s| (*s, shop.start_with(*s, ".", &env)))
+            .collect();
+        let web = shop.start_with(ServiceName::Webapp, ".", &env);
+        let base = web.web_address().await;
+        Self {
+            shop,
+            kitchen,
+            _web: web,
+            base,
+        }
+    }
+}
+
+/// Each customer with the orders they placed, on the host they used.
+struct Orders {
+    customers: Vec<(Customer, String, usize)>,
+}
+
+impl Orders {
+    async fn place(hosts: &[Host], per_host: usize) -> Self {
+        let mut customers = Vec::new();
+        for (index, host) in hosts.iter().enumerate() {
+            for n in 0..per_host {
+                let customer = Customer::login(&host.base, &format!("H{index}C{n}"))
+                    .await
+                    .expect("login");
+                let order_id = customer.order().await.expect("order placed");
+                customers.push((customer, order_id, index));
+            }
+        }
+        Self { customers }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.customers.iter().map(|(_, id, _)| id.clone()).collect()
+    }
+
+    /// Waits until enough orders are assembled and in the oven (their early warning reached
+    /// delivery long before): the moment a fault hurts most.
+    async fn wait_until_in_the_oven(&self, host: &Host, how_many: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut baking = 0;
+            for id in self.ids() {
+                if host.shop.status_of(&id).await == Some(200) {
+                    baking += 1;
+                }
+            }
+            if baking >= how_many {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {baking} orders ever in the oven"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every customer follows their order to 999 on the web app they used; none can read
+    /// anyone else's, on either host; and each can read their own on the other host.
+    async fn follow(&self, hosts: &[Host]) {
+        let deadline = Instant::now() + RECOVERY;
+        for (customer, order_id, _) in &self.customers {
+            loop {
+                let status = customer.status(order_id).await;
+                if matches!(status, Ok(999)) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{order_id} shows {status:?} after {RECOVERY:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        let (first, first_id, first_host) = &self.customers[0];
+        for (other, _, _) in &self.customers[1..] {
+            for host in hosts {
+                let theirs = other
+                    .at(&host.base)
+                    .answer(&format!("/api/orders/{first_id}"))
+                    .await;
+                assert_eq!(
+                    theirs.ok(),
+                    Some(StatusCode::NOT_FOUND),
+                    "another customer's order"
+                );
+            }
+        }
+        let elsewhere = &hosts[(first_host + 1) % hosts.len()];
+        let own = first
+            .at(&elsewhere.base)
+            .answer(&format!("/api/orders/{first_id}"))
+            .await;
+        assert_eq!(
+            own.ok(),
+            Some(StatusCode::OK),
+            "the customer's own order on the other host"
+        );
+    }
+}
+
+async fn two_hosts() -> (Broker, std::sync::Arc<Postgres>, [Host; 2]) {
+    let broker = Broker::start();
+    let server = Postgres::shared();
+    let database = server.database(&fresh_name("hosts"));
+    let kafka = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
+    let a = Host::start(&kafka, &database).await;
+    let b = Host::start(&kafka, &database).await;
+    let hosts = [a, b];
+    wait_for_shares(&hosts).await;
+    (broker, server, hosts)
+}
+
+/// Waits until every kitchen service of each host holds half of its group's 4 partitions.
+async fn wait_for_shares(hosts: &[Host]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for host in hosts {
+        for (name, service) in &host.kitchen {
+            loop {
+                let log = service.log();
+                let last = log
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("Partitions assigned:"));
+                if last.is_some_and(|l| l.contains("[0, 1]") || l.contains("[2, 3]")) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{name} never got its share:\n{log}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// The orders a delivery instance's log names after `marker`.
+fn orders_in(service: &Service, marker: &str) -> std::collections::BTreeSet<String> {
+    service
+        .log()
+        .lines()
+        .filter(|l| l.contains(marker))
+        .filter_map(|l| l.split('\'').nth(1).map(str::to_owned))
+        .collect()
+}
+
+/// Orders whose early warning reached `warned` and that `delivering` delivered: the proof that
+/// the early warnings live in the shared store, not in the instance that heard them.
+fn handed_over(warned: &Service, delivering: &Service) -> usize {
+    let heard = orders_in(warned, "Early warning to deliver order");
+    let delivered = orders_in(delivering, "delivered to customer_id");
+    heard.intersection(&delivered).count()
+}
+
+/// One `pizza-delivered` event per order, once every order has one.
+async fn delivered_once_each(shop: &Shop, orders: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = count_by_key(&shop.kafka, &shop.sys.topics.delivered);
+        if orders.iter().all(|id| counts.contains_key(id)) {
+            let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+            assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every order has a pizza-delivered event"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_hosts_delivery_leaving_mid_flow_loses_and_repeats_nothing() {
+    let (_broker, _server, mut hosts) = two_hosts().await;
+    let orders = Orders::place(&hosts, 15).await;
+    orders.wait_until_in_the_oven(&hosts[0], 5).await;
+    let delivery = hosts[0]
+        .kitchen
+        .get_mut(&ServiceName::Delivery)
+        .expect("delivery");
+    let (status, took) = delivery.terminate();
+    assert!(
+        status.success() && took < Duration::from_secs(5),
+        "{status} in {took:?}"
+    );
+    orders.follow(&hosts).await;
+    delivered_once_each(&hosts[1].shop, &orders.ids()).await;
+    let moved = handed_over(
+        &hosts[0].kitchen[&ServiceName::Delivery],
+        &hosts[1].kitchen[&ServiceName::Delivery],
+    );
+    eprintln!("{moved} order(s) warned on host 0 were delivered by host 1");
+    assert!(moved > 0, "no order changed hands, so nothing was tested");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_hosts_kitchen_killed_and_restarted_mid_flow_loses_and_repeats_nothing() {
+    let (_broker, _server, mut hosts) = two_hosts().await;
+    let orders = Orders::place(&hosts, 15).await;
+    orders.wait_until_in_the_oven(&hosts[0], 5).await;
+    let key = session_key();
+    let env = [(SESSION_KEY_ENV, key.as_str())];
+    let host = &mut hosts[0];
+    let mut killed = Vec::new();
+    for name in KITCHEN {
+        let restarted = host.shop.start_with(name, ".", &env);
+        if let Some(mut service) = host.kitchen.insert(name, restarted) {
+            service.kill();
+            killed.push(service);
+        }
+    }
+    orders.follow(&hosts).await;
+    delivered_once_each(&hosts[1].shop, &orders.ids()).await;
+    let killed_delivery = killed
+        .iter()
+        .find(|s| s.name == ServiceName::Delivery)
+        .expect("the killed delivery");
+    let moved = handed_over(killed_delivery, &hosts[1].kitchen[&ServiceName::Delivery])
+        + handed_over(killed_delivery, &hosts[0].kitchen[&ServiceName::Delivery]);
+    eprintln!("{moved} order(s) warned on the killed delivery were delivered by another instance");
+    assert!(moved > 0, "no order changed hands, so nothing was tested");
+}
