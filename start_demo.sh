@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the pizza shop: builds the binaries if needed, starts a local broker when the Kafka
-# configuration points at this machine and nothing listens there, creates the topics, starts the
-# five services in the background and waits until the web app answers.
+# configuration points at this machine and nothing listens there (and a local PostgreSQL, the
+# same way, when a state store is on one), creates the topics, starts the five services in the
+# background and waits until the web app answers.
 #
 #   ./start_demo.sh [KAFKA_CONFIG_FILE] [SYS_CONFIG_FILE]     defaults: localhost.ini default.ini
 #   ./start_demo.sh --install-broker                           only install the local broker
@@ -87,6 +88,75 @@ start_broker() {
   fi
 }
 
+# The PostgreSQL URL of a [state-store-*] section, when its store is on PostgreSQL.
+postgres_url() {
+  [ "$(ini_value "$1" "$2" db_module_class)" = postgres ] && ini_value "$1" "$2" name
+}
+
+# Runs a PostgreSQL command; as the postgres user when we are root (it refuses to run as root).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgres_bin() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$bin" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "Installing PostgreSQL (Debian package)..." >&2
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+      bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    else
+      echo "The configuration names a local PostgreSQL: sudo apt-get install postgresql" >&2
+      exit 1
+    fi
+  fi
+  echo "$bin"
+}
+
+# start_postgres URL: a cluster of the demo's own in data/postgres/, listening on the URL's port on
+# loopback only, with the URL's user, password and database.
+start_postgres() {
+  local url=$1 rest user password host port database bin folder
+  rest=${url#*://}
+  user=${rest%%:*}; rest=${rest#*:}
+  password=${rest%%@*}; rest=${rest#*@}
+  host=${rest%%:*}; rest=${rest#*:}
+  port=${rest%%/*}; database=${rest#*/}
+  bin=$(postgres_bin)
+  folder=$PWD/data/postgres
+  if [ ! -f "$folder/data/PG_VERSION" ]; then
+    mkdir -p "$folder"
+    [ "$(id -u)" = 0 ] && chown postgres: "$folder"
+    as_postgres "$bin/initdb" --auth=trust --username=postgres --encoding=UTF8 -D "$folder/data" >/dev/null
+  fi
+  echo "Starting PostgreSQL on $host:$port (data in data/postgres/)"
+  mkdir -p logs pid
+  as_postgres "$bin/pg_ctl" -D "$folder/data" -l "$folder/postgres.log" -w \
+    -o "-p $port -c listen_addresses=$host -c unix_socket_directories=$folder" start >/dev/null
+  head -n 1 "$folder/data/postmaster.pid" >pid/postgres.pid
+  local psql=("$bin/psql" -h "$host" -p "$port" -U postgres -d postgres -tAq -v ON_ERROR_STOP=1)
+  if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" != 1 ]; then
+    "${psql[@]}" -c "CREATE ROLE \"$user\" LOGIN PASSWORD '$password'"
+  fi
+  if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]; then
+    "${psql[@]}" -c "CREATE DATABASE \"$database\" OWNER \"$user\""
+  fi
+}
+
+# Starts the PostgreSQL the state stores name, when it is on this machine and not running.
+ensure_postgres() {
+  local sys_ini=$1 url host_port host port
+  for section in state-store-orders state-store-delivery; do
+    url=$(postgres_url "$sys_ini" "$section") || continue
+    host_port=${url#*@}; host_port=${host_port%%/*}
+    host=${host_port%:*}; port=${host_port##*:}
+    if is_loopback "$host" && ! listening "$host" "$port"; then
+      start_postgres "$url"
+    fi
+  done
+}
+
 health_check() {
   local host=$1 port=$2
   exec 3<>"/dev/tcp/$host/$port" || return 1
@@ -130,6 +200,7 @@ main() {
   fi
 
   mkdir -p logs pid data
+  ensure_postgres "$sys_ini"
   echo "Creating the topics (existing ones are kept)"
   if ! target/release/run_me_first "$kafka_ini" "$sys_ini"; then
     echo "Could not create the topics; see the lines above and logs/run_me_first.log" >&2
@@ -150,6 +221,7 @@ main() {
 
   local bind web_host web_port
   bind=$(ini_value "$sys_ini" webapp bind)
+  bind=${bind:-127.0.0.1:8000}
   web_host=${bind%:*}
   web_port=${bind##*:}
   for _ in $(seq 600); do

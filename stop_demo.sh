@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stops what ./start_demo.sh started: the services, all at once, then the local broker if it
-# started one. Each gets SIGTERM and time to shut down gracefully (consumers leave their groups,
+# Stops what ./start_demo.sh started: the services, all at once, then the local broker and the
+# local PostgreSQL if it started them. Each gets SIGTERM and time to shut down gracefully (consumers leave their groups,
 # offsets are committed); anything still running after 15 s is killed. The broker goes last, so
 # the services can still say goodbye to it.
 set -uo pipefail
@@ -46,13 +46,14 @@ services=()
 for pid_file in pid/*.pid; do
   [ -f "$pid_file" ] || continue
   name=$(basename "$pid_file" .pid)
-  [ "$name" = broker ] && continue
+  [ "$name" = broker ] || [ "$name" = postgres ] && continue
   if pid=$(alive "$name" "target/release/$name"); then
     services+=("$name=$pid")
   fi
 done
 [ ${#services[@]} -gt 0 ] && stop "${services[@]}"
-if pid=$(alive broker tansu); then
-  stop "broker=$pid"
-fi
+infrastructure=()
+pid=$(alive broker tansu) && infrastructure+=("broker=$pid")
+pid=$(alive postgres postgres) && infrastructure+=("postgres=$pid")
+[ ${#infrastructure[@]} -gt 0 ] && stop "${infrastructure[@]}"
 exit 0

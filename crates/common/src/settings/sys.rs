@@ -380,6 +380,24 @@ mod tests {
         assert_eq!(settings.status_source, StatusSource::Detect);
     }
 
+    /// postgres.ini is default.ini with both stores on PostgreSQL, and nothing else different.
+    #[test]
+    fn shipped_postgres_ini_differs_from_default_ini_only_in_its_stores() {
+        let (_, default) = shipped();
+        let (file, postgres) = load("config_sys/postgres.ini");
+        let settings = SysSettings::from_ini(&file).expect("valid settings");
+        let url = "postgres://pizza:pizza@127.0.0.1:5433/pizza".to_owned();
+        assert_eq!(settings.orders_store.location, StoreLocation::Postgres(url.clone()));
+        assert_eq!(settings.delivery_store.location, StoreLocation::Postgres(url));
+        let body = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with('#') && !l.starts_with("db_module_class") && !l.starts_with("name ="))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(body(&default), body(&postgres));
+    }
+
     /// The original demo's own file, byte for byte, loads with the defaults of what it lacks.
     #[test]
     fn the_originals_file_loads_unchanged() {
