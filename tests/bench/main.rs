@@ -1,7 +1,7 @@
 //! The shop's benchmark: its own broker, the five real binaries at time_scale 0, and customers
 //! over HTTP. Prints one table and one JSON line (append it to `benchmarks/results.jsonl`).
 //!
-//! Usage: bench [--storage memory|sqlite] [--seconds N] [--customers N] [--history N]
+//! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--customers N] [--history N]
 //!              [--poll-ms N] [--kafka key=value]...
 
 mod process_stats;
@@ -13,10 +13,11 @@ use common::events::{now_ms, PizzaOrdered};
 use common::services::ServiceName;
 use common::status::StatusAt;
 use pizza_tests::loadgen::{closed_loop, paced, percentile, reads, Customer, OrderRun, ReadRun};
+use pizza_tests::postgres::Postgres;
 use pizza_tests::{Broker, Service, Shop};
 use serde_json::{json, Value};
 
-use process_stats::{cpu_time, resident_mb};
+use process_stats::{cpu_time, resident_mb, tree_cpu_time};
 
 const LIGHT_RATE: f64 = 10.0;
 const LIGHT_SECONDS: u64 = 10;
@@ -25,6 +26,8 @@ const READ_SECONDS: u64 = 5;
 
 struct Args {
     sqlite: bool,
+    /// The shop's state stores on a PostgreSQL server instead of SQLite files.
+    postgres: bool,
     seconds: u64,
     customers: usize,
     history: usize,
@@ -36,6 +39,7 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         sqlite: false,
+        postgres: false,
         seconds: 20,
         customers: 256,
         history: 100_000,
@@ -55,6 +59,11 @@ fn parse_args() -> anyhow::Result<Args> {
                 "sqlite" => args.sqlite = true,
                 other => bail!("--storage is memory or sqlite, not {other}"),
             },
+            "--store" => match value()?.as_str() {
+                "sqlite" => args.postgres = false,
+                "postgres" => args.postgres = true,
+                other => bail!("--store is sqlite or postgres, not {other}"),
+            },
             "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
             "--customers" => args.customers = value()?.parse().context("--customers")?,
             "--history" => args.history = value()?.parse().context("--history")?,
@@ -63,7 +72,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
             other => bail!(
-                "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--seconds N] \
+                "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] \
                  [--customers N] [--history N] [--poll-ms N] [--kafka key=value]..."
             ),
         }
@@ -327,6 +336,10 @@ fn print_table(result: &Value) {
             &["broker_cpu_s_per_1000_orders"],
         ),
         (
+            "PostgreSQL CPU s per 1,000 orders",
+            &["database_cpu_s_per_1000_orders"],
+        ),
+        (
             "idle CPU % of a core, five services",
             &["idle_cpu_percent_services"],
         ),
@@ -378,20 +391,21 @@ async fn main() -> anyhow::Result<()> {
         kafka.push_str(line);
         kafka.push('\n');
     }
-    let shop = Shop::open_with_kafka(
-        &kafka,
-        &[
-            ("webapp", "bind", &bind),
-            ("kafka-topic-config", "num_partitions", "6"),
-            ("state-store-orders", "status_watchdog_minutes", "0.25"),
-            (
-                "state-store-orders",
-                "status_invalid_timeout_minutes",
-                "0.75",
-            ),
-        ],
-    )
-    .await;
+    let mut settings = vec![
+        ("webapp", "bind", bind.as_str()),
+        ("kafka-topic-config", "num_partitions", "6"),
+        ("state-store-orders", "status_watchdog_minutes", "0.25"),
+        ("state-store-orders", "status_invalid_timeout_minutes", "0.75"),
+    ];
+    let postgres = args.postgres.then(Postgres::start);
+    let database = postgres.as_ref().map(|server| server.database("bench"));
+    if let Some(url) = &database {
+        for section in ["state-store-orders", "state-store-delivery"] {
+            settings.push((section, "db_module_class", "postgres"));
+            settings.push((section, "name", url));
+        }
+    }
+    let shop = Shop::open_with_kafka(&kafka, &settings).await;
 
     eprintln!("Starting the five services...");
     let services = launch(&shop).await?;
@@ -418,6 +432,13 @@ async fn main() -> anyhow::Result<()> {
     );
     let cpu_before = cpu_by_service(&services);
     let broker_before = cpu_time(broker.pid());
+    let database_cpu = || {
+        postgres
+            .as_ref()
+            .and_then(Postgres::server_pid)
+            .map_or(Duration::ZERO, tree_cpu_time)
+    };
+    let database_before = database_cpu();
     let peak_run = closed_loop(
         &base,
         args.customers,
@@ -442,6 +463,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|(after, before)| after.saturating_sub(before))
         .collect();
     let broker_cpu = cpu_time(broker.pid()).saturating_sub(broker_before);
+    let database_spent = database_cpu().saturating_sub(database_before);
     let per_1000 = |spent: Duration| {
         (spent.as_secs_f64() / peak.delivered().max(1) as f64 * 1e6).round() / 1e3
     };
@@ -467,6 +489,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut result = json!({
         "storage": if args.sqlite { "sqlite" } else { "memory" },
+        "store": if args.postgres { "postgres" } else { "sqlite" },
         "customers": args.customers,
         "seconds": args.seconds,
         "poll_ms": args.poll.as_millis() as u64,
@@ -476,6 +499,7 @@ async fn main() -> anyhow::Result<()> {
         "cpu_s_per_1000_orders": per_1000(cpu.iter().sum()),
         "cpu_s_per_1000_orders_by_service": cpu_by,
         "broker_cpu_s_per_1000_orders": per_1000(broker_cpu),
+        "database_cpu_s_per_1000_orders": args.postgres.then(|| per_1000(database_spent)),
         "idle_cpu_percent_services": idle_cpu_services,
         "idle_cpu_percent_broker": idle_cpu_broker,
         "rss_idle_mb": per_service(&idle),

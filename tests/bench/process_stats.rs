@@ -5,20 +5,44 @@ use std::time::Duration;
 /// Ticks per second in /proc/<pid>/stat: USER_HZ, 100 on every Linux architecture in use.
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// The fields of /proc/<pid>/stat after the command name (which may hold spaces): state is the
+/// first of them (field 3), the parent pid the second, utime the 12th, stime the 13th, and
+/// cutime and cstime (children reaped) the 14th and 15th.
+fn stat_fields(pid: u32) -> Vec<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after_name
+        .split_whitespace()
+        .map(|f| f.parse::<u64>().unwrap_or(0))
+        .collect()
+}
+
+fn ticks(fields: &[u64], range: std::ops::Range<usize>) -> Duration {
+    let sum: u64 = range.filter_map(|i| fields.get(i)).sum();
+    Duration::from_secs_f64(sum as f64 / TICKS_PER_SECOND)
+}
+
 /// User plus system CPU time the process has used so far.
 pub fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are
-    // plain: state is field 3, utime field 14 and stime field 15.
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND)
+    ticks(&stat_fields(pid), 11..13)
+}
+
+/// CPU time of a server that works in child processes (PostgreSQL): the process, its children
+/// alive now, and those it has reaped.
+pub fn tree_cpu_time(pid: u32) -> Duration {
+    let mut total = ticks(&stat_fields(pid), 11..15);
+    let children = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok());
+    for child in children {
+        let fields = stat_fields(child);
+        if fields.get(1) == Some(&u64::from(pid)) {
+            total += ticks(&fields, 11..15);
+        }
+    }
+    total
 }
 
 /// Resident set size in MB.

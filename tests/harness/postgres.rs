@@ -156,16 +156,20 @@ impl Postgres {
         }
     }
 
+    /// The server's own process (its parent may be `runuser`).
+    pub fn server_pid(&self) -> Option<u32> {
+        let pid_file = self.folder.path().join("data/postmaster.pid");
+        std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse().ok())
+    }
+
     /// Signals the server itself: its parent may be `runuser`, which does not pass signals on.
     fn signal_postmaster(&self, signal: &str) {
-        let pid_file = self.folder.path().join("data/postmaster.pid");
-        let pid = std::fs::read_to_string(pid_file)
-            .ok()
-            .and_then(|text| text.lines().next().map(str::trim).map(str::to_owned));
-        if let Some(pid) = pid {
+        if let Some(pid) = self.server_pid() {
             let _ = Command::new("kill")
                 .arg(format!("-{signal}"))
-                .arg(pid)
+                .arg(pid.to_string())
                 .status();
         }
     }
