@@ -85,30 +85,18 @@ fn parse_args() -> anyhow::Result<Args> {
 async fn launch(shop: &Shop) -> anyhow::Result<Vec<(Service, Duration)>> {
     // Builds the binaries if needed, before the clock starts.
     let _ = pizza_tests::binaries::binary("status");
-    // Logs are appended to, so only what a service writes after this launch counts.
-    let before: Vec<usize> = ServiceName::ALL
-        .iter()
-        .map(|s| {
-            std::fs::metadata(shop.path().join("logs").join(format!("{s}.log")))
-                .map_or(0, |m| m.len() as usize)
-        })
-        .collect();
     let started = Instant::now();
     let services: Vec<Service> = ServiceName::ALL.iter().map(|s| shop.start(*s)).collect();
     let mut ready: Vec<Option<Duration>> = vec![None; services.len()];
     while ready.iter().any(Option::is_none) {
-        for ((service, ready), skip) in services.iter().zip(&mut ready).zip(&before) {
+        // Each service's log holds only what this launch wrote.
+        for (service, ready) in services.iter().zip(&mut ready) {
             let marker = if service.name == ServiceName::Webapp {
                 "Web app listening"
             } else {
                 "Partitions assigned: pizza"
             };
-            if ready.is_none()
-                && service
-                    .log()
-                    .get(*skip..)
-                    .is_some_and(|new| new.contains(marker))
-            {
+            if ready.is_none() && service.log().contains(marker) {
                 *ready = Some(started.elapsed());
             }
         }
@@ -395,7 +383,11 @@ async fn main() -> anyhow::Result<()> {
         ("webapp", "bind", bind.as_str()),
         ("kafka-topic-config", "num_partitions", "6"),
         ("state-store-orders", "status_watchdog_minutes", "0.25"),
-        ("state-store-orders", "status_invalid_timeout_minutes", "0.75"),
+        (
+            "state-store-orders",
+            "status_invalid_timeout_minutes",
+            "0.75",
+        ),
     ];
     let postgres = args.postgres.then(Postgres::start);
     let database = postgres.as_ref().map(|server| server.database("bench"));

@@ -48,6 +48,12 @@ try {
   await page.screenshot({ path: `${shots}/2-menu.png`, fullPage: true });
   const navigations = [];
   page.on("framenavigated", (frame) => { if (frame === page.mainFrame()) navigations.push(frame.url()); });
+  // Requests that ask for an order's state or logs instead of having them pushed.
+  const asked = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (/^\/api\/orders\/[0-9a-f]{8}$/.test(path) || /^\/orders\/[0-9a-f]{8}\/logs$/.test(path)) asked.push(path);
+  });
   await page.click("form.menu button[type=submit]");
   await page.waitForURL(/\/orders\/[0-9a-f]{8}$/);
   const orderId = page.url().split("/").pop();
@@ -70,6 +76,7 @@ try {
     () => document.getElementById("logs").textContent.includes("delivered to customer_id"),
     null, { timeout: 10_000 });
   assert.deepEqual(navigations, [], "the page was not reloaded");
+  assert.deepEqual(asked, [], "everything came by push: no request asked for the order or its logs");
   assert.equal(await page.locator(".stage.done").count(), 5, "every stage box is lit");
   step("delivered, and the log panel grew by itself");
   await page.screenshot({ path: `${shots}/3-delivered.png`, fullPage: true });
@@ -103,6 +110,20 @@ try {
   const row = page.locator("table.orders tr", { hasText: orderId });
   assert.match(await row.textContent(), /Your pizza was delivered/);
   assert.match(await row.textContent(), /Pesto, Gouda, Chicken/);
+
+  // A second order, followed from My Orders: its row changes by itself.
+  await page.goto(base + "/");
+  await page.click("form.menu button[type=submit]");
+  await page.waitForURL(/\/orders\/[0-9a-f]{8}$/);
+  const secondId = page.url().split("/").pop();
+  await page.goto(base + "/orders");
+  const second = page.locator(`td[data-order-id="${secondId}"]`);
+  assert.notEqual(await second.textContent(), "Your pizza was delivered", "the list was loaded before delivery");
+  navigations.length = 0;
+  await page.waitForFunction((id) => document.querySelector(`td[data-order-id="${id}"]`).textContent === "Your pizza was delivered",
+    secondId, { timeout: 60_000 });
+  assert.deepEqual(navigations, [], "My Orders changed without a reload");
+  step("My Orders followed the second order to delivered");
   await page.screenshot({ path: `${shots}/5-my-orders.png`, fullPage: true });
 
   // The search box jumps to an order.

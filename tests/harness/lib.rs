@@ -8,6 +8,7 @@ pub mod ksqldb_double;
 pub mod loadgen;
 pub mod postgres;
 pub mod shop;
+pub mod sse;
 pub mod stores;
 pub mod tls;
 pub mod topic_reader;

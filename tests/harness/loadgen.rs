@@ -134,6 +134,25 @@ impl Customer {
         Ok(response.status())
     }
 
+    /// Opens a server-sent event stream (resuming after `last_event_id`, as a browser does when
+    /// it reconnects).
+    pub async fn stream(
+        &self,
+        path: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<crate::sse::EventStream, Failure> {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.map_err(transport(path))?;
+        Ok(crate::sse::EventStream::new(response))
+    }
+
     /// The body a GET of `path` answers, whatever its status.
     pub async fn page(&self, path: &str) -> Result<String, Failure> {
         let response = self

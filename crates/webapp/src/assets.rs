@@ -19,6 +19,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../static/order.js"),
     ),
     (
+        "orders.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/orders.js"),
+    ),
+    (
         "logo.svg",
         "image/svg+xml",
         include_bytes!("../../../static/logo.svg"),

@@ -24,6 +24,9 @@ pub enum AppError {
     /// The broker did not take the order; nothing was kept.
     #[error("{0}")]
     Unavailable(String),
+    /// Past the cap on open streams.
+    #[error("{0}")]
+    TooManyStreams(&'static str),
     #[error("the orders store failed")]
     Store(#[from] StoreError),
     #[error("internal error")]
@@ -59,6 +62,11 @@ impl IntoResponse for AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Kitchen unavailable",
                 message.clone(),
+            ),
+            Self::TooManyStreams(message) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many pages open",
+                (*message).to_owned(),
             ),
             Self::Store(error) if error.is_unavailable() => {
                 tracing::warn!("Request failed: {}", error_chain(&self));

@@ -3,7 +3,9 @@
 
 pub mod assets;
 pub mod error;
+pub mod log_feed;
 pub mod order_form;
+pub mod order_json;
 pub mod order_logs;
 pub mod pages;
 pub mod routes;
@@ -12,6 +14,9 @@ pub mod session;
 pub mod session_key;
 pub mod startup;
 pub mod state;
+pub mod stream_limits;
+pub mod streams;
+pub mod view_feed;
 
 pub use routes::router;
 pub use state::AppState;

@@ -51,32 +51,65 @@ pub fn read(logs_dir: &Path, order_id: &str) -> OrderLogs {
 
 /// The entries of a log's text that are about `order_id`.
 pub fn entries_about(text: &str, order_id: &str) -> Vec<String> {
-    let quoted = format!("'{order_id}'");
-    let keyed = format!(" - Key: {order_id}");
+    entries(text)
+        .into_iter()
+        .filter(|entry| names(entry, order_id))
+        .collect()
+}
+
+/// A log's text cut into entries: each line in the original's shape with the ` - ` lines under it.
+pub fn entries(text: &str) -> Vec<String> {
     let mut entries: Vec<String> = Vec::new();
-    let mut current: Option<String> = None;
-    let mut about = false;
-    let mut close = |entry: Option<String>, about: bool| {
-        if let Some(entry) = entry.filter(|_| about) {
-            entries.push(entry);
-        }
-    };
     for line in text.lines() {
-        match current.as_mut() {
+        match entries.last_mut() {
             Some(entry) if line.starts_with(" - ") => {
                 entry.push('\n');
                 entry.push_str(line);
             }
-            _ => {
-                close(current.take(), about);
-                current = Some(line.to_owned());
-                about = false;
-            }
+            _ => entries.push(line.to_owned()),
         }
-        about |= line.contains(&quoted) || line == keyed;
     }
-    close(current, about);
     entries
+}
+
+/// Whether an entry has all its lines: an event's entry has three under it (topic, key, value).
+pub fn whole(entry: &str) -> bool {
+    let head = entry.lines().next().unwrap_or_default();
+    let is_event =
+        head.ends_with("- Event received") || head.ends_with("- Event successfully produced");
+    !is_event || entry.lines().count() >= 4
+}
+
+/// Whether an entry is about `order_id`: it names it (`'b32ad0f1'`) or carries it as an event key.
+fn names(entry: &str, order_id: &str) -> bool {
+    let quoted = format!("'{order_id}'");
+    let keyed = format!(" - Key: {order_id}");
+    entry
+        .lines()
+        .any(|line| line.contains(&quoted) || line == keyed)
+}
+
+/// The order ids an entry is about.
+pub fn orders_named(entry: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for line in entry.lines() {
+        if let Some(key) = line.strip_prefix(" - Key: ") {
+            ids.push(key.to_owned());
+        }
+        // Our own lines name orders between apostrophes; outside text has its apostrophes
+        // escaped, so whatever stands between two of them is ours.
+        ids.extend(
+            line.split('\'')
+                .skip(1)
+                .step_by(2)
+                .filter(|quoted| !quoted.is_empty() && quoted.len() <= 64)
+                .map(str::to_owned),
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.retain(|id| names(entry, id));
+    ids
 }
 
 /// Sorts entries by their time of day. Entries of one order span minutes, so when they seem to
@@ -147,6 +180,23 @@ mod tests {
         assert!(entries.iter().all(|e| !e.contains("bbbb0002")));
         // A key that merely starts with the id is another order.
         assert!(entries_about(ASSEMBLE, "aaaa000").is_empty());
+    }
+
+    #[test]
+    fn an_entry_says_which_orders_it_is_about() {
+        let entries = entries(ASSEMBLE);
+        assert_eq!(orders_named(&entries[0]), ["aaaa0001"]);
+        assert_eq!(orders_named(&entries[2]), ["bbbb0002"]);
+        let delivery =
+            "(delivery) INFO 21:01:01.662 - Deliverying order 'b32ad' for customer_id 'd94a'";
+        assert_eq!(orders_named(delivery), ["b32ad", "d94a"]);
+        assert!(whole(&entries[0]));
+        let cut = entries[0].lines().take(2).collect::<Vec<_>>().join("\n");
+        assert!(
+            !whole(&cut),
+            "an event entry without its key and value is not whole"
+        );
+        assert!(whole(&entries[1]));
     }
 
     #[test]

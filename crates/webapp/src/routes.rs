@@ -7,18 +7,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use axum_extra::extract::{Form, PrivateCookieJar};
-use common::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
+use common::events::{now_ms, OrderDetails, PizzaOrdered};
 use common::logging::error_chain;
 use common::settings::Topic;
 use common::store::{OrderRecord, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::order_form::OrderForm;
+use crate::order_json::OrderJson;
 use crate::pages::{render, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage};
 use crate::session::{read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS};
 use crate::state::AppState;
-use crate::{assets, order_logs, security};
+use crate::{assets, order_logs, security, streams};
 
 /// Forms here are a few hundred bytes; anything near this is not a pizza order.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -33,7 +34,10 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/search", get(search))
         .route("/orders/{order_id}", get(order_page))
         .route("/orders/{order_id}/logs", get(order_logs))
+        .route("/orders/{order_id}/logs/events", get(streams::log_events))
+        .route("/api/orders/events", get(streams::customer_events))
         .route("/api/orders/{order_id}", get(order_json))
+        .route("/api/orders/{order_id}/events", get(streams::order_events))
         .route("/health-check", get(|| async { "Ok" }))
         .route("/static/{file}", get(assets::asset))
         .fallback(|| async { AppError::NotFound })
@@ -150,7 +154,7 @@ async fn store_new_order(state: &AppState, placed: &PizzaOrdered) -> Result<Stri
 }
 
 /// The customer's own order, or 404 (for an unknown id and for anyone else's alike).
-async fn own_order(
+pub(crate) async fn own_order(
     state: &AppState,
     customer: &Customer,
     order_id: &str,
@@ -229,17 +233,6 @@ async fn order_page(
     })
 }
 
-/// An order as the order page follows it.
-#[derive(Serialize)]
-struct OrderJson<'a> {
-    order_id: &'a str,
-    status: i64,
-    status_str: &'a str,
-    timestamp: i64,
-    #[serde(flatten)]
-    pizza: &'a Pizza,
-}
-
 async fn order_json(
     State(state): State<AppState>,
     customer: Customer,
@@ -247,13 +240,7 @@ async fn order_json(
 ) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
     let label = state.sys.status.label(record.status.status);
-    let json = OrderJson {
-        order_id: &record.order_id,
-        status: record.status.status,
-        status_str: &label,
-        timestamp: record.timestamp,
-        pizza: &record.details.pizza,
-    };
+    let json = OrderJson::new(&record, record.status.status, &label);
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(json),
@@ -274,15 +261,23 @@ async fn order_logs(
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
-    let dir = state.logs_dir.clone();
-    let reading = tokio::task::spawn_blocking(move || order_logs::read(&dir, &record.order_id));
-    let logs = tokio::time::timeout(LOG_READ_PATIENCE, reading)
-        .await
-        .map_err(|_| AppError::Internal(Box::new(SlowLogs(LOG_READ_PATIENCE))))?
-        .map_err(|e| AppError::Internal(Box::new(e)))?;
+    let logs = read_order_logs(&state, record.order_id).await?;
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(logs),
     )
         .into_response())
+}
+
+/// An order's entries in the services' log files on this host.
+pub(crate) async fn read_order_logs(
+    state: &AppState,
+    order_id: String,
+) -> Result<order_logs::OrderLogs, AppError> {
+    let dir = state.logs_dir.clone();
+    let reading = tokio::task::spawn_blocking(move || order_logs::read(&dir, &order_id));
+    tokio::time::timeout(LOG_READ_PATIENCE, reading)
+        .await
+        .map_err(|_| AppError::Internal(Box::new(SlowLogs(LOG_READ_PATIENCE))))?
+        .map_err(|e| AppError::Internal(Box::new(e)))
 }

@@ -9,8 +9,11 @@ use common::settings::{set_default, Settings};
 use common::store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
+use crate::log_feed::LogFeed;
 use crate::session_key::session_key;
 use crate::state::AppState;
+use crate::stream_limits::StreamLimits;
+use crate::view_feed::ViewFeed;
 
 pub async fn build_state(
     settings: &Settings,
@@ -24,11 +27,16 @@ pub async fn build_state(
     set_default(&mut config, "message.timeout.ms", "10000");
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
     let producer = EventProducer::connect(&config, &topics, shutdown).await?;
+    let logs_dir = PathBuf::from(common::logging::LOG_FOLDER);
     Ok(AppState {
         outbound: Outbound::new(producer, settings).await,
+        view_feed: ViewFeed::start(store.clone(), shutdown).await?,
+        log_feed: LogFeed::start(&logs_dir, shutdown),
+        streams: StreamLimits::new(sys.webapp.max_streams_per_customer, sys.webapp.max_streams),
+        shutdown: shutdown.clone(),
         sys: Arc::new(sys.clone()),
         store,
         key,
-        logs_dir: PathBuf::from(common::logging::LOG_FOLDER),
+        logs_dir,
     })
 }

@@ -8,6 +8,11 @@ use axum_extra::extract::cookie::Key;
 use common::kafka::Outbound;
 use common::settings::SysSettings;
 use common::store::OrderStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::log_feed::LogFeed;
+use crate::stream_limits::StreamLimits;
+use crate::view_feed::ViewFeed;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +22,13 @@ pub struct AppState {
     pub key: Key,
     /// Where the services write their logs, read for an order's flow panel.
     pub logs_dir: PathBuf,
+    /// The view's changes, for the order pages' streams.
+    pub view_feed: ViewFeed,
+    /// New log entries, for the flow panels' streams.
+    pub log_feed: LogFeed,
+    pub streams: StreamLimits,
+    /// Streams end when it is cancelled, so a graceful shutdown is not held up by them.
+    pub shutdown: CancellationToken,
 }
 
 impl FromRef<AppState> for Key {

@@ -145,6 +145,10 @@ pub struct WebappSettings {
     /// Key of the (encrypted, authenticated) session cookies; generated on first start, readable
     /// by its owner only.
     pub session_key_file: PathBuf,
+    /// Live streams (pages following orders) this web app keeps open at most.
+    pub max_streams: usize,
+    /// Live streams one customer may keep open.
+    pub max_streams_per_customer: usize,
 }
 
 /// Defaults of the sections this port adds, so the original's file works unchanged.
@@ -153,6 +157,8 @@ pub mod defaults {
     pub const BIND: &str = "127.0.0.1:8000";
     pub const SESSION_KEY_FILE: &str = "data/session.key";
     pub const ADMIN_CLIENT_ID: &str = "pizza_client_admin";
+    pub const MAX_STREAMS: usize = 20_000;
+    pub const MAX_STREAMS_PER_CUSTOMER: usize = 16;
 }
 
 impl SysSettings {
@@ -200,6 +206,20 @@ impl SysSettings {
                     .optional("webapp", "session_key_file")?
                     .unwrap_or_else(|| defaults::SESSION_KEY_FILE.to_owned())
                     .into(),
+                max_streams: file.checked_or(
+                    "webapp",
+                    "max_streams",
+                    defaults::MAX_STREAMS,
+                    "a whole number above 0",
+                    |v: &usize| *v > 0,
+                )?,
+                max_streams_per_customer: file.checked_or(
+                    "webapp",
+                    "max_streams_per_customer",
+                    defaults::MAX_STREAMS_PER_CUSTOMER,
+                    "a whole number above 0",
+                    |v: &usize| *v > 0,
+                )?,
             },
             status,
         })
@@ -387,11 +407,21 @@ mod tests {
         let (file, postgres) = load("config_sys/postgres.ini");
         let settings = SysSettings::from_ini(&file).expect("valid settings");
         let url = "postgres://pizza:pizza@127.0.0.1:5433/pizza".to_owned();
-        assert_eq!(settings.orders_store.location, StoreLocation::Postgres(url.clone()));
-        assert_eq!(settings.delivery_store.location, StoreLocation::Postgres(url));
+        assert_eq!(
+            settings.orders_store.location,
+            StoreLocation::Postgres(url.clone())
+        );
+        assert_eq!(
+            settings.delivery_store.location,
+            StoreLocation::Postgres(url)
+        );
         let body = |text: &str| -> Vec<String> {
             text.lines()
-                .filter(|l| !l.starts_with('#') && !l.starts_with("db_module_class") && !l.starts_with("name ="))
+                .filter(|l| {
+                    !l.starts_with('#')
+                        && !l.starts_with("db_module_class")
+                        && !l.starts_with("name =")
+                })
                 .map(str::to_owned)
                 .collect()
         };

@@ -19,7 +19,7 @@ use crate::events::PizzaOrdered;
 use crate::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
 use crate::status::StatusAt;
 
-pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned};
+pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned, ViewChange};
 
 /// A failure of a store, with its cause.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,12 @@ pub enum StoreError {
     DuplicateOrder(String),
     #[error("a state store call did not finish")]
     Task(#[from] tokio::task::JoinError),
+    #[error("state store {path}: cannot watch it for changes")]
+    Watch {
+        path: String,
+        #[source]
+        source: notify::Error,
+    },
 }
 
 impl StoreError {
@@ -111,6 +117,23 @@ pub trait OrderStore: StateStore {
     /// The watchdog: marks every watched order with no progress since `cutoff_ms` with the
     /// `stuck` status (keeping its event time, so any real progress replaces it); returns them.
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError>;
+
+    /// The view's changes after `seq`, oldest first, at most `limit` of them. Every change of an
+    /// order's status (a folded event, the watchdog's flag) is written with it, in the same
+    /// transaction.
+    async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<ViewChange>, StoreError>;
+    /// One order's changes after `seq`, oldest first.
+    async fn order_changes_after(
+        &self,
+        order_id: &str,
+        seq: i64,
+    ) -> Result<Vec<ViewChange>, StoreError>;
+    /// The `seq` of the newest change (0 when there is none).
+    async fn last_change(&self) -> Result<i64, StoreError>;
+    /// Fires after commits that changed the view (it may fire for others too): the value counts
+    /// the wake-ups. The store's own way of saying so, not a timer: PostgreSQL's `NOTIFY`, a file
+    /// watch on the SQLite file.
+    async fn watch_changes(&self) -> Result<tokio::sync::watch::Receiver<u64>, StoreError>;
 }
 
 /// Delivery's memory of each order: loaded, decided about by the delivery service, saved.

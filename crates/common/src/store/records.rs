@@ -48,3 +48,13 @@ pub struct Versioned<T> {
     pub value: T,
     pub version: i64,
 }
+
+/// One committed change of the view: an order now shows `status`. `seq` orders the changes as
+/// they were committed, across every writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewChange {
+    pub seq: i64,
+    pub order_id: String,
+    pub customer_id: String,
+    pub status: StatusAt,
+}

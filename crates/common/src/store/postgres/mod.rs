@@ -3,6 +3,7 @@
 //! brought up to date at start under an advisory lock, so instances starting at once take turns.
 
 mod delivery;
+mod listen;
 mod orders;
 
 use std::str::FromStr;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::watch;
 use tokio_postgres::Row;
 
 use super::Pg;
@@ -13,12 +14,21 @@ use crate::status::{StatusAt, StatusRules};
 use crate::store::fold::fold;
 use crate::store::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
+    ViewChange,
 };
 
-const MIGRATIONS: [&str; 1] = [include_str!("sql/orders_1.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("sql/orders_1.sql"),
+    include_str!("sql/orders_2.sql"),
+];
+/// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
+const CHANGES_KEPT_MS: i64 = 3_600_000;
 
 pub struct PostgresOrderStore {
     pg: Pg,
+    url: String,
+    /// The channel `NOTIFY` says "the view changed" on.
+    channel: String,
     sql: Statements,
     rules: Arc<StatusRules>,
     retention_hours: (f64, f64),
@@ -40,6 +50,11 @@ struct Statements {
     purge_orders_watch: String,
     purge_orders: String,
     purge_watch: String,
+    insert_changes: String,
+    select_changes: String,
+    select_order_changes: String,
+    select_last_change: String,
+    purge_changes: String,
 }
 
 impl Statements {
@@ -67,9 +82,28 @@ impl Statements {
             ),
             // In one order, so two writers folding overlapping batches cannot deadlock.
             lock_statuses: format!(
-                "SELECT order_id, status, status_at FROM {orders} WHERE order_id = ANY($1) \
-                 ORDER BY order_id FOR UPDATE"
+                "SELECT order_id, status, status_at, customer_id FROM {orders} \
+                 WHERE order_id = ANY($1) ORDER BY order_id FOR UPDATE"
             ),
+            // The lock makes writers of changes take turns until they commit, so the order of
+            // `seq` is the order of commits and a reader never skips a change committed late.
+            insert_changes: format!(
+                "WITH turn AS (SELECT pg_advisory_xact_lock(hashtext('pizza_changes'))) \
+                 INSERT INTO {orders}_changes (order_id, customer_id, status, status_at, changed_at) \
+                 SELECT u.order_id, u.customer_id, u.status, u.status_at, $5 FROM turn, \
+                 UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[]) \
+                 AS u(order_id, customer_id, status, status_at)"
+            ),
+            select_changes: format!(
+                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2"
+            ),
+            select_order_changes: format!(
+                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
+                 WHERE order_id = $1 AND seq > $2 ORDER BY seq"
+            ),
+            select_last_change: format!("SELECT COALESCE(MAX(seq), 0) FROM {orders}_changes"),
+            purge_changes: format!("DELETE FROM {orders}_changes WHERE changed_at < $1"),
             update_statuses: format!(
                 "UPDATE {orders} SET status = u.status, status_at = u.status_at \
                  FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS u(order_id, status, status_at) \
@@ -89,7 +123,10 @@ impl Statements {
                  (SELECT order_id FROM {watch} WHERE updated_at < $1 AND status <> $2 \
                   FOR UPDATE SKIP LOCKED) RETURNING order_id"
             ),
-            flag_orders: format!("UPDATE {orders} SET status = $2 WHERE order_id = ANY($1)"),
+            flag_orders: format!(
+                "UPDATE {orders} SET status = $2 WHERE order_id = ANY($1) \
+                 RETURNING order_id, customer_id, status_at"
+            ),
             purge_orders_watch: format!(
                 "DELETE FROM {watch} WHERE order_id IN \
                  (SELECT order_id FROM {orders} WHERE timestamp < $1)"
@@ -113,6 +150,8 @@ impl PostgresOrderStore {
         .await?;
         Ok(Self {
             pg,
+            url: url.to_owned(),
+            channel: format!("pizza_view_{orders}"),
             sql: Statements::new(&orders, &watch),
             rules: Arc::new(settings.rules.clone()),
             retention_hours: (
@@ -121,6 +160,45 @@ impl PostgresOrderStore {
             ),
         })
     }
+}
+
+fn change(row: &Row) -> ViewChange {
+    ViewChange {
+        seq: row.get(0),
+        order_id: row.get(1),
+        customer_id: row.get(2),
+        status: StatusAt {
+            status: row.get(3),
+            timestamp: row.get(4),
+        },
+    }
+}
+
+/// Writes the changes, and says so on `channel` when the transaction commits.
+async fn announce(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &Statements,
+    channel: &str,
+    changes: &[(&str, &str, StatusAt)],
+    now_ms: i64,
+) -> Result<(), tokio_postgres::Error> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (order_id, customer_id, at) in changes {
+        columns.0.push(*order_id);
+        columns.1.push(*customer_id);
+        columns.2.push(at.status);
+        columns.3.push(at.timestamp);
+    }
+    tx.execute(
+        &sql.insert_changes,
+        &[&columns.0, &columns.1, &columns.2, &columns.3, &now_ms],
+    )
+    .await?;
+    tx.execute("SELECT pg_notify($1, '')", &[&channel]).await?;
+    Ok(())
 }
 
 fn record(row: &Row) -> OrderRecord {
@@ -158,6 +236,8 @@ impl StateStore for PostgresOrderStore {
                 .execute(&self.sql.purge_orders, &[&orders_cutoff])
                 .await?;
             tx.execute(&self.sql.purge_watch, &[&watch_cutoff]).await?;
+            tx.execute(&self.sql.purge_changes, &[&(now_ms - CHANGES_KEPT_MS)])
+                .await?;
             tx.commit().await?;
             Ok(purged)
         }
@@ -266,6 +346,7 @@ impl OrderStore for PostgresOrderStore {
         async {
             let tx = client.transaction().await?;
             let rows = tx.query(&self.sql.lock_statuses, &[&ids]).await?;
+            let mut customers: HashMap<String, String> = HashMap::new();
             let current: HashMap<String, StatusAt> = rows
                 .iter()
                 .map(|row| {
@@ -273,10 +354,19 @@ impl OrderStore for PostgresOrderStore {
                         status: row.get(1),
                         timestamp: row.get(2),
                     };
+                    customers.insert(row.get(0), row.get(3));
                     (row.get(0), at)
                 })
                 .collect();
             let folded = fold(current, &updates, &self.rules);
+            let changes: Vec<(&str, &str, StatusAt)> = folded
+                .statuses
+                .iter()
+                .map(|(id, at)| {
+                    let customer = customers.get(id).map_or("", String::as_str);
+                    (id.as_str(), customer, *at)
+                })
+                .collect();
             if !folded.statuses.is_empty() {
                 let mut columns = (Vec::new(), Vec::new(), Vec::new());
                 for (id, at) in &folded.statuses {
@@ -300,6 +390,7 @@ impl OrderStore for PostgresOrderStore {
                 tx.execute(&self.sql.delete_watches, &[&folded.unwatch])
                     .await?;
             }
+            announce(&tx, &self.sql, &self.channel, &changes, now_ms).await?;
             tx.commit().await?;
             Ok(folded.changes)
         }
@@ -317,12 +408,70 @@ impl OrderStore for PostgresOrderStore {
             let mut ids: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
             ids.sort_unstable();
             if !ids.is_empty() {
-                tx.execute(&self.sql.flag_orders, &[&ids, &stuck]).await?;
+                let flagged = tx.query(&self.sql.flag_orders, &[&ids, &stuck]).await?;
+                let flagged: Vec<(String, String, StatusAt)> = flagged
+                    .iter()
+                    .map(|row| {
+                        let at = StatusAt {
+                            status: stuck,
+                            timestamp: row.get(2),
+                        };
+                        (row.get(0), row.get(1), at)
+                    })
+                    .collect();
+                let changes: Vec<(&str, &str, StatusAt)> = flagged
+                    .iter()
+                    .map(|(id, customer, at)| (id.as_str(), customer.as_str(), *at))
+                    .collect();
+                let now_ms = crate::events::now_ms();
+                announce(&tx, &self.sql, &self.channel, &changes, now_ms).await?;
             }
             tx.commit().await?;
             Ok(ids)
         }
         .await
         .map_err(|e| self.pg.error(e))
+    }
+
+    async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<ViewChange>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.pg.client().await?;
+        async {
+            let statement = client.prepare_cached(&self.sql.select_changes).await?;
+            let rows = client.query(&statement, &[&seq, &limit]).await?;
+            Ok(rows.iter().map(change).collect())
+        }
+        .await
+        .map_err(|e| self.pg.error(e))
+    }
+
+    async fn order_changes_after(
+        &self,
+        order_id: &str,
+        seq: i64,
+    ) -> Result<Vec<ViewChange>, StoreError> {
+        let client = self.pg.client().await?;
+        async {
+            let statement = client
+                .prepare_cached(&self.sql.select_order_changes)
+                .await?;
+            let rows = client.query(&statement, &[&order_id, &seq]).await?;
+            Ok(rows.iter().map(change).collect())
+        }
+        .await
+        .map_err(|e| self.pg.error(e))
+    }
+
+    async fn last_change(&self) -> Result<i64, StoreError> {
+        let client = self.pg.client().await?;
+        client
+            .query_one(&self.sql.select_last_change, &[])
+            .await
+            .map(|row| row.get(0))
+            .map_err(|e| self.pg.error(e))
+    }
+
+    async fn watch_changes(&self) -> Result<watch::Receiver<u64>, StoreError> {
+        Ok(super::listen::listen(&self.url, &self.channel))
     }
 }

@@ -1,6 +1,7 @@
 //! The SQLite stores: one file per store, shared by the processes of one host (WAL mode lets the
 //! web app read while the status service writes).
 
+mod change_watch;
 mod delivery;
 mod migrations;
 mod orders;

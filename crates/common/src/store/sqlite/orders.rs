@@ -2,11 +2,12 @@
 //! service (folds status events, runs the watchdog).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use tokio::sync::watch;
 
 use super::migrations::migrate;
 use super::{CachedStatements, Db};
@@ -16,11 +17,18 @@ use crate::status::{StatusAt, StatusRules};
 use crate::store::fold::fold;
 use crate::store::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
+    ViewChange,
 };
 
-const MIGRATIONS: [&str; 1] = [include_str!("sql/orders_1.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("sql/orders_1.sql"),
+    include_str!("sql/orders_2.sql"),
+];
+/// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
+const CHANGES_KEPT_MS: i64 = 3_600_000;
 
 pub struct SqliteOrderStore {
+    path: PathBuf,
     db: Arc<Db>,
     sql: Arc<Statements>,
     rules: Arc<StatusRules>,
@@ -34,6 +42,11 @@ struct Statements {
     select_order: String,
     select_customer_orders: String,
     select_status: String,
+    insert_change: String,
+    select_changes: String,
+    select_order_changes: String,
+    select_last_change: String,
+    purge_changes: String,
     update_status: String,
     upsert_watch: String,
     delete_watch: String,
@@ -62,7 +75,23 @@ impl Statements {
             select_customer_orders: format!(
                 "{select} WHERE customer_id = ?1 ORDER BY timestamp DESC, order_id LIMIT ?2"
             ),
-            select_status: format!("SELECT status, status_at FROM {orders} WHERE order_id = ?1"),
+            select_status: format!(
+                "SELECT status, status_at, customer_id FROM {orders} WHERE order_id = ?1"
+            ),
+            insert_change: format!(
+                "INSERT INTO {orders}_changes (order_id, customer_id, status, status_at, changed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)"
+            ),
+            select_changes: format!(
+                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ),
+            select_order_changes: format!(
+                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
+                 WHERE order_id = ?1 AND seq > ?2 ORDER BY seq"
+            ),
+            select_last_change: format!("SELECT COALESCE(MAX(seq), 0) FROM {orders}_changes"),
+            purge_changes: format!("DELETE FROM {orders}_changes WHERE changed_at < ?1"),
             update_status: format!(
                 "UPDATE {orders} SET status = ?2, status_at = ?3 WHERE order_id = ?1"
             ),
@@ -75,7 +104,9 @@ impl Statements {
             select_stuck: format!(
                 "SELECT order_id FROM {watch} WHERE updated_at < ?1 AND status != ?2"
             ),
-            flag_order: format!("UPDATE {orders} SET status = ?2 WHERE order_id = ?1"),
+            flag_order: format!(
+                "UPDATE {orders} SET status = ?2 WHERE order_id = ?1 RETURNING customer_id, status_at"
+            ),
             flag_watch: format!("UPDATE {watch} SET status = ?2 WHERE order_id = ?1"),
             purge_orders_watch: format!(
                 "DELETE FROM {watch} WHERE order_id IN \
@@ -104,6 +135,7 @@ impl SqliteOrderStore {
         })
         .await?;
         Ok(Self {
+            path: path.to_path_buf(),
             db,
             sql: Arc::new(Statements::new(&orders, &watch)),
             rules: Arc::new(settings.rules.clone()),
@@ -113,6 +145,18 @@ impl SqliteOrderStore {
             ),
         })
     }
+}
+
+fn change(row: &Row<'_>) -> rusqlite::Result<ViewChange> {
+    Ok(ViewChange {
+        seq: row.get(0)?,
+        order_id: row.get(1)?,
+        customer_id: row.get(2)?,
+        status: StatusAt {
+            status: row.get(3)?,
+            timestamp: row.get(4)?,
+        },
+    })
 }
 
 fn record(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
@@ -149,6 +193,7 @@ impl StateStore for SqliteOrderStore {
                 tx.run(&sql.purge_orders_watch, [orders_cutoff])?;
                 let purged = tx.run(&sql.purge_orders, [orders_cutoff])?;
                 tx.run(&sql.purge_watch, [watch_cutoff])?;
+                tx.run(&sql.purge_changes, [now_ms - CHANGES_KEPT_MS])?;
                 tx.commit()?;
                 Ok(purged)
             })
@@ -248,20 +293,23 @@ impl OrderStore for SqliteOrderStore {
                 // decide from the same old status.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let mut current = HashMap::new();
+                let mut customers = HashMap::new();
                 for (order_id, _) in &updates {
                     if current.contains_key(order_id) {
                         continue;
                     }
                     let shown = tx
                         .row(&sql.select_status, [order_id], |row| {
-                            Ok(StatusAt {
+                            let at = StatusAt {
                                 status: row.get(0)?,
                                 timestamp: row.get(1)?,
-                            })
+                            };
+                            Ok((at, row.get::<_, String>(2)?))
                         })
                         .optional()?;
-                    if let Some(shown) = shown {
+                    if let Some((shown, customer_id)) = shown {
                         current.insert(order_id.clone(), shown);
+                        customers.insert(order_id.clone(), customer_id);
                     }
                 }
                 let folded = fold(current, &updates, &rules);
@@ -269,6 +317,11 @@ impl OrderStore for SqliteOrderStore {
                     tx.run(
                         &sql.update_status,
                         params![order_id, now.status, now.timestamp],
+                    )?;
+                    let customer_id = customers.get(order_id).map_or("", String::as_str);
+                    tx.run(
+                        &sql.insert_change,
+                        params![order_id, customer_id, now.status, now.timestamp, now_ms],
                     )?;
                 }
                 for (order_id, status) in &folded.watch {
@@ -285,6 +338,7 @@ impl OrderStore for SqliteOrderStore {
 
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError> {
         let sql = self.sql.clone();
+        let now_ms = crate::events::now_ms();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -294,12 +348,60 @@ impl OrderStore for SqliteOrderStore {
                     rows.collect::<rusqlite::Result<_>>()?
                 };
                 for id in &ids {
-                    tx.run(&sql.flag_order, params![id, stuck])?;
+                    let flagged = tx
+                        .row(&sql.flag_order, params![id, stuck], |row| {
+                            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                        })
+                        .optional()?;
                     tx.run(&sql.flag_watch, params![id, stuck])?;
+                    if let Some((customer_id, status_at)) = flagged {
+                        tx.run(
+                            &sql.insert_change,
+                            params![id, customer_id, stuck, status_at, now_ms],
+                        )?;
+                    }
                 }
                 tx.commit()?;
                 Ok(ids)
             })
             .await
+    }
+
+    async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<ViewChange>, StoreError> {
+        let sql = self.sql.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .call(move |conn| {
+                let mut statement = conn.prepare_cached(&sql.select_changes)?;
+                let rows = statement.query_map(params![seq, limit], change)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn order_changes_after(
+        &self,
+        order_id: &str,
+        seq: i64,
+    ) -> Result<Vec<ViewChange>, StoreError> {
+        let (sql, id) = (self.sql.clone(), order_id.to_owned());
+        self.db
+            .call(move |conn| {
+                let mut statement = conn.prepare_cached(&sql.select_order_changes)?;
+                let rows = statement.query_map(params![id, seq], change)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn last_change(&self) -> Result<i64, StoreError> {
+        let sql = self.sql.clone();
+        self.db
+            .call(move |conn| conn.row(&sql.select_last_change, [], |row| row.get(0)))
+            .await
+    }
+
+    async fn watch_changes(&self) -> Result<watch::Receiver<u64>, StoreError> {
+        super::change_watch::watch(&self.path)
     }
 }
