@@ -1,10 +1,12 @@
 //! The shop's benchmark: its own broker, the five real binaries at time_scale 0, and customers
 //! over HTTP. Prints one table and one JSON line (append it to `benchmarks/results.jsonl`).
 //!
-//! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--customers N] [--history N]
+//! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N]
+//!              [--customers N] [--history N]
 //!              [--poll-ms N] [--kafka key=value]...
 
 mod process_stats;
+mod push;
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,8 @@ struct Args {
     sqlite: bool,
     /// The shop's state stores on a PostgreSQL server instead of SQLite files.
     postgres: bool,
+    /// Streams held open on the web app at once.
+    streams: usize,
     seconds: u64,
     customers: usize,
     history: usize,
@@ -40,6 +44,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         sqlite: false,
         postgres: false,
+        streams: 10_000,
         seconds: 20,
         customers: 256,
         history: 100_000,
@@ -65,6 +70,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 other => bail!("--store is sqlite or postgres, not {other}"),
             },
             "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
+            "--streams" => args.streams = value()?.parse().context("--streams")?,
             "--customers" => args.customers = value()?.parse().context("--customers")?,
             "--history" => args.history = value()?.parse().context("--history")?,
             "--poll-ms" => {
@@ -72,7 +78,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
             other => bail!(
-                "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] \
+                "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N] \
                  [--customers N] [--history N] [--poll-ms N] [--kafka key=value]..."
             ),
         }
@@ -335,6 +341,14 @@ fn print_table(result: &Value) {
         ("RSS MB, five services idle", &["rss_idle_total_mb"]),
         ("RSS MB, five services at peak", &["rss_peak_total_mb"]),
         ("stuck query ms", &["stuck_query_ms"]),
+        ("status event to pushed event p50 ms (10/s)", &["push", "latency", "p50_ms"]),
+        ("status event to pushed event p99 ms (10/s)", &["push", "latency", "p99_ms"]),
+        ("streams held open on the web app", &["push", "streams", "streams_open"]),
+        ("web app RSS MB with the streams open", &["push", "streams", "rss_mb_open"]),
+        ("web app RSS MB with the streams, orders flowing", &["push", "streams", "rss_mb_flowing"]),
+        ("web app CPU % with the streams, idle", &["push", "streams", "cpu_percent_open_idle"]),
+        ("web app CPU % with the streams, orders flowing", &["push", "streams", "cpu_percent_flowing"]),
+        ("events pushed to the streams", &["push", "streams", "events_pushed"]),
         ("failures / unfinished (peak)", &["peak", "failures"]),
     ];
     let history = &result["history"];
@@ -470,6 +484,15 @@ async fn main() -> anyhow::Result<()> {
     let (customer, order_id) = reader(&base).await?;
     let reads_fresh = read_all(&customer, &order_id).await;
     let stuck_fresh = stuck_query_ms(&shop).await;
+    eprintln!("Push: status event to a pushed event, at 10 orders/s...");
+    let push_latency = push::latency(&base, &shop.kafka, &shop.sys.topics.status).await;
+    eprintln!("Push: {} open streams while orders flow...", args.streams);
+    let webapp_pid = services
+        .iter()
+        .find(|(s, _)| s.name == ServiceName::Webapp)
+        .map_or(0, |(s, _)| s.pid());
+    let crowd = (args.streams / 10).max(1);
+    let push_streams = push::many_streams(&base, webapp_pid, args.streams, crowd).await;
     let ready = ready_seconds(&services);
     let sum =
         |list: &[(String, f64)]| (list.iter().map(|(_, mb)| mb).sum::<f64>() * 10.0).round() / 10.0;
@@ -501,6 +524,7 @@ async fn main() -> anyhow::Result<()> {
         "ready_s": ready,
         "reads": reads_fresh,
         "stuck_query_ms": stuck_fresh,
+        "push": {"latency": push_latency, "streams": push_streams},
     });
 
     if args.history > 0 {
