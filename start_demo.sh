@@ -66,20 +66,28 @@ wait_for_port() {
   return 1
 }
 
+# start_broker HOST PORT STORAGE: STORAGE is memory (the default: fast and quiet, forgotten when
+# the broker stops) or sqlite (kept in data/broker/ across restarts, at about 20 times the CPU for
+# every fetch).
 start_broker() {
-  local host=$1 port=$2 tansu listen=$1
+  local host=$1 port=$2 storage=${3:-memory} tansu listen=$1 engine where
   install_broker
   tansu=$(tansu_binary)
   mkdir -p data/broker logs pid
   # The original's localhost.ini says localhost: listen on IPv4 loopback and advertise the name.
   [ "$host" = localhost ] && listen=127.0.0.1
-  echo "Starting the local broker on $host:$port (durable storage in data/broker/)"
+  case "$storage" in
+    sqlite) engine=sqlite://broker.db; where="durable storage in data/broker/" ;;
+    memory) engine=memory://tansu/; where="topics in memory, forgotten when it stops" ;;
+    *) echo "[local-broker] storage is memory or sqlite, not $storage" >&2; exit 1 ;;
+  esac
+  echo "Starting the local broker on $host:$port ($where)"
   # tansu drops the leading / of an absolute sqlite path, so it runs from its data folder.
   (
     cd data/broker
     nohup "$tansu" broker \
       --listener-url "tcp://$listen:$port" --advertised-listener-url "tcp://$host:$port" \
-      --storage-engine sqlite://broker.db </dev/null >>../../logs/broker.log 2>&1 &
+      --storage-engine "$engine" </dev/null >>../../logs/broker.log 2>&1 &
     echo $! >../../pid/broker.pid
   )
   if ! wait_for_port "$listen" "$port" 30; then
@@ -196,7 +204,7 @@ main() {
   host=${bootstrap%:*}
   port=${bootstrap##*:}
   if is_loopback "$host" && ! listening "$host" "$port"; then
-    start_broker "$host" "$port"
+    start_broker "$host" "$port" "$(ini_value "$kafka_ini" local-broker storage)"
   fi
 
   mkdir -p logs pid data

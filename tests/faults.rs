@@ -151,10 +151,7 @@ async fn a_broker_restart_mid_run_loses_no_order() {
     // restart (storage/src/lite.rs:503, "more or less than one row" in its idempotence check),
     // and the broker then stops answering everyone. So this test alone turns idempotence off;
     // the services' own defaults keep it on.
-    let kafka = format!(
-        "[kafka]\nbootstrap.servers = {}\nenable.idempotence = false\n",
-        broker.bootstrap()
-    );
+    let kafka = format!("{}enable.idempotence = false\n", broker.kafka_ini());
     let shop = Shop::open_with_kafka(&kafka, &[("simulation", "time_scale", "0.1")]).await;
     let _services = shop.start_pipeline();
     let producer = shop.producer().await;

@@ -21,8 +21,8 @@ async fn run_me_first_submits_the_streams_and_the_missing_queries() {
     // The query from pizza-ordered already runs: it must not be submitted twice.
     let ksqldb = KsqlDbDouble::start(&plain.sys.topics, &[Topic::Ordered]).await;
     let kafka = format!(
-        "[kafka]\nbootstrap.servers = {}\n[ksqldb]\nendpoint = {}/\nusername = KEY\npassword = SECRET\n",
-        broker.bootstrap(),
+        "{}[ksqldb]\nendpoint = {}/\nusername = KEY\npassword = SECRET\n",
+        broker.kafka_ini(),
         ksqldb.endpoint
     );
     let shop = Shop::open_with_kafka(&kafka, &[]).await;
@@ -91,8 +91,8 @@ async fn with_some_stages_derived_by_ksqldb_each_status_arrives_once() {
     let derived = [Topic::Ordered, Topic::Baked];
     let ksqldb = KsqlDbDouble::start(&plain.sys.topics, &derived).await;
     let kafka = format!(
-        "[kafka]\nbootstrap.servers = {}\n[ksqldb]\nendpoint = {}\n",
-        broker.bootstrap(),
+        "{}[ksqldb]\nendpoint = {}\n",
+        broker.kafka_ini(),
         ksqldb.endpoint
     );
     let shop = Shop::open_with_kafka(&kafka, &[]).await;

@@ -159,7 +159,7 @@ async fn two_hosts() -> (Broker, std::sync::Arc<Postgres>, [Host; 2]) {
     let broker = Broker::start();
     let server = Postgres::shared();
     let database = server.database(&fresh_name("hosts"));
-    let kafka = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
+    let kafka = broker.kafka_ini();
     let a = Host::start(&kafka, &database).await;
     let b = Host::start(&kafka, &database).await;
     let hosts = [a, b];

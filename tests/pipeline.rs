@@ -27,6 +27,9 @@ async fn every_order_goes_through_each_stage_to_delivered_once() {
     // Stopped, nothing more can be produced: what is on the topics now is everything.
     for service in &mut services {
         assert!(service.terminate().0.success());
+        // The harness's file sets a consumer property; no producer may be handed it.
+        let log = service.log();
+        assert!(!log.contains("CONFWARN"), "{log}");
     }
 
     let by_order = statuses_by_order(&shop.kafka, &shop.sys.topics.status);

@@ -341,14 +341,38 @@ fn print_table(result: &Value) {
         ("RSS MB, five services idle", &["rss_idle_total_mb"]),
         ("RSS MB, five services at peak", &["rss_peak_total_mb"]),
         ("stuck query ms", &["stuck_query_ms"]),
-        ("status event to pushed event p50 ms (10/s)", &["push", "latency", "p50_ms"]),
-        ("status event to pushed event p99 ms (10/s)", &["push", "latency", "p99_ms"]),
-        ("streams held open on the web app", &["push", "streams", "streams_open"]),
-        ("web app RSS MB with the streams open", &["push", "streams", "rss_mb_open"]),
-        ("web app RSS MB with the streams, orders flowing", &["push", "streams", "rss_mb_flowing"]),
-        ("web app CPU % with the streams, idle", &["push", "streams", "cpu_percent_open_idle"]),
-        ("web app CPU % with the streams, orders flowing", &["push", "streams", "cpu_percent_flowing"]),
-        ("events pushed to the streams", &["push", "streams", "events_pushed"]),
+        (
+            "status event to pushed event p50 ms (10/s)",
+            &["push", "latency", "p50_ms"],
+        ),
+        (
+            "status event to pushed event p99 ms (10/s)",
+            &["push", "latency", "p99_ms"],
+        ),
+        (
+            "streams held open on the web app",
+            &["push", "streams", "streams_open"],
+        ),
+        (
+            "web app RSS MB with the streams open",
+            &["push", "streams", "rss_mb_open"],
+        ),
+        (
+            "web app RSS MB with the streams, orders flowing",
+            &["push", "streams", "rss_mb_flowing"],
+        ),
+        (
+            "web app CPU % with the streams, idle",
+            &["push", "streams", "cpu_percent_open_idle"],
+        ),
+        (
+            "web app CPU % with the streams, orders flowing",
+            &["push", "streams", "cpu_percent_flowing"],
+        ),
+        (
+            "events pushed to the streams",
+            &["push", "streams", "events_pushed"],
+        ),
         ("failures / unfinished (peak)", &["peak", "failures"]),
     ];
     let history = &result["history"];
@@ -388,7 +412,7 @@ async fn main() -> anyhow::Result<()> {
     let bind = format!("127.0.0.1:{}", pizza_tests::broker::unused_port());
     let base = format!("http://{bind}");
     // The shipped topic and watchdog settings, at time_scale 0.
-    let mut kafka = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
+    let mut kafka = broker.kafka_ini();
     for line in &args.kafka {
         kafka.push_str(line);
         kafka.push('\n');

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::events::now_ms;
-use common::settings::KafkaSettings;
+use common::settings::{ClientRole, KafkaSettings};
 use pizza_tests::loadgen::{percentile, Customer};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -21,7 +21,7 @@ type Stamps = Arc<Mutex<HashMap<(String, i64), i64>>>;
 /// Reads `pizza-status` from its end, keeping each record's timestamp, until `stop`.
 fn stamp_reader(kafka: &KafkaSettings, topic: &str, stop: Arc<AtomicBool>) -> Stamps {
     let stamps: Stamps = Arc::default();
-    let mut config: ClientConfig = kafka.client_config();
+    let mut config: ClientConfig = kafka.client_config(ClientRole::Consumer);
     config
         .set("group.id", "bench-push")
         .set("enable.auto.commit", "false")
@@ -50,8 +50,12 @@ fn stamp_reader(kafka: &KafkaSettings, topic: &str, stop: Arc<AtomicBool>) -> St
                 .unwrap_or_default();
             let value: Value =
                 serde_json::from_slice(message.payload().unwrap_or_default()).unwrap_or_default();
-            if let (Some(status), Some(at)) = (value["status"].as_i64(), message.timestamp().to_millis()) {
-                kept.lock().unwrap_or_else(|p| p.into_inner()).insert((key, status), at);
+            if let (Some(status), Some(at)) =
+                (value["status"].as_i64(), message.timestamp().to_millis())
+            {
+                kept.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((key, status), at);
             }
         }
     });
@@ -75,9 +79,13 @@ pub async fn latency(base: &str, kafka: &KafkaSettings, status_topic: &str) -> V
         ticks.tick().await;
         let (customer, received) = (customer.clone(), received.clone());
         tasks.push(tokio::spawn(async move {
-            let Ok(order_id) = customer.order().await else { return };
+            let Ok(order_id) = customer.order().await else {
+                return;
+            };
             let path = format!("/api/orders/{order_id}/events");
-            let Ok(mut stream) = customer.stream(&path, None).await else { return };
+            let Ok(mut stream) = customer.stream(&path, None).await else {
+                return;
+            };
             // The first event is the state on connect, not a change being pushed.
             let _ = stream.next().await;
             while let Some(event) = stream.next().await {
@@ -100,7 +108,9 @@ pub async fn latency(base: &str, kafka: &KafkaSettings, status_topic: &str) -> V
         .iter()
         .filter_map(|(order, status, arrived)| {
             let stamped = stamps.get(&(order.clone(), *status))?;
-            Some(Duration::from_millis(u64::try_from(arrived - stamped).ok()?))
+            Some(Duration::from_millis(
+                u64::try_from(arrived - stamped).ok()?,
+            ))
         })
         .collect();
     json!({
@@ -131,7 +141,9 @@ pub async fn many_streams(base: &str, webapp_pid: u32, count: usize, customers: 
         let customer = people[n % people.len()].clone();
         let (opened, events, stop) = (opened.clone(), events.clone(), stop.clone());
         readers.push(tokio::spawn(async move {
-            let Ok(mut stream) = customer.stream("/api/orders/events", None).await else { return };
+            let Ok(mut stream) = customer.stream("/api/orders/events", None).await else {
+                return;
+            };
             if stream.status != reqwest::StatusCode::OK {
                 return;
             }

@@ -158,6 +158,15 @@ impl Broker {
         format!("127.0.0.1:{}", self.advertised.unwrap_or(self.port))
     }
 
+    /// A `[kafka]` section for this broker. tansu holds every fetch for the whole
+    /// `fetch.wait.max.ms`, so tests ask for a short one; lines may be appended to it.
+    pub fn kafka_ini(&self) -> String {
+        format!(
+            "[kafka]\nbootstrap.servers = {}\nfetch.wait.max.ms = 10\n",
+            self.bootstrap()
+        )
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.folder.path().join("broker.log")).unwrap_or_default()
     }

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
 use common::ksqldb::stream_name;
-use common::settings::{KafkaSettings, Topic, Topics};
+use common::settings::{ClientRole, KafkaSettings, Topic, Topics};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -110,13 +110,16 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(kafka: &KafkaSettings, topics: &Topics, stages: &[Topic]) -> Self {
-        let mut config: ClientConfig = kafka.client_config();
+        let mut config: ClientConfig = kafka.client_config(ClientRole::Consumer);
         config
             .set("group.id", "ksqldb-double")
             .set("enable.auto.commit", "false")
             .set("fetch.wait.max.ms", "10");
         let consumer: BaseConsumer = config.create().expect("relay consumer");
-        let producer: FutureProducer = kafka.client_config().create().expect("relay producer");
+        let producer: FutureProducer = kafka
+            .client_config(ClientRole::Producer)
+            .create()
+            .expect("relay producer");
         let mut list = TopicPartitionList::new();
         for stage in stages {
             let name = topics.name(*stage);

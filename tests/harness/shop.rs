@@ -39,7 +39,7 @@ impl Shop {
     /// A shop on `broker` with the shipped default.ini, made instant (time_scale 0), plus `edits`
     /// as (section, key, value).
     pub async fn open(broker: &Broker, edits: &[(&str, &str, &str)]) -> Self {
-        let kafka_text = format!("[kafka]\nbootstrap.servers = {}\n", broker.bootstrap());
+        let kafka_text = broker.kafka_ini();
         Self::open_with_kafka(&kafka_text, edits).await
     }
 

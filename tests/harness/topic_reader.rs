@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::settings::KafkaSettings;
+use common::settings::{ClientRole, KafkaSettings};
 use std::sync::Mutex;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -56,7 +56,7 @@ impl ConsumerContext for FetchedEnds {}
 type Reader = BaseConsumer<FetchedEnds>;
 
 fn reader(kafka: &KafkaSettings, topic: &str) -> (Reader, Vec<i32>) {
-    let mut config: ClientConfig = kafka.client_config();
+    let mut config: ClientConfig = kafka.client_config(ClientRole::Consumer);
     config
         .set("group.id", "pizza-tests-reader")
         .set("enable.auto.commit", "false")

@@ -4,7 +4,7 @@
 use rdkafka::ClientConfig;
 
 use crate::settings::kafka::set_default;
-use crate::settings::KafkaSettings;
+use crate::settings::{ClientRole, KafkaSettings};
 
 /// `client.id` may carry the host name, so the broker can tell instances apart; `group.id` never
 /// does, so instances on other hosts share their group's work instead of repeating it.
@@ -19,7 +19,7 @@ pub fn with_host(client_id: &str) -> String {
 }
 
 pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config();
+    let mut config = kafka.client_config(ClientRole::Consumer);
     config.set("group.id", group_id);
     set_default(&mut config, "client.id", &with_host(client_id));
     // At least once: offsets are stored by the loop only after an event is fully handled, and
@@ -31,9 +31,9 @@ pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -
     // which delivery needs: an order's `pizza-ordered` and `pizza-baked` events share a key, so
     // on co-partitioned topics they reach the same instance.
     set_default(&mut config, "partition.assignment.strategy", "range");
-    // The broker answers a fetch only after this wait when it has nothing new; librdkafka's
-    // 500 ms default would add about a quarter of a second to every hop of an order.
-    set_default(&mut config, "fetch.wait.max.ms", "10");
+    // fetch.wait.max.ms keeps librdkafka's 500 ms: Kafka answers a fetch as soon as an event
+    // arrives, so the wait only bounds how often an idle consumer asks. The local broker (tansu)
+    // holds every fetch for the whole wait, so config_kafka/localhost.ini sets its own.
     // A crashed member holds its partitions until the session times out (45 s by default).
     set_default(&mut config, "session.timeout.ms", "10000");
     set_default(&mut config, "heartbeat.interval.ms", "1000");
@@ -41,7 +41,7 @@ pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -
 }
 
 pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config();
+    let mut config = kafka.client_config(ClientRole::Producer);
     set_default(&mut config, "client.id", &with_host(client_id));
     // Retries never duplicate or reorder an event, and an acknowledged event is on every
     // in-sync replica.
@@ -52,7 +52,7 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
 }
 
 pub fn admin_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config();
+    let mut config = kafka.client_config(ClientRole::Admin);
     set_default(&mut config, "client.id", &with_host(client_id));
     config
 }

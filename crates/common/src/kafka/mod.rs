@@ -1,6 +1,7 @@
 //! Everything that talks to Kafka: client settings, the keyed producer, what a service sends,
 //! the one consume loop every service runs, and topic creation.
 
+mod acks;
 mod client;
 mod dead_letter;
 mod event_log;
@@ -14,6 +15,7 @@ mod rebalance;
 mod runner;
 mod topics;
 
+pub use acks::Ack;
 pub use client::{admin_config, consumer_config, producer_config, with_host};
 pub use inbound::{BoxError, HandleError, Inbound};
 pub use outbound::{Outbound, StageSent};

@@ -42,7 +42,13 @@ pub(super) struct OwnerWatch {
     topics: Vec<String>,
     seen: HashMap<Partition, Seen>,
     last_rejoin: Option<Instant>,
+    /// Every partition of the topics, and when that was read: partition counts seldom change,
+    /// and asking the broker at every look would cost an idle shop a round trip each time.
+    partitions: Option<(Vec<Partition>, Instant)>,
 }
+
+/// How long the topics' partition counts are taken as known.
+const PARTITIONS_KNOWN_FOR: Duration = Duration::from_secs(60);
 
 impl OwnerWatch {
     pub(super) fn new(topics: &[&str]) -> Self {
@@ -50,6 +56,7 @@ impl OwnerWatch {
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             seen: HashMap::new(),
             last_rejoin: None,
+            partitions: None,
         }
     }
 
@@ -105,7 +112,11 @@ impl OwnerWatch {
                     .collect()
             })
             .unwrap_or_default();
-        let others = self.others(consumer, &owned);
+        let others: Vec<Partition> = self
+            .partitions(consumer, now)
+            .into_iter()
+            .filter(|p| !owned.contains(p))
+            .collect();
         if others.is_empty() {
             self.seen.clear();
             return None;
@@ -139,27 +150,28 @@ impl OwnerWatch {
         stalled
     }
 
-    /// Every partition of the subscribed topics that this member does not own.
-    fn others(
-        &self,
+    /// Every partition of the subscribed topics.
+    fn partitions(
+        &mut self,
         consumer: &StreamConsumer<RebalanceLogger>,
-        owned: &[Partition],
+        now: Instant,
     ) -> Vec<Partition> {
-        let mut others = Vec::new();
+        if let Some((known, at)) = &self.partitions {
+            if now.duration_since(*at) < PARTITIONS_KNOWN_FOR {
+                return known.clone();
+            }
+        }
+        let mut all = Vec::new();
         for topic in &self.topics {
             let Ok(metadata) = consumer.fetch_metadata(Some(topic), PATIENCE) else {
                 return Vec::new();
             };
             for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-                for p in t.partitions() {
-                    let partition = (topic.clone(), p.id());
-                    if !owned.contains(&partition) {
-                        others.push(partition);
-                    }
-                }
+                all.extend(t.partitions().iter().map(|p| (topic.clone(), p.id())));
             }
         }
-        others
+        self.partitions = Some((all.clone(), now));
+        all
     }
 }
 

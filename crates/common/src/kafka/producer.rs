@@ -2,21 +2,26 @@
 //! [`crate::partitioner`]) and lets callers await the broker's acknowledgement.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::acks::{Ack, AckedProducer};
 use crate::partitioner::partition_for;
+
+pub use super::acks::Landed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProduceError {
     #[error("cannot create the Kafka producer: {0}")]
     Create(#[source] KafkaError),
+    #[error("cannot start the thread that hears the broker's acknowledgements: {0}")]
+    Thread(#[source] std::io::Error),
     #[error("topic '{0}' does not exist on the cluster (create the topics with run_me_first)")]
     UnknownTopic(String),
     #[error("cannot read the metadata of topic '{topic}': {source}")]
@@ -37,16 +42,9 @@ pub enum ProduceError {
     Cancelled,
 }
 
-/// Where an acknowledged event landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Landed {
-    pub partition: i32,
-    pub offset: i64,
-}
-
 #[derive(Clone)]
 pub struct EventProducer {
-    producer: FutureProducer,
+    producer: Arc<AckedProducer>,
     partitions: HashMap<String, i32>,
 }
 
@@ -60,7 +58,7 @@ impl EventProducer {
         topics: &[&str],
         shutdown: &CancellationToken,
     ) -> Result<Self, ProduceError> {
-        let producer: FutureProducer = config.create().map_err(ProduceError::Create)?;
+        let producer = Arc::new(AckedProducer::create(config)?);
         let mut partitions = HashMap::new();
         for topic in topics {
             let count = partition_count(&producer, topic, shutdown).await?;
@@ -79,21 +77,14 @@ impl EventProducer {
         key: &[u8],
         payload: &[u8],
         headers: Option<OwnedHeaders>,
-    ) -> Result<DeliveryFuture, ProduceError> {
+    ) -> Result<Ack, ProduceError> {
         let count = *self
             .partitions
             .get(topic)
             .ok_or_else(|| ProduceError::NotOpened(topic.to_owned()))?;
-        let mut record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .partition(partition_for(key, count));
-        if let Some(headers) = headers {
-            record = record.headers(headers);
-        }
         self.producer
-            .send_result(record)
-            .map_err(|(source, _)| ProduceError::Delivery {
+            .send(topic, partition_for(key, count), key, payload, headers)
+            .map_err(|source| ProduceError::Delivery {
                 topic: topic.to_owned(),
                 source,
             })
@@ -130,13 +121,10 @@ impl EventProducer {
     }
 }
 
-pub async fn acknowledged(topic: &str, delivery: DeliveryFuture) -> Result<Landed, ProduceError> {
+pub async fn acknowledged(topic: &str, delivery: Ack) -> Result<Landed, ProduceError> {
     match delivery.await {
-        Ok(Ok(delivery)) => Ok(Landed {
-            partition: delivery.partition,
-            offset: delivery.offset,
-        }),
-        Ok(Err((source, _))) => Err(ProduceError::Delivery {
+        Ok(Ok(landed)) => Ok(landed),
+        Ok(Err(source)) => Err(ProduceError::Delivery {
             topic: topic.to_owned(),
             source,
         }),
@@ -148,7 +136,7 @@ pub async fn acknowledged(topic: &str, delivery: DeliveryFuture) -> Result<Lande
 }
 
 async fn partition_count(
-    producer: &FutureProducer,
+    producer: &Arc<AckedProducer>,
     topic: &str,
     shutdown: &CancellationToken,
 ) -> Result<i32, ProduceError> {

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use rdkafka::ClientConfig;
 
+use super::client_role::ClientRole;
 use super::{IniFile, SettingsError};
 
 #[derive(Debug, Clone)]
@@ -49,12 +50,15 @@ impl KafkaSettings {
         Ok(Self { properties, ksqldb })
     }
 
-    /// A client configuration with every `[kafka]` property; callers add their own on top only
-    /// where the file does not already say otherwise (see [`set_default`]).
-    pub fn client_config(&self) -> ClientConfig {
+    /// A client configuration with every `[kafka]` property a client in `role` reads; callers
+    /// add their own on top only where the file does not already say otherwise (see
+    /// [`set_default`]).
+    pub fn client_config(&self, role: ClientRole) -> ClientConfig {
         let mut config = ClientConfig::new();
         for (key, value) in &self.properties {
-            config.set(key, value);
+            if role.reads(key) {
+                config.set(key, value);
+            }
         }
         config
     }
@@ -96,13 +100,30 @@ mod tests {
         )
         .expect("valid");
         let settings = KafkaSettings::from_ini(&file).expect("settings");
-        let config = settings.client_config();
+        let config = settings.client_config(ClientRole::Consumer);
         assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
         assert_eq!(config.get("sasl.mechanisms"), Some("PLAIN"));
         let ksqldb = settings.ksqldb.expect("ksqldb section");
         assert_eq!(ksqldb.endpoint, "https://ksql:443");
         assert_eq!(ksqldb.username.as_deref(), Some("key"));
         assert_eq!(ksqldb.password, None);
+    }
+
+    #[test]
+    fn a_producer_is_not_given_consumer_properties() {
+        let file = IniFile::parse(
+            Path::new("localhost.ini"),
+            "[kafka]\nbootstrap.servers = h:9092\nfetch.wait.max.ms = 33\nlinger.ms = 5\n",
+        )
+        .expect("valid");
+        let settings = KafkaSettings::from_ini(&file).expect("settings");
+        let producer = settings.client_config(ClientRole::Producer);
+        assert_eq!(producer.get("fetch.wait.max.ms"), None);
+        assert_eq!(producer.get("linger.ms"), Some("5"));
+        let consumer = settings.client_config(ClientRole::Consumer);
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("33"));
+        assert_eq!(consumer.get("linger.ms"), None);
+        assert_eq!(consumer.get("bootstrap.servers"), Some("h:9092"));
     }
 
     #[test]
@@ -134,7 +155,9 @@ mod tests {
         .expect("valid");
         let settings = KafkaSettings::from_ini(&file).expect("settings");
         assert_eq!(
-            settings.client_config().get("sasl.password"),
+            settings
+                .client_config(ClientRole::Consumer)
+                .get("sasl.password"),
             Some("Ab#cd;Ef\\gh=\"q\"")
         );
     }
@@ -159,7 +182,9 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/original-config/config_kafka");
         let local = KafkaSettings::load(&folder.join("localhost.ini")).expect("localhost.ini");
         assert_eq!(
-            local.client_config().get("bootstrap.servers"),
+            local
+                .client_config(ClientRole::Admin)
+                .get("bootstrap.servers"),
             Some("localhost:9092")
         );
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Configuration: the Kafka client file (`config_kafka/*.ini`) and the system file
 //! (`config_sys/*.ini`), with the same sections and keys as the original demo.
 
+mod client_role;
 mod ini_file;
 pub(crate) mod kafka;
 mod locate;
@@ -9,6 +10,7 @@ mod topics;
 
 use std::path::PathBuf;
 
+pub use client_role::ClientRole;
 pub use ini_file::IniFile;
 pub use kafka::{set_default, KafkaSettings, KsqlDbSettings};
 pub use locate::{
