@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Stops what ./start_demo.sh started: the services, all at once, then the local broker and the
-# local PostgreSQL if it started them. Each gets SIGTERM and time to shut down gracefully (consumers leave their groups,
-# offsets are committed); anything still running after 15 s is killed. The broker goes last, so
-# the services can still say goodbye to it.
+# local PostgreSQL if it started them. The services get SIGTERM and time to shut down gracefully
+# (consumers leave their groups, offsets are committed); anything still running after 15 s is
+# killed. The broker goes last, so the services can still say goodbye to it; it gets SIGINT,
+# because tansu answers SIGTERM by waiting 5 s for clients that are already gone, and SIGINT by
+# stopping at once (nothing is in flight by then; its SQLite storage commits each write).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -19,10 +21,11 @@ alive() {
   fi
 }
 
-# stop NAME=PID...: SIGTERM to each, then wait for all of them together.
+# stop SIGNAL NAME=PID...: SIGNAL to each, then wait for all of them together.
 stop() {
-  local entry name pid
-  for entry in "$@"; do kill -TERM "${entry#*=}" 2>/dev/null; done
+  local signal=$1 entry name pid
+  shift
+  for entry in "$@"; do kill "-$signal" "${entry#*=}" 2>/dev/null; done
   for _ in $(seq 150); do
     local running=0
     for entry in "$@"; do kill -0 "${entry#*=}" 2>/dev/null && running=1; done
@@ -51,9 +54,8 @@ for pid_file in pid/*.pid; do
     services+=("$name=$pid")
   fi
 done
-[ ${#services[@]} -gt 0 ] && stop "${services[@]}"
-infrastructure=()
-pid=$(alive broker tansu) && infrastructure+=("broker=$pid")
-pid=$(alive postgres postgres) && infrastructure+=("postgres=$pid")
-[ ${#infrastructure[@]} -gt 0 ] && stop "${infrastructure[@]}"
+[ ${#services[@]} -gt 0 ] && stop TERM "${services[@]}"
+pid=$(alive broker tansu) && stop INT "broker=$pid"
+# PostgreSQL's SIGTERM is its "smart" shutdown, immediate once no client is connected.
+pid=$(alive postgres postgres) && stop TERM "postgres=$pid"
 exit 0

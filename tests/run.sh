@@ -31,4 +31,4 @@ fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 # Brokers and services of several tests share two cores; three at a time keeps them responsive.
-cargo test --release --workspace -- --test-threads=3
+cargo test --release --workspace --no-fail-fast -- --test-threads=3

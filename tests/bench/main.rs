@@ -5,6 +5,8 @@
 //!              [--customers N] [--history N]
 //!              [--poll-ms N] [--kafka key=value]...
 
+mod bare_broker;
+mod demo_config;
 mod process_stats;
 mod push;
 
@@ -286,6 +288,22 @@ fn figure(value: &Value, path: &[&str]) -> String {
 fn print_table(result: &Value) {
     let rows: &[(&str, &[&str])] = &[
         ("orders/s end to end (peak)", &["peak", "orders_per_s"]),
+        (
+            "orders/s, bare broker (same events, no services)",
+            &["bare_broker", "orders_per_s"],
+        ),
+        (
+            "peak as a share of the bare broker",
+            &["peak_to_bare_broker"],
+        ),
+        (
+            "demo config: idle CPU % of a core, broker + services",
+            &["demo_config", "idle_cpu_percent_total"],
+        ),
+        (
+            "demo config: order to delivered p50 ms",
+            &["demo_config", "orders", "delivered_p50_ms"],
+        ),
         ("POST / p50 ms (peak)", &["peak", "post_p50_ms"]),
         ("POST / p99 ms (peak)", &["peak", "post_p99_ms"]),
         (
@@ -403,6 +421,8 @@ fn print_table(result: &Value) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
+    eprintln!("The demo's own configuration: idle for 20 s, then 2 orders/s...");
+    let demo = demo_config::measure().await?;
     let broker = if args.sqlite {
         Broker::start_durable()
     } else {
@@ -436,6 +456,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let shop = Shop::open_with_kafka(&kafka, &settings).await;
+
+    eprintln!(
+        "Bare broker: the same events relayed without the services, {} in flight for {} s...",
+        args.customers, args.seconds
+    );
+    let bare = bare_broker::measure(&shop.kafka, 6, args.customers, args.seconds).await?;
 
     eprintln!("Starting the five services...");
     let services = launch(&shop).await?;
@@ -535,6 +561,9 @@ async fn main() -> anyhow::Result<()> {
         "kafka": args.kafka,
         "light": order_figures(&light),
         "peak": order_figures(&peak),
+        "bare_broker": bare,
+        "peak_to_bare_broker": (peak.per_second() / bare["orders_per_s"].as_f64().unwrap_or(f64::NAN).max(1e-9) * 100.0).round() / 100.0,
+        "demo_config": demo,
         "cpu_s_per_1000_orders": per_1000(cpu.iter().sum()),
         "cpu_s_per_1000_orders_by_service": cpu_by,
         "broker_cpu_s_per_1000_orders": per_1000(broker_cpu),

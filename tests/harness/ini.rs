@@ -18,7 +18,11 @@ pub fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
         if !in_section {
             continue;
         }
-        section_end = Some(index + 1);
+        // A new key goes after the section's last setting, not after comments that follow it
+        // (often a commented-out section of their own).
+        if !line.trim().is_empty() && !line.starts_with(['#', ';']) {
+            section_end = Some(index + 1);
+        }
         let written = line.split(['=', ':']).next().map(str::trim);
         if !line.starts_with([' ', '\t', '#', ';']) && written == Some(key) {
             *line = format!("{key} = {value}");
