@@ -10,7 +10,7 @@ use common::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
 use common::kafka::{create_topics, producer_config, EventProducer, Outbound};
 use common::services::ServiceName;
 use common::settings::{KafkaSettings, Settings, StoreLocation, SysSettings, Topic};
-use common::store::{open_order_store, OrderStore};
+use common::store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
 use tempfile::TempDir;
 
 use crate::binaries::{binary, workspace_root};
@@ -126,6 +126,17 @@ impl Shop {
         ("state-store-orders", "status_watchdog_minutes", "0.01"),
         ("state-store-orders", "status_invalid_timeout_minutes", "5"),
     ];
+
+    /// Delivery's store, as the delivery service opens it in the shop's folder.
+    pub async fn delivery_store(&self) -> Arc<dyn DeliveryStore> {
+        let mut settings = self.sys.delivery_store.clone();
+        if let StoreLocation::Sqlite(file) = &settings.location {
+            settings.location = StoreLocation::Sqlite(self.path().join(file));
+        }
+        open_delivery_store(&settings)
+            .await
+            .expect("delivery store")
+    }
 
     pub fn path(&self) -> &Path {
         self.dir.path()

@@ -39,13 +39,52 @@ mod tests {
         }
     }
 
+    /// Each recipe with the seed, assembling and baking seconds the original's Python gives it:
+    /// `int(hashlib.md5(recipe.encode()).hexdigest()[-4:], 16)`, then `% 8 + 4` and `% 8 + 8`.
+    type Known = (
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static str,
+        u64,
+        u64,
+        u64,
+    );
+    const FROM_THE_ORIGINAL: [Known; 3] = [
+        (
+            "Tomato",
+            "Mozzarella",
+            &["Mushroom", "Black olives"],
+            "Pepperoni",
+            45363,
+            7,
+            11,
+        ),
+        ("Tomato", "Mozzarella", &[], "Pepperoni", 48896, 4, 8),
+        (
+            "Pesto",
+            "Vegan cheese",
+            &["Basil", "Rocket", "Pineapple"],
+            "Ham",
+            27497,
+            5,
+            9,
+        ),
+    ];
+
     #[test]
-    fn seed_is_the_last_four_hex_digits_of_the_recipe_md5() {
-        // Computed the way the original does: hex digest, last four characters, base 16.
-        let recipe = "Tomato@Mozzarella@Mushroom,Black olives@Pepperoni";
-        let hex = format!("{:x}", Md5::digest(recipe.as_bytes()));
-        let expected = u64::from_str_radix(&hex[hex.len() - 4..], 16).expect("hex");
-        assert_eq!(recipe_seed(&order(&["Mushroom", "Black olives"])), expected);
+    fn seeds_and_times_match_the_originals() {
+        for (sauce, cheese, extras, main, seed, assembling, baking) in FROM_THE_ORIGINAL {
+            let pizza = Pizza {
+                extra_toppings: extras.iter().map(|s| s.to_string()).collect(),
+                sauce: sauce.into(),
+                cheese: cheese.into(),
+                main_topping: main.into(),
+            };
+            assert_eq!(recipe_seed(&pizza), seed, "{pizza:?}");
+            assert_eq!(assembling_seconds(seed), assembling);
+            assert_eq!(baking_seconds(seed), baking);
+        }
     }
 
     #[test]
@@ -56,15 +95,6 @@ mod tests {
             assert!((8..=15).contains(&baking_seconds(seed)));
             assert_eq!(baking_seconds(seed) - assembling_seconds(seed), 4);
         }
-    }
-
-    #[test]
-    fn timing_formulas() {
-        assert_eq!(assembling_seconds(0), 4);
-        assert_eq!(baking_seconds(0), 8);
-        assert_eq!(assembling_seconds(0xffff), 11);
-        assert_eq!(baking_seconds(0xffff), 15);
-        assert_eq!(assembling_seconds(0x1234), 0x1234 % 8 + 4);
     }
 
     proptest::proptest! {

@@ -30,14 +30,19 @@ where
     }
 }
 
-/// Removes what `store` keeps past its configured retention, every `period`, until shutdown.
+/// Removes what `store` keeps past its configured retention: once at start (a service that was
+/// down for a while catches up at once), then every `period`, until shutdown.
 pub async fn retention(store: &dyn StateStore, period: Duration, shutdown: &CancellationToken) {
-    every(period, shutdown, || async {
+    let purge = || async {
         match store.purge_expired(now_ms()).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!("Removed {purged} row(s) past their retention"),
             Err(error) => tracing::warn!("Retention clean-up failed: {}", error_chain(&error)),
         }
-    })
-    .await;
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => return,
+        () = purge() => {}
+    }
+    every(period, shutdown, purge).await;
 }

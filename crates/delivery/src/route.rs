@@ -33,7 +33,10 @@ mod tests {
         );
         assert_eq!(delivery_seconds("0", false), Some(5));
         assert_eq!(delivery_seconds("f", false), Some(10));
-        assert_eq!(delivery_seconds("FF", false), Some(255 % 10 + 5));
+        assert_eq!(delivery_seconds("FF", false), Some(10));
+        // int("1a", 16) % 10 + 5 == 11 and int("f" * 32, 16) % 10 + 5 == 10 (Python).
+        assert_eq!(delivery_seconds("1a", false), Some(11));
+        assert_eq!(delivery_seconds(&"f".repeat(32), false), Some(10));
     }
 
     #[test]
@@ -43,11 +46,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Hex ids of up to 32 digits fit a u128, so the original's `int(id, 16) % 10 + 5` can
+        /// be computed whole and compared with the digit-by-digit remainder.
         #[test]
-        fn any_customer_id_gets_a_route_of_5_to_28_seconds_or_none(id in ".{0,40}", late: bool) {
-            if let Some(seconds) = delivery_seconds(&id, late) {
-                proptest::prop_assert!((5..=28).contains(&seconds));
-            }
+        fn hex_ids_route_as_the_whole_number_does(id in "[0-9a-fA-F]{1,32}", late: bool) {
+            let whole = u128::from_str_radix(&id, 16).expect("hex");
+            let seconds = u64::try_from(whole % 10).expect("below 10") + 5;
+            let expected = if late { seconds * 2 } else { seconds };
+            proptest::prop_assert_eq!(delivery_seconds(&id, late), Some(expected));
+        }
+
+        #[test]
+        fn an_id_with_any_non_hex_character_has_no_route(
+            before in "[0-9a-f]{0,16}",
+            bad in "[^0-9a-fA-F]",
+            after in "[0-9a-f]{0,16}",
+        ) {
+            let id = format!("{before}{bad}{after}");
+            proptest::prop_assert_eq!(delivery_seconds(&id, false), None);
         }
     }
 }

@@ -96,6 +96,10 @@ pub fn orders_named(entry: &str) -> Vec<String> {
         if let Some(key) = line.strip_prefix(" - Key: ") {
             ids.push(key.to_owned());
         }
+        // The line naming where an event came from quotes its topic, which is no order.
+        if line.starts_with(" - Topic '") {
+            continue;
+        }
         // Our own lines name orders between apostrophes; outside text has its apostrophes
         // escaped, so whatever stands between two of them is ours.
         ids.extend(
