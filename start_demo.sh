@@ -49,7 +49,8 @@ is_loopback() {
   case "$1" in 127.*|localhost|::1|\[::1\]) return 0 ;; *) return 1 ;; esac
 }
 
-# running NAME: true when pid/NAME.pid names a live process of ours.
+# running NAME PATTERN: true when pid/NAME.pid names a live process of ours (whose command line
+# holds PATTERN; one that has exited has an empty command line, even before it is reaped).
 running() {
   local pid_file="pid/$1.pid" pid
   [ -f "$pid_file" ] || return 1
@@ -240,7 +241,7 @@ main() {
       return 0
     fi
     for service in "${services[@]}"; do
-      if ! kill -0 "$(cat "pid/$service.pid")" 2>/dev/null; then
+      if ! running "$service" "target/release/$service"; then
         echo "$service stopped during start-up:" >&2
         cat "logs/$service.err" >&2
         exit 1

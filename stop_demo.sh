@@ -21,6 +21,15 @@ alive() {
   fi
 }
 
+# running PID: the process exists and has not exited. One that has exited stays a zombie until
+# its parent (here init, which may reap late) collects it, and kill -0 still finds a zombie.
+running() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 # stop SIGNAL NAME=PID...: SIGNAL to each, then wait for all of them together.
 stop() {
   local signal=$1 entry name pid
@@ -28,14 +37,14 @@ stop() {
   for entry in "$@"; do kill "-$signal" "${entry#*=}" 2>/dev/null; done
   for _ in $(seq 150); do
     local running=0
-    for entry in "$@"; do kill -0 "${entry#*=}" 2>/dev/null && running=1; done
+    for entry in "$@"; do running "${entry#*=}" && running=1; done
     [ "$running" = 0 ] && break
     sleep 0.1
   done
   for entry in "$@"; do
     name=${entry%%=*}
     pid=${entry#*=}
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
       kill -KILL "$pid" 2>/dev/null
       echo "Killed $name (pid $pid): it did not stop within 15 s"
     else
