@@ -1,9 +1,9 @@
 //! The shop's benchmark: its own broker, the five real binaries at time_scale 0, and customers
-//! over HTTP. Prints one table and one JSON line (append it to `benchmarks/results.jsonl`).
+//! over HTTP. Prints one table and one JSON line (record runs in `benchmarks/RESULTS.md`).
 //!
 //! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N]
 //!              [--customers N] [--history N]
-//!              [--poll-ms N] [--kafka key=value]...
+//!              [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick]
 
 mod bare_broker;
 mod demo_config;
@@ -40,7 +40,15 @@ struct Args {
     poll: Duration,
     /// Extra `key = value` lines for the `[kafka]` section, to try client settings.
     kafka: Vec<String>,
+    /// Environment variables for the services, e.g. `TOKIO_WORKER_THREADS=1`, to try runtime
+    /// settings.
+    service_env: Vec<(String, String)>,
+    /// Only the shop's own figures: no demo configuration, no bare broker, no push.
+    quick: bool,
 }
+
+/// The services' extra environment, as given on the command line.
+static SERVICE_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -52,6 +60,8 @@ fn parse_args() -> anyhow::Result<Args> {
         history: 100_000,
         poll: Duration::from_millis(50),
         kafka: Vec::new(),
+        service_env: Vec::new(),
+        quick: false,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -79,9 +89,17 @@ fn parse_args() -> anyhow::Result<Args> {
                 args.poll = Duration::from_millis(value()?.parse().context("--poll-ms")?)
             }
             "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
+            "--quick" => args.quick = true,
+            "--service-env" => {
+                let given = value()?;
+                let (key, val) = given
+                    .split_once('=')
+                    .context("--service-env takes KEY=VALUE")?;
+                args.service_env.push((key.to_owned(), val.to_owned()));
+            }
             other => bail!(
                 "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N] \
-                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]..."
+                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick]"
             ),
         }
     }
@@ -94,7 +112,14 @@ async fn launch(shop: &Shop) -> anyhow::Result<Vec<(Service, Duration)>> {
     // Builds the binaries if needed, before the clock starts.
     let _ = pizza_tests::binaries::binary("status");
     let started = Instant::now();
-    let services: Vec<Service> = ServiceName::ALL.iter().map(|s| shop.start(*s)).collect();
+    let env: Vec<(&str, &str)> = SERVICE_ENV
+        .get()
+        .map(|env| env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+        .unwrap_or_default();
+    let services: Vec<Service> = ServiceName::ALL
+        .iter()
+        .map(|s| shop.start_with(*s, ".", &env))
+        .collect();
     let mut ready: Vec<Option<Duration>> = vec![None; services.len()];
     while ready.iter().any(Option::is_none) {
         // Each service's log holds only what this launch wrote.
@@ -421,8 +446,13 @@ fn print_table(result: &Value) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
+    let _ = SERVICE_ENV.set(args.service_env.clone());
     eprintln!("The demo's own configuration: idle for 20 s, then 2 orders/s...");
-    let demo = demo_config::measure().await?;
+    let demo = if args.quick {
+        Value::Null
+    } else {
+        demo_config::measure().await?
+    };
     let broker = if args.sqlite {
         Broker::start_durable()
     } else {
@@ -461,7 +491,11 @@ async fn main() -> anyhow::Result<()> {
         "Bare broker: the same events relayed without the services, {} in flight for {} s...",
         args.customers, args.seconds
     );
-    let bare = bare_broker::measure(&shop.kafka, 6, args.customers, args.seconds).await?;
+    let bare = if args.quick {
+        Value::Null
+    } else {
+        bare_broker::measure(&shop.kafka, 6, args.customers, args.seconds).await?
+    };
 
     eprintln!("Starting the five services...");
     let services = launch(&shop).await?;
@@ -535,14 +569,22 @@ async fn main() -> anyhow::Result<()> {
     let reads_fresh = read_all(&customer, &order_id).await;
     let stuck_fresh = stuck_query_ms(&shop).await;
     eprintln!("Push: status event to a pushed event, at 10 orders/s...");
-    let push_latency = push::latency(&base, &shop.kafka, &shop.sys.topics.status).await;
+    let push_latency = if args.quick {
+        Value::Null
+    } else {
+        push::latency(&base, &shop.kafka, &shop.sys.topics.status).await
+    };
     eprintln!("Push: {} open streams while orders flow...", args.streams);
     let webapp_pid = services
         .iter()
         .find(|(s, _)| s.name == ServiceName::Webapp)
         .map_or(0, |(s, _)| s.pid());
     let crowd = (args.streams / 10).max(1);
-    let push_streams = push::many_streams(&base, webapp_pid, args.streams, crowd).await;
+    let push_streams = if args.quick {
+        Value::Null
+    } else {
+        push::many_streams(&base, webapp_pid, args.streams, crowd).await
+    };
     let ready = ready_seconds(&services);
     let sum =
         |list: &[(String, f64)]| (list.iter().map(|(_, mb)| mb).sum::<f64>() * 10.0).round() / 10.0;
@@ -559,10 +601,14 @@ async fn main() -> anyhow::Result<()> {
         "seconds": args.seconds,
         "poll_ms": args.poll.as_millis() as u64,
         "kafka": args.kafka,
+        "service_env": args.service_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "light": order_figures(&light),
         "peak": order_figures(&peak),
         "bare_broker": bare,
-        "peak_to_bare_broker": (peak.per_second() / bare["orders_per_s"].as_f64().unwrap_or(f64::NAN).max(1e-9) * 100.0).round() / 100.0,
+        "peak_to_bare_broker": bare["orders_per_s"]
+            .as_f64()
+            .filter(|bare| *bare > 0.0)
+            .map(|bare| (peak.per_second() / bare * 100.0).round() / 100.0),
         "demo_config": demo,
         "cpu_s_per_1000_orders": per_1000(cpu.iter().sum()),
         "cpu_s_per_1000_orders_by_service": cpu_by,
