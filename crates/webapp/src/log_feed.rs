@@ -1,6 +1,7 @@
 //! Follows the services' log files on this host and hands each new entry to the streams of the
 //! orders it names, for the flow panel. It wakes when a file is written (a file-system watch), reads
-//! only what was appended, and reads nothing while no panel is open.
+//! only what was appended, and watches nothing while no panel is open: every line any service
+//! logs would otherwise wake the watcher, a thousand times a second under load.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -28,12 +29,60 @@ pub struct LogFeed {
 struct Inner {
     followers: Mutex<Followers>,
     next_id: AtomicU64,
+    logs_dir: PathBuf,
+    /// The watch, while any panel is open.
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    wake: watch::Sender<u64>,
+    /// Where the files ended when the first panel opened: new entries start there.
+    restart_at: Mutex<Option<Vec<u64>>>,
 }
 
 impl Inner {
     fn followers(&self) -> std::sync::MutexGuard<'_, Followers> {
         self.followers.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn watcher(&self) -> std::sync::MutexGuard<'_, Option<notify::RecommendedWatcher>> {
+        self.watcher.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called with the followers locked, as the first panel opens: from here on, what is
+    /// appended reaches the panels. The watch may still be there from the last panel.
+    fn start_watching(&self) {
+        let ends = log_paths(&self.logs_dir)
+            .iter()
+            .map(|path| std::fs::metadata(path).map_or(0, |m| m.len()))
+            .collect();
+        *self.restart_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(ends);
+        if self.watcher().is_some() {
+            return;
+        }
+        let wake = self.wake.clone();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if matches!(event, Ok(ref e) if matches!(e.kind, EventKind::Modify(_) | EventKind::Create(_)))
+            {
+                wake.send_modify(|count| *count += 1);
+            }
+        })
+        .and_then(|mut watcher| {
+            watcher.watch(&self.logs_dir, RecursiveMode::NonRecursive)?;
+            Ok(watcher)
+        });
+        match watcher {
+            Ok(watcher) => *self.watcher() = Some(watcher),
+            Err(error) => tracing::warn!(
+                "Cannot watch {} for new log lines ({error}): the flow panel shows what was written when it opened",
+                self.logs_dir.display()
+            ),
+        }
+    }
+}
+
+fn log_paths(logs_dir: &Path) -> Vec<PathBuf> {
+    ServiceName::ALL
+        .iter()
+        .map(|service| logs_dir.join(format!("{service}.log")))
+        .collect()
 }
 
 /// An order's new log entries, until dropped.
@@ -64,58 +113,44 @@ struct Tail {
 }
 
 impl LogFeed {
-    /// Starts following the log files in `logs_dir` from their current ends, until `shutdown`.
-    /// Without a file-system watch (the folder cannot be watched), panels show what was written
-    /// when they opened.
+    /// Follows the log files in `logs_dir` while panels are open, until `shutdown`. Without a
+    /// file-system watch (the folder cannot be watched), panels show what was written when they
+    /// opened.
     pub fn start(logs_dir: &Path, shutdown: &CancellationToken) -> Self {
+        let _ = std::fs::create_dir_all(logs_dir);
+        let (wake, woken) = watch::channel(0u64);
         let inner = Arc::new(Inner {
             followers: Mutex::default(),
             next_id: AtomicU64::new(0),
+            logs_dir: logs_dir.to_path_buf(),
+            watcher: Mutex::default(),
+            wake,
+            restart_at: Mutex::default(),
         });
-        let _ = std::fs::create_dir_all(logs_dir);
-        let tails: Vec<Tail> = ServiceName::ALL
-            .iter()
-            .map(|service| {
-                let path = logs_dir.join(format!("{service}.log"));
-                let position = std::fs::metadata(&path).map_or(0, |m| m.len());
-                Tail {
-                    path,
-                    position,
-                    partial: String::new(),
-                }
+        let tails: Vec<Tail> = log_paths(logs_dir)
+            .into_iter()
+            .map(|path| Tail {
+                path,
+                position: 0,
+                partial: String::new(),
             })
             .collect();
-        let (wake, woken) = watch::channel(0u64);
-        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if matches!(event, Ok(ref e) if matches!(e.kind, EventKind::Modify(_) | EventKind::Create(_)))
-            {
-                wake.send_modify(|count| *count += 1);
-            }
-        })
-        .and_then(|mut watcher| {
-            watcher.watch(logs_dir, RecursiveMode::NonRecursive)?;
-            Ok(watcher)
-        });
-        match watcher {
-            Ok(watcher) => {
-                tokio::spawn(follow(inner.clone(), tails, watcher, woken, shutdown.clone()));
-            }
-            Err(error) => tracing::warn!(
-                "Cannot watch {} for new log lines ({error}): the flow panel shows what was written when it opened",
-                logs_dir.display()
-            ),
-        }
+        tokio::spawn(follow(inner.clone(), tails, woken, shutdown.clone()));
         Self { inner }
     }
 
     pub fn follow(&self, order_id: &str) -> FollowingLogs {
         let (sender, entries) = mpsc::channel(BACKLOG);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .followers()
+        let mut followers = self.inner.followers();
+        if followers.is_empty() {
+            self.inner.start_watching();
+        }
+        followers
             .entry(order_id.to_owned())
             .or_default()
             .insert(id, sender);
+        drop(followers);
         FollowingLogs {
             entries,
             inner: self.inner.clone(),
@@ -128,7 +163,6 @@ impl LogFeed {
 async fn follow(
     inner: Arc<Inner>,
     mut tails: Vec<Tail>,
-    _watcher: notify::RecommendedWatcher,
     mut woken: watch::Receiver<u64>,
     shutdown: CancellationToken,
 ) {
@@ -137,12 +171,27 @@ async fn follow(
             () = shutdown.cancelled() => return,
             changed = woken.changed() => if changed.is_err() { return },
         }
-        let followed = !inner.followers().is_empty();
+        if let Some(ends) = inner
+            .restart_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            for (tail, end) in tails.iter_mut().zip(ends) {
+                tail.position = end;
+                tail.partial.clear();
+            }
+        }
+        {
+            // The last panel closed: stop watching until the next one opens.
+            let followers = inner.followers();
+            if followers.is_empty() {
+                inner.watcher().take();
+                continue;
+            }
+        }
         let (read, kept) = tokio::task::spawn_blocking(move || {
-            let read: Vec<String> = tails
-                .iter_mut()
-                .flat_map(|tail| tail.read(followed))
-                .collect();
+            let read: Vec<String> = tails.iter_mut().flat_map(Tail::read).collect();
             (read, tails)
         })
         .await
@@ -171,9 +220,8 @@ fn dispatch(inner: &Inner, entry: &str) {
 }
 
 impl Tail {
-    /// The complete entries appended since the last read (none, and only the place moved on,
-    /// when nobody follows).
-    fn read(&mut self, wanted: bool) -> Vec<String> {
+    /// The complete entries appended since the last read.
+    fn read(&mut self) -> Vec<String> {
         let Ok(mut file) = std::fs::File::open(&self.path) else {
             return Vec::new();
         };
@@ -182,11 +230,6 @@ impl Tail {
             // Truncated or replaced: start again from its beginning.
             self.position = 0;
             self.partial.clear();
-        }
-        if !wanted {
-            self.position = length;
-            self.partial.clear();
-            return Vec::new();
         }
         let mut appended = Vec::new();
         if file.seek(SeekFrom::Start(self.position)).is_err()

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::logging::error_chain;
 use common::store::{OrderStore, StoreError, ViewChange};
@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Changes read from the store at a time.
 const BATCH: usize = 500;
+/// How often the place is moved on while nobody follows anything.
+const PLACE_KEPT_EVERY: Duration = Duration::from_secs(1);
 /// Changes a stream may have waiting before it counts as unable to keep up.
 const BACKLOG: usize = 64;
 
@@ -134,18 +136,26 @@ async fn follow(
     mut last: i64,
     shutdown: CancellationToken,
 ) {
+    let mut placed = Instant::now();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = woken.changed() => if changed.is_err() { return },
         }
-        // With nobody following, only the place is kept: a stream that starts later reads its
-        // order's state from the store itself. The newest change is read before looking again
-        // that nobody follows, so a stream that starts in between sees it in the state it reads.
+        // With nobody following, only the place is kept, and at most once a second: under load
+        // the view changes hundreds of times a second, and a stream that starts later reads
+        // its order's state from the store itself. The newest change is read before looking
+        // again that nobody follows, so a stream that starts in between sees it in the state it
+        // reads; one that starts while the place is up to a second old gets that second's
+        // changes again, which it drops by their sequence numbers.
         if !inner.is_followed() {
+            if placed.elapsed() < PLACE_KEPT_EVERY {
+                continue;
+            }
             match store.last_change().await {
                 Ok(newest) if !inner.is_followed() => {
                     last = newest;
+                    placed = Instant::now();
                     continue;
                 }
                 Ok(_) => {}

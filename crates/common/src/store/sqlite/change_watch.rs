@@ -2,6 +2,10 @@
 //! writes the database file or its write-ahead log, so a file-system watch on them (inotify on
 //! Linux) fires after each commit of any process. A wake-up may come for a commit that changed
 //! nothing the web app cares about; it then finds no new change rows.
+//!
+//! The watch is on the two files themselves where the log exists (it does once the store has
+//! migrated its schema), not on their folder: the folder also holds the delivery store, whose
+//! writes under load outnumber the view's, and each would cost the watcher's thread an event.
 
 use std::path::Path;
 
@@ -20,10 +24,7 @@ pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError>
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let name = database
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = database_name(database);
     let (wake, woken) = watch::channel(0u64);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
@@ -36,9 +37,18 @@ pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError>
         }
     })
     .map_err(failed)?;
-    watcher
-        .watch(&folder, RecursiveMode::NonRecursive)
-        .map_err(failed)?;
+    let log = folder.join(format!("{}-wal", database_name(database)));
+    if log.exists() {
+        for file in [database, log.as_path()] {
+            watcher
+                .watch(file, RecursiveMode::NonRecursive)
+                .map_err(failed)?;
+        }
+    } else {
+        watcher
+            .watch(&folder, RecursiveMode::NonRecursive)
+            .map_err(failed)?;
+    }
     // The web app watches once, for as long as it runs: the task keeps the watcher.
     let mut listening = woken.clone();
     tokio::spawn(async move {
@@ -46,4 +56,11 @@ pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError>
         while listening.changed().await.is_ok() {}
     });
     Ok(woken)
+}
+
+fn database_name(database: &Path) -> String {
+    database
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
