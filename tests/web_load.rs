@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use common::services::ServiceName;
-use pizza_tests::loadgen::{closed_loop, percentile};
+use pizza_tests::loadgen::{closed_loop, percentile, Follow};
 use pizza_tests::{Broker, Shop};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,7 +19,7 @@ async fn fifty_customers_for_thirty_seconds_get_no_5xx_and_every_pizza() {
         &base,
         50,
         Duration::from_secs(30),
-        Duration::from_millis(20),
+        Follow::Poll(Duration::from_millis(20)),
     )
     .await;
     eprintln!(

@@ -3,7 +3,7 @@
 //!
 //! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N]
 //!              [--customers N] [--history N]
-//!              [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick]
+//!              [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push]
 
 mod bare_broker;
 mod demo_config;
@@ -16,7 +16,9 @@ use anyhow::{bail, Context};
 use common::events::{now_ms, PizzaOrdered};
 use common::services::ServiceName;
 use common::status::StatusAt;
-use pizza_tests::loadgen::{closed_loop, paced, percentile, reads, Customer, OrderRun, ReadRun};
+use pizza_tests::loadgen::{
+    closed_loop, paced, percentile, reads, Customer, Follow, OrderRun, ReadRun,
+};
 use pizza_tests::postgres::Postgres;
 use pizza_tests::{Broker, Service, Shop};
 use serde_json::{json, Value};
@@ -45,6 +47,8 @@ struct Args {
     service_env: Vec<(String, String)>,
     /// Only the shop's own figures: no demo configuration, no bare broker, no push.
     quick: bool,
+    /// Peak customers follow their orders by push (the order's event stream) instead of polling.
+    push: bool,
 }
 
 /// The services' extra environment, as given on the command line.
@@ -62,6 +66,7 @@ fn parse_args() -> anyhow::Result<Args> {
         kafka: Vec::new(),
         service_env: Vec::new(),
         quick: false,
+        push: false,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -90,6 +95,11 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
             "--quick" => args.quick = true,
+            "--follow" => match value()?.as_str() {
+                "poll" => args.push = false,
+                "push" => args.push = true,
+                other => bail!("--follow is poll or push, not {other}"),
+            },
             "--service-env" => {
                 let given = value()?;
                 let (key, val) = given
@@ -99,7 +109,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             other => bail!(
                 "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N] \
-                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick]"
+                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push]"
             ),
         }
     }
@@ -533,7 +543,11 @@ async fn main() -> anyhow::Result<()> {
         &base,
         args.customers,
         Duration::from_secs(args.seconds),
-        args.poll,
+        if args.push {
+            Follow::Push
+        } else {
+            Follow::Poll(args.poll)
+        },
     );
     let sampler = async {
         let mut highest: Vec<(String, f64)> = rss(&services);
@@ -600,6 +614,7 @@ async fn main() -> anyhow::Result<()> {
         "customers": args.customers,
         "seconds": args.seconds,
         "poll_ms": args.poll.as_millis() as u64,
+        "follow": if args.push { "push" } else { "poll" },
         "kafka": args.kafka,
         "service_env": args.service_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "light": order_figures(&light),

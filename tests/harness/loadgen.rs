@@ -8,6 +8,15 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
+/// How a customer follows an order until it arrives.
+#[derive(Debug, Clone, Copy)]
+pub enum Follow {
+    /// Reads `/api/orders/<id>` every so often.
+    Poll(Duration),
+    /// Holds the order's event stream open, as the order page does.
+    Push,
+}
+
 /// How long one order may take before it counts as unfinished.
 const ORDER_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -220,7 +229,7 @@ impl OrderRun {
 }
 
 /// One order from POST to 999, polling every `poll`.
-async fn one_order(customer: &Customer, poll: Duration) -> OrderRun {
+async fn one_order(customer: &Customer, follow: Follow) -> OrderRun {
     let mut run = OrderRun::default();
     let started = Instant::now();
     let order_id = match customer.order().await {
@@ -232,21 +241,63 @@ async fn one_order(customer: &Customer, poll: Duration) -> OrderRun {
     };
     run.post_latencies.push(started.elapsed());
     run.placed.push(order_id.clone());
+    let arrived = match follow {
+        Follow::Poll(every) => polled_until_delivered(customer, &order_id, every, &mut run).await,
+        Follow::Push => pushed_until_delivered(customer, &order_id, &mut run).await,
+    };
+    if arrived {
+        run.delivered_latencies.push(started.elapsed());
+    } else {
+        run.unfinished.push(order_id);
+    }
+    run
+}
+
+async fn polled_until_delivered(
+    customer: &Customer,
+    order_id: &str,
+    every: Duration,
+    run: &mut OrderRun,
+) -> bool {
+    let started = Instant::now();
     loop {
-        match customer.status(&order_id).await {
-            Ok(999) => {
-                run.delivered_latencies.push(started.elapsed());
-                return run;
-            }
+        match customer.status(order_id).await {
+            Ok(999) => return true,
             Ok(_) => {}
             Err(failure) => run.failures.push(failure),
         }
         if started.elapsed() > ORDER_PATIENCE {
-            run.unfinished.push(order_id);
-            return run;
+            return false;
         }
-        tokio::time::sleep(poll).await;
+        tokio::time::sleep(every).await;
     }
+}
+
+async fn pushed_until_delivered(customer: &Customer, order_id: &str, run: &mut OrderRun) -> bool {
+    let path = format!("/api/orders/{order_id}/events");
+    let mut stream = match customer.stream(&path, None).await {
+        Ok(stream) if stream.status == StatusCode::OK => stream,
+        Ok(stream) => {
+            run.failures
+                .push(Failure::Other(format!("{path}: {}", stream.status)));
+            return false;
+        }
+        Err(failure) => {
+            run.failures.push(failure);
+            return false;
+        }
+    };
+    let watched = async {
+        while let Some(event) = stream.next().await {
+            if event.json()["status"].as_i64() == Some(999) {
+                return true;
+            }
+        }
+        false
+    };
+    tokio::time::timeout(ORDER_PATIENCE, watched)
+        .await
+        .unwrap_or(false)
 }
 
 /// `customers` customers, each ordering one pizza after another (waiting for each to arrive)
@@ -255,7 +306,7 @@ pub async fn closed_loop(
     base: &str,
     customers: usize,
     duration: Duration,
-    poll: Duration,
+    follow: Follow,
 ) -> OrderRun {
     let started = Instant::now();
     let until = started + duration;
@@ -272,7 +323,7 @@ pub async fn closed_loop(
                     }
                 };
                 while Instant::now() < until {
-                    let order = one_order(&customer, poll).await;
+                    let order = one_order(&customer, follow).await;
                     if order.placed.is_empty() {
                         // A refused order: pause like a customer would, not a hot loop.
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -310,9 +361,9 @@ pub async fn paced(base: &str, per_second: f64, duration: Duration, poll: Durati
     while started.elapsed() < duration {
         ticks.tick().await;
         let customer = customer.clone();
-        tasks.push(tokio::spawn(
-            async move { one_order(&customer, poll).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            one_order(&customer, Follow::Poll(poll)).await
+        }));
     }
     for run in joined(tasks, "order task").await {
         match run {
