@@ -130,10 +130,16 @@ impl StatusRules {
 /// Events reach the status service from several producers and may arrive late or twice, so
 /// arrival order means nothing: the event time decides, and on a tie (an instant kitchen can
 /// stamp two stages in the same millisecond) the later stage wins. A finished order stays
-/// finished: nothing that arrives after delivery or cancellation reopens it.
+/// finished: nothing that arrives after delivery or cancellation reopens it. And finishing wins
+/// whatever its time: after a crash or a broker restart a stage may be redone (its event read
+/// again) after the order was delivered, and that redone stage is stamped later than the
+/// delivery, which it must not hide.
 pub fn supersedes(incoming: StatusAt, current: StatusAt, completed: &[i64]) -> bool {
     if completed.contains(&current.status) {
         return false;
+    }
+    if completed.contains(&incoming.status) {
+        return true;
     }
     (incoming.timestamp, incoming.status) > (current.timestamp, current.status)
 }
@@ -177,6 +183,12 @@ mod tests {
     #[test]
     fn progress_clears_a_stuck_mark() {
         assert!(supersedes(at(300, 40), at(50, 20), &DONE));
+    }
+
+    #[test]
+    fn delivery_wins_over_a_stage_redone_after_it() {
+        assert!(supersedes(at(999, 30), at(300, 40), &DONE));
+        assert!(supersedes(at(999, 30), at(50, 40), &DONE));
     }
 
     #[test]
