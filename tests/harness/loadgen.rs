@@ -131,12 +131,17 @@ impl Customer {
         }
     }
 
+    /// A GET of `path` at this customer's web app, with their session.
+    fn signed_get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+    }
+
     /// The status code a GET of `path` answers.
     pub async fn answer(&self, path: &str) -> Result<StatusCode, Failure> {
         let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
+            .signed_get(path)
             .send()
             .await
             .map_err(transport(path))?;
@@ -150,11 +155,7 @@ impl Customer {
         path: &str,
         last_event_id: Option<&str>,
     ) -> Result<crate::sse::EventStream, Failure> {
-        let mut request = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
-            .header("accept", "text/event-stream");
+        let mut request = self.signed_get(path).header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
@@ -165,9 +166,7 @@ impl Customer {
     /// The body a GET of `path` answers, whatever its status.
     pub async fn page(&self, path: &str) -> Result<String, Failure> {
         let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
+            .signed_get(path)
             .send()
             .await
             .map_err(transport(path))?;
@@ -177,9 +176,7 @@ impl Customer {
     /// GETs a page and checks it answers 200.
     pub async fn get(&self, path: &str) -> Result<(), Failure> {
         let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
+            .signed_get(path)
             .send()
             .await
             .map_err(transport(path))?;
