@@ -58,8 +58,14 @@ pub enum StoreError {
     TableName(String),
     #[error("order {0} already exists")]
     DuplicateOrder(String),
-    #[error("a state store call did not finish")]
-    Task(#[from] tokio::task::JoinError),
+    #[error("state store {path}: cannot start its thread")]
+    Thread {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state store {path}: its thread has stopped")]
+    Stopped { path: String },
     #[error("state store {path}: cannot watch it for changes")]
     Watch {
         path: String,
