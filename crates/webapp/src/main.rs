@@ -1,8 +1,10 @@
 //! `webapp [KAFKA_CONFIG_FILE] [SYS_CONFIG_FILE]`: serves the shop on `[webapp] bind`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use common::logging::LOG_FOLDER;
 use common::services::ServiceName;
 use webapp::startup::build_state;
 
@@ -11,7 +13,7 @@ fn main() -> ExitCode {
         ServiceName::Webapp.as_str(),
         |settings, shutdown| async move {
             let bind = settings.sys.webapp.bind;
-            let state = build_state(&settings, &shutdown).await?;
+            let state = build_state(&settings, PathBuf::from(LOG_FOLDER), &shutdown).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind} ([webapp] bind)"))?;

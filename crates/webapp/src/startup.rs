@@ -11,12 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::log_feed::LogFeed;
 use crate::session_key::session_key;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
 
 pub async fn build_state(
     settings: &Settings,
+    logs_dir: PathBuf,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<AppState> {
     let sys = &settings.sys;
@@ -27,8 +28,7 @@ pub async fn build_state(
     set_default(&mut config, "message.timeout.ms", "10000");
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
     let producer = EventProducer::connect(&config, &topics, shutdown).await?;
-    let logs_dir = PathBuf::from(common::logging::LOG_FOLDER);
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         outbound: Outbound::new(producer, settings).await,
         view_feed: ViewFeed::start(store.clone(), shutdown).await?,
         log_feed: LogFeed::start(&logs_dir, shutdown),
@@ -38,5 +38,5 @@ pub async fn build_state(
         store,
         key,
         logs_dir,
-    })
+    }))
 }

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,8 +15,25 @@ use crate::log_feed::LogFeed;
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
 
+/// Cloned for every request (axum hands each extractor its own copy), so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub sys: Arc<SysSettings>,
     pub store: Arc<dyn OrderStore>,
     pub outbound: Outbound,

@@ -22,10 +22,10 @@ impl App {
     }
 
     async fn on(shop: Shop) -> Self {
-        let mut state = build_state(&shop.settings(), &Default::default())
+        let logs_dir = shop.path().join("logs");
+        let state = build_state(&shop.settings(), logs_dir, &Default::default())
             .await
             .expect("state");
-        state.logs_dir = shop.path().join("logs");
         Self {
             router: webapp::router(state),
             shop,

@@ -64,8 +64,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("state store {path}: its thread has stopped")]
-    Stopped { path: String },
+    #[error("state store {path}: a call ended without an answer (it panicked, or the store's thread stopped)")]
+    Unanswered { path: String },
     #[error("state store {path}: cannot watch it for changes")]
     Watch {
         path: String,

@@ -118,7 +118,7 @@ impl DeliveryStore for SqliteDeliveryStore {
     ) -> Result<bool, StoreError> {
         let (sql, id, state) = (self.sql.clone(), order_id.to_owned(), state.clone());
         self.db
-            .call(move |conn| {
+            .write(move |conn| {
                 let s = &state;
                 let written = match expected {
                     None => conn.run(

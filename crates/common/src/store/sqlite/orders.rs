@@ -212,11 +212,10 @@ impl OrderStore for SqliteOrderStore {
         let (sql, id, placed) = (self.sql.clone(), order_id.to_owned(), placed.clone());
         let inserted = self
             .db
-            .call(move |conn| {
+            .write(move |tx| {
                 let order = &placed.order;
                 let extras = serde_json::to_string(&order.pizza.extra_toppings)
                     .unwrap_or_else(|_| "[]".into());
-                let tx = conn.transaction()?;
                 let inserted = tx.run(
                     &sql.insert_order,
                     params![
@@ -235,7 +234,6 @@ impl OrderStore for SqliteOrderStore {
                     return Ok(false);
                 }
                 tx.run(&sql.upsert_watch, params![id, placed.status, now_ms])?;
-                tx.commit()?;
                 Ok(true)
             })
             .await?;
@@ -249,11 +247,10 @@ impl OrderStore for SqliteOrderStore {
     async fn delete_order(&self, order_id: &str) -> Result<(), StoreError> {
         let (sql, id) = (self.sql.clone(), order_id.to_owned());
         self.db
-            .call(move |conn| {
-                let tx = conn.transaction()?;
+            .write(move |tx| {
                 tx.run(&sql.delete_watch, [&id])?;
                 tx.run(&sql.delete_order, [&id])?;
-                tx.commit()
+                Ok(())
             })
             .await
     }
