@@ -23,7 +23,7 @@ use pizza_tests::postgres::Postgres;
 use pizza_tests::{Broker, Service, Shop};
 use serde_json::{json, Value};
 
-use process_stats::{cpu_time, resident_mb, tree_cpu_time};
+use process_stats::{cpu_time, private_dirty_mb, resident_mb, tree_cpu_time};
 
 const LIGHT_RATE: f64 = 10.0;
 const LIGHT_SECONDS: u64 = 10;
@@ -159,9 +159,13 @@ fn cpu_by_service(services: &[(Service, Duration)]) -> Vec<Duration> {
 }
 
 fn rss(services: &[(Service, Duration)]) -> Vec<(String, f64)> {
+    memory(services, resident_mb)
+}
+
+fn memory(services: &[(Service, Duration)], of: fn(u32) -> f64) -> Vec<(String, f64)> {
     services
         .iter()
-        .map(|(s, _)| (s.name.to_string(), resident_mb(s.pid())))
+        .map(|(s, _)| (s.name.to_string(), of(s.pid())))
         .collect()
 }
 
@@ -392,6 +396,10 @@ fn print_table(result: &Value) {
         ),
         ("idle CPU % of a core, broker", &["idle_cpu_percent_broker"]),
         ("RSS MB, five services idle", &["rss_idle_total_mb"]),
+        (
+            "private dirty MB, five services idle",
+            &["private_dirty_idle_total_mb"],
+        ),
         ("RSS MB, five services at peak", &["rss_peak_total_mb"]),
         ("stuck query ms", &["stuck_query_ms"]),
         (
@@ -522,6 +530,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let idle_cpu_broker = idle_percent(idle_broker, cpu_time(broker.pid()));
     let idle = rss(&services);
+    let idle_private = memory(&services, private_dirty_mb);
 
     eprintln!("Light load: {LIGHT_RATE} orders/s for {LIGHT_SECONDS} s...");
     let light = light_load(&base).await;
@@ -633,6 +642,7 @@ async fn main() -> anyhow::Result<()> {
         "idle_cpu_percent_broker": idle_cpu_broker,
         "rss_idle_mb": per_service(&idle),
         "rss_idle_total_mb": sum(&idle),
+        "private_dirty_idle_total_mb": sum(&idle_private),
         "rss_peak_mb": per_service(&at_peak),
         "rss_peak_total_mb": sum(&at_peak),
         "ready_s": ready,

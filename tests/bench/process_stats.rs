@@ -45,12 +45,23 @@ pub fn tree_cpu_time(pid: u32) -> Duration {
     total
 }
 
-/// Resident set size in MB.
+/// Resident set size in MB. It counts the executable's clean code pages, shared with the page
+/// cache, as many as the kernel happened to map: more when the file was just built or read.
 pub fn resident_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+    megabytes(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// Private dirty memory in MB: what the process alone holds and the kernel could not drop and
+/// read back from a file (heap, stacks, queues, relocated data).
+pub fn private_dirty_mb(pid: u32) -> f64 {
+    megabytes(&format!("/proc/{pid}/smaps_rollup"), "Private_Dirty:")
+}
+
+/// A `key:   N kB` line of a /proc file, in MB.
+fn megabytes(path: &str, key: &str) -> f64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .find_map(|line| line.strip_prefix(key))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
@@ -71,5 +82,7 @@ mod tests {
         }
         assert!(cpu_time(me) >= Duration::from_millis(30));
         assert!(resident_mb(me) > 1.0);
+        let private = private_dirty_mb(me);
+        assert!(private > 0.1 && private < resident_mb(me), "{private}");
     }
 }
