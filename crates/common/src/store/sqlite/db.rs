@@ -193,6 +193,13 @@ fn commit_together(conn: &mut Connection, first: Write, queue: &Receiver<Call>) 
 }
 
 fn run_in_savepoint(transaction: &mut Transaction<'_>, write: Write, answers: &mut Vec<Answer>) {
+    // Some failures (a full disk, an I/O error) make SQLite roll the whole transaction back. A
+    // savepoint then would start and commit a transaction of its own, outside this batch, and
+    // its caller would hear of the batch's failed commit: a write done but answered as failed.
+    if transaction.is_autocommit() {
+        let _ = catch_unwind(AssertUnwindSafe(|| write(Err(&rolled_back()))));
+        return;
+    }
     let savepoint = match transaction.savepoint() {
         Ok(savepoint) => savepoint,
         Err(error) => {
@@ -213,6 +220,13 @@ fn run_in_savepoint(transaction: &mut Transaction<'_>, write: Write, answers: &m
         }
         Ok(None) | Err(_) => {}
     }
+}
+
+fn rolled_back() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        ffi::Error::new(ffi::SQLITE_ABORT),
+        Some("the transaction this write was to join was rolled back".into()),
+    )
 }
 
 /// A commit's error, once for each write it failed (rusqlite's errors cannot be cloned).
@@ -323,6 +337,37 @@ mod tests {
         drop(release);
         assert!(good.await.expect("task").is_err());
         assert!(bad.await.expect("task").is_err());
+        assert!(rows(&db).await.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_write_commits_on_its_own_after_the_batch_was_rolled_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (db, release) = held_store(&dir, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await;
+        // The second write stands for a failure after which SQLite rolls the transaction back;
+        // each write is queued before the next.
+        let mut writes = vec![];
+        for n in 1..=3_i64 {
+            let db = db.clone();
+            writes.push(tokio::spawn(async move {
+                db.write(move |conn| {
+                    if n == 2 {
+                        conn.execute_batch("ROLLBACK")
+                    } else {
+                        conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).map(drop)
+                    }
+                })
+                .await
+            }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(release);
+        for (n, write) in (1..=3).zip(writes) {
+            assert!(
+                write.await.expect("task").is_err(),
+                "write {n} answered as done"
+            );
+        }
         assert!(rows(&db).await.is_empty());
     }
 
