@@ -34,16 +34,13 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let _log = match crate::logging::init(name) {
-        Ok(guard) => guard,
-        Err(error) => {
-            eprintln!(
-                "{name}: cannot open the log file in {}/: {error}",
-                crate::logging::LOG_FOLDER
-            );
-            return ExitCode::FAILURE;
-        }
-    };
+    if let Err(error) = crate::logging::init(name) {
+        eprintln!(
+            "{name}: cannot open the log file in {}/: {error}",
+            crate::logging::LOG_FOLDER
+        );
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

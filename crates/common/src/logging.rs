@@ -17,14 +17,9 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 pub const LOG_FOLDER: &str = "logs";
 
-/// Held for as long as the program logs. Lines are written as they are logged, one write each,
-/// so nothing is left to flush when it goes.
-pub struct LogGuard {
-    _private: (),
-}
-
-/// Installs the subscriber. `RUST_LOG` overrides the level (default `info`).
-pub fn init(service: &'static str) -> std::io::Result<LogGuard> {
+/// Installs the subscriber. `RUST_LOG` overrides the level (default `info`). Lines are written
+/// as they are logged, one write each, so nothing is left to flush at exit.
+pub fn init(service: &'static str) -> std::io::Result<()> {
     std::fs::create_dir_all(LOG_FOLDER)?;
     // Written in place rather than handed to a writer thread: a line is one append to the page
     // cache, while a hand-off woke that thread for every line, which under load cost more CPU
@@ -45,7 +40,7 @@ pub fn init(service: &'static str) -> std::io::Result<LogGuard> {
         .with(layer)
         .try_init()
         .map_err(std::io::Error::other)?;
-    Ok(LogGuard { _private: () })
+    Ok(())
 }
 
 /// `(service) LEVEL HH:MM:SS.mmm - message`, local time, as the original's Python logging wrote it.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use common::services::ServiceName;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -38,12 +38,12 @@ struct Inner {
 }
 
 impl Inner {
-    fn followers(&self) -> std::sync::MutexGuard<'_, Followers> {
-        self.followers.lock().unwrap_or_else(|p| p.into_inner())
+    fn followers(&self) -> MutexGuard<'_, Followers> {
+        locked(&self.followers)
     }
 
-    fn watcher(&self) -> std::sync::MutexGuard<'_, Option<notify::RecommendedWatcher>> {
-        self.watcher.lock().unwrap_or_else(|p| p.into_inner())
+    fn watcher(&self) -> MutexGuard<'_, Option<notify::RecommendedWatcher>> {
+        locked(&self.watcher)
     }
 
     /// Called with the followers locked, as the first panel opens: from here on, what is
@@ -53,7 +53,7 @@ impl Inner {
             .iter()
             .map(|path| std::fs::metadata(path).map_or(0, |m| m.len()))
             .collect();
-        *self.restart_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(ends);
+        *locked(&self.restart_at) = Some(ends);
         if self.watcher().is_some() {
             return;
         }
@@ -76,6 +76,11 @@ impl Inner {
             ),
         }
     }
+}
+
+/// A panic while a lock is held leaves these maps and places usable, so poisoning is ignored.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn log_paths(logs_dir: &Path) -> Vec<PathBuf> {
@@ -171,12 +176,7 @@ async fn follow(
             () = shutdown.cancelled() => return,
             changed = woken.changed() => if changed.is_err() { return },
         }
-        if let Some(ends) = inner
-            .restart_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+        if let Some(ends) = locked(&inner.restart_at).take() {
             for (tail, end) in tails.iter_mut().zip(ends) {
                 tail.position = end;
                 tail.partial.clear();

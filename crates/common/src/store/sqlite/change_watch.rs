@@ -24,7 +24,11 @@ pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError>
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let name = database_name(database);
+    let name = database
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let log = folder.join(format!("{name}-wal"));
     let (wake, woken) = watch::channel(0u64);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
@@ -37,7 +41,6 @@ pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError>
         }
     })
     .map_err(failed)?;
-    let log = folder.join(format!("{}-wal", database_name(database)));
     if log.exists() {
         for file in [database, log.as_path()] {
             watcher
@@ -56,11 +59,4 @@ pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError>
         while listening.changed().await.is_ok() {}
     });
     Ok(woken)
-}
-
-fn database_name(database: &Path) -> String {
-    database
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }

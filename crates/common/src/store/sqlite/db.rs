@@ -169,7 +169,7 @@ fn commit_together(conn: &mut Connection, first: Write, queue: &Receiver<Call>) 
     let mut transaction = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
-            let _ = catch_unwind(AssertUnwindSafe(|| first(Err(&error))));
+            refuse(first, &error);
             return None;
         }
     };
@@ -197,15 +197,11 @@ fn run_in_savepoint(transaction: &mut Transaction<'_>, write: Write, answers: &m
     // savepoint then would start and commit a transaction of its own, outside this batch, and
     // its caller would hear of the batch's failed commit: a write done but answered as failed.
     if transaction.is_autocommit() {
-        let _ = catch_unwind(AssertUnwindSafe(|| write(Err(&rolled_back()))));
-        return;
+        return refuse(write, &rolled_back());
     }
     let savepoint = match transaction.savepoint() {
         Ok(savepoint) => savepoint,
-        Err(error) => {
-            let _ = catch_unwind(AssertUnwindSafe(|| write(Err(&error))));
-            return;
-        }
+        Err(error) => return refuse(write, &error),
     };
     let ran = catch_unwind(AssertUnwindSafe(|| write(Ok(&*savepoint))));
     match ran {
@@ -220,6 +216,11 @@ fn run_in_savepoint(transaction: &mut Transaction<'_>, write: Write, answers: &m
         }
         Ok(None) | Err(_) => {}
     }
+}
+
+/// Answers a write that cannot run with the reason.
+fn refuse(write: Write, error: &rusqlite::Error) {
+    let _ = catch_unwind(AssertUnwindSafe(|| write(Err(error))));
 }
 
 fn rolled_back() -> rusqlite::Error {
