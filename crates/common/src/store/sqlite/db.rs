@@ -248,7 +248,8 @@ mod tests {
     use super::*;
 
     /// A store whose thread is held up until the returned sender is dropped, so the writes
-    /// issued meanwhile queue up and are committed together.
+    /// issued meanwhile queue up and are committed together. It returns once the thread is
+    /// held, so nothing sent after it can go first.
     async fn held_store(
         dir: &tempfile::TempDir,
         schema: &'static str,
@@ -258,15 +259,18 @@ mod tests {
             .await
             .expect("schema");
         let (release, held) = channel::<()>();
+        let (holding, is_holding) = oneshot::channel();
         let holder = db.clone();
         tokio::spawn(async move {
             holder
                 .call(move |_| {
+                    let _ = holding.send(());
                     let _ = held.recv();
                     Ok(())
                 })
                 .await
         });
+        is_holding.await.expect("the store's thread is held");
         (db, release)
     }
 
@@ -291,8 +295,9 @@ mod tests {
                     db.write(move |conn| {
                         conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
                         if n % 5 == 0 {
-                            // Its own row is written, then the write fails after all.
-                            conn.execute("INSERT INTO t (n) VALUES (?1)", [n - 1])?;
+                            // Its own row is written, then the write fails after all, whatever
+                            // the order the writes were queued in.
+                            conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
                         }
                         Ok(n)
                     })
