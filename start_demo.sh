@@ -58,6 +58,15 @@ running() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa "$2" "/proc/$pid/cmdline" 2>/dev/null
 }
 
+# exited PID: the process is gone or a zombie. The start-up watch asks this rather than running:
+# a child that has just been forked still shows this script's command line until nohup and the
+# service have been exec'd, which on a busy machine takes long enough to look like an exit.
+exited() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -z "$state" ] || [ "$state" = Z ]
+}
+
 wait_for_port() {
   local host=$1 port=$2 seconds=$3
   for _ in $(seq $((seconds * 10))); do
@@ -216,7 +225,7 @@ main() {
     exit 1
   fi
 
-  local services
+  local services started=() entry
   read -r -a services <<<"$(target/release/run_me_first --services)"
   for service in "${services[@]}"; do
     if running "$service" "target/release/$service"; then
@@ -225,6 +234,7 @@ main() {
     fi
     nohup "target/release/$service" "$kafka_ini" "$sys_ini" </dev/null >/dev/null 2>"logs/$service.err" &
     echo $! >"pid/$service.pid"
+    started+=("$service=$!")
     echo "  started $service (pid $!)"
   done
 
@@ -240,10 +250,12 @@ main() {
       echo "Logs are in logs/; stop everything with ./stop_demo.sh"
       return 0
     fi
-    for service in "${services[@]}"; do
-      if ! running "$service" "target/release/$service"; then
+    for entry in "${started[@]}"; do
+      if exited "${entry#*=}"; then
+        service=${entry%%=*}
         echo "$service stopped during start-up:" >&2
         cat "logs/$service.err" >&2
+        echo "What did start is still running; ./stop_demo.sh stops it." >&2
         exit 1
       fi
     done
