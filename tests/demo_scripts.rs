@@ -157,6 +157,11 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
         "nothing listened on the configured broker port, so start_demo.sh should have started \
          one:\n{said}"
     );
+    // run_me_first's log lines reach the script's output (the services' stdout is /dev/null).
+    assert!(
+        said.contains("(run_me_first) INFO") && said.contains("Topic 'pizza-ordered' created"),
+        "start_demo.sh did not show run_me_first creating the topics:\n{said}"
+    );
     let names: Vec<String> = demo.pids().into_iter().map(|(name, _)| name).collect();
     assert_eq!(
         names,
