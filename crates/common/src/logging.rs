@@ -8,6 +8,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use chrono::Timelike;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
@@ -88,8 +89,17 @@ where
             Level::DEBUG => "DEBUG",
             Level::TRACE => "TRACE",
         };
-        let now = chrono::Local::now().format("%H:%M:%S%.3f");
-        write!(writer, "({}) {level} {now} - ", self.service)?;
+        // Written field by field: a format string would be parsed again for every line.
+        let now = chrono::Local::now();
+        write!(
+            writer,
+            "({}) {level} {:02}:{:02}:{:02}.{:03} - ",
+            self.service,
+            now.hour(),
+            now.minute(),
+            now.second(),
+            now.timestamp_subsec_millis().min(999),
+        )?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
