@@ -465,10 +465,10 @@ fn print_table(result: &Value) {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let _ = SERVICE_ENV.set(args.service_env.clone());
-    eprintln!("The demo's own configuration: idle for 20 s, then 2 orders/s...");
     let demo = if args.quick {
         Value::Null
     } else {
+        eprintln!("The demo's own configuration: idle for 20 s, then 2 orders/s...");
         demo_config::measure().await?
     };
     let broker = if args.sqlite {
@@ -505,13 +505,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let shop = Shop::open_with_kafka(&kafka, &settings).await;
 
-    eprintln!(
-        "Bare broker: the same events relayed without the services, {} in flight for {} s...",
-        args.customers, args.seconds
-    );
     let bare = if args.quick {
         Value::Null
     } else {
+        eprintln!(
+            "Bare broker: the same events relayed without the services, {} in flight for {} s...",
+            args.customers, args.seconds
+        );
         bare_broker::measure(&shop.kafka, 6, args.customers, args.seconds).await?
     };
 
@@ -591,13 +591,12 @@ async fn main() -> anyhow::Result<()> {
     let (customer, order_id) = reader(&base).await?;
     let reads_fresh = read_all(&customer, &order_id).await;
     let stuck_fresh = stuck_query_ms(&shop).await;
-    eprintln!("Push: status event to a pushed event, at 10 orders/s...");
     let push_latency = if args.quick {
         Value::Null
     } else {
+        eprintln!("Push: status event to a pushed event, at 10 orders/s...");
         push::latency(&base, &shop.kafka, &shop.sys.topics.status).await
     };
-    eprintln!("Push: {} open streams while orders flow...", args.streams);
     let webapp_pid = services
         .iter()
         .find(|(s, _)| s.name == ServiceName::Webapp)
@@ -606,6 +605,7 @@ async fn main() -> anyhow::Result<()> {
     let push_streams = if args.quick {
         Value::Null
     } else {
+        eprintln!("Push: {} open streams while orders flow...", args.streams);
         push::many_streams(&base, webapp_pid, args.streams, crowd).await
     };
     let ready = ready_seconds(&services);
