@@ -66,12 +66,24 @@ impl DemoFolder {
         path
     }
 
-    fn run(&self, script: &str, args: &[&Path]) -> Output {
+    fn output(&self, script: &str, args: &[&Path]) -> Output {
         Command::new(self.path().join(script))
             .args(args)
             .current_dir(self.path())
             .output()
             .expect("the script runs")
+    }
+
+    /// Runs a script that must succeed; returns what it printed.
+    fn run(&self, script: &str, args: &[&Path]) -> String {
+        let output = self.output(script, args);
+        let said = text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{script} failed:\n{said}\n{}",
+            text(&output.stderr)
+        );
+        said
     }
 
     /// The processes the demo has recorded in `pid/`, by name.
@@ -99,7 +111,7 @@ impl DemoFolder {
 impl Drop for DemoFolder {
     fn drop(&mut self) {
         if !self.pids().is_empty() {
-            let _ = self.run("stop_demo.sh", &[]);
+            let _ = self.output("stop_demo.sh", &[]);
         }
     }
 }
@@ -139,13 +151,7 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
         set_key(&text, "webapp", "bind", &web)
     });
 
-    let started = demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
-    let said = text(&started.stdout);
-    assert!(
-        started.status.success(),
-        "start_demo.sh failed:\n{said}\n{}",
-        text(&started.stderr)
-    );
+    let said = demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
     assert!(
         said.contains(&format!("The pizza shop is open: http://{web}")),
         "start_demo.sh did not say where the shop is:\n{said}"
@@ -189,14 +195,8 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
 
     let processes = demo.pids();
     let stop_began = Instant::now();
-    let stopped = demo.run("stop_demo.sh", &[]);
+    let said = demo.run("stop_demo.sh", &[]);
     let stop_took = stop_began.elapsed();
-    let said = text(&stopped.stdout);
-    assert!(
-        stopped.status.success(),
-        "stop_demo.sh failed:\n{said}\n{}",
-        text(&stopped.stderr)
-    );
     // The script kills what is still running after 15 s; a graceful stop never needs that.
     assert!(
         !said.contains("Killed"),
