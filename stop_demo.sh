@@ -3,8 +3,9 @@
 # local PostgreSQL if it started them. The services get SIGTERM and time to shut down gracefully
 # (consumers leave their groups, offsets are committed); anything still running after 15 s is
 # killed. The broker goes last, so the services can still say goodbye to it; it gets SIGINT,
-# because tansu answers SIGTERM by waiting 5 s for clients that are already gone, and SIGINT by
-# stopping at once (nothing is in flight by then; its SQLite storage commits each write).
+# because it answers SIGTERM by waiting up to 5 s for the tasks of clients that are already gone,
+# and SIGINT by stopping at once (nothing is in flight by then; its SQLite storage commits each
+# write).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -64,7 +65,7 @@ for pid_file in pid/*.pid; do
   fi
 done
 [ ${#services[@]} -gt 0 ] && stop TERM "${services[@]}"
-pid=$(alive broker tansu) && stop INT "broker=$pid"
+pid=$(alive broker nisshi) && stop INT "broker=$pid"
 # PostgreSQL's SIGTERM is its "smart" shutdown, immediate once no client is connected.
 pid=$(alive postgres postgres) && stop TERM "postgres=$pid"
 exit 0

@@ -96,11 +96,7 @@ async fn sigkill_of_each_service_in_turn_with_an_immediate_restart_loses_no_orde
                 "{name} owns every partition {:?} after its restart",
                 started.elapsed()
             );
-            for line in restarted
-                .log()
-                .lines()
-                .filter(|l| l.contains("Partitions") || l.contains("rejoining"))
-            {
+            for line in restarted.log().lines().filter(|l| l.contains("Partitions")) {
                 eprintln!("    {line}");
             }
             services.insert(name, restarted);
@@ -147,11 +143,7 @@ async fn wait_for_every_partition(service: &Service, name: ServiceName, shop: &S
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broker_restart_mid_run_loses_no_order() {
     let mut broker = Broker::start_durable();
-    // tansu 0.6.0's SQLite engine panics when an idempotent producer's batch arrives after a
-    // restart (storage/src/lite.rs:503, "more or less than one row" in its idempotence check),
-    // and the broker then stops answering everyone. So this test alone turns idempotence off;
-    // the services' own defaults keep it on.
-    let kafka = format!("{}enable.idempotence = false\n", broker.kafka_ini());
+    let kafka = broker.kafka_ini();
     let shop = Shop::open_with_kafka(&kafka, &[("simulation", "time_scale", "0.1")]).await;
     let _services = shop.start_pipeline();
     let producer = shop.producer().await;
@@ -170,7 +162,7 @@ async fn a_broker_restart_mid_run_loses_no_order() {
     let lost = shop.wait_until_delivered(&orders, RECOVERY).await;
     let twice = delivered_twice(&shop, &orders).await;
     report(
-        "broker restart (producers without idempotence)",
+        "broker restart (SQLite storage, idempotent producers)",
         in_flight,
         &lost,
         twice,
@@ -315,8 +307,7 @@ async fn two_instances_share_the_work_and_one_takes_over_when_the_other_stops() 
     assert_eq!(twice, 0, "orders delivered twice");
 
     // One instance of each is stopped (SIGTERM: it leaves the group, which rebalances at once)
-    // while orders keep coming. With SIGKILL, tansu 0.6.0 expires the dead member but hands the
-    // survivor only its old partitions back; the rest stay with no one (see the README).
+    // while orders keep coming.
     let more = ids("5ca2", 100);
     let placing = shop.place_steadily(&producer, &more, Duration::from_millis(20));
     let stopping = async {

@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need and is missing (the local broker; Chromium,
-# stunnel and PostgreSQL from Debian's packages; the browser driver from npm), then runs every
-# test: unit, integration on real brokers and a real PostgreSQL, and the browser test.
+# The test command: installs what the tests need and is missing (the local broker; Chromium and
+# PostgreSQL from Debian's packages; the browser driver from npm), then runs every test: unit,
+# integration on real brokers and a real PostgreSQL, and the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./start_demo.sh --install-broker
 
-# Debian packages: Chromium for the browser test, stunnel for TLS in front of the local broker,
-# PostgreSQL for the stores on a database server.
+# Debian packages: Chromium for the browser test, PostgreSQL for the stores on a database server.
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
-command -v "${STUNNEL:-stunnel4}" >/dev/null || missing+=(stunnel4)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || [ -n "${PG_BIN:-}" ] || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

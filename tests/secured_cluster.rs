@@ -8,9 +8,15 @@
 
 use std::time::Duration;
 
-use common::kafka::{producer_config, EventProducer};
+use std::sync::Mutex;
+
+use common::kafka::producer_config;
 use common::settings::{IniFile, KafkaSettings};
 use pizza_tests::{Broker, Shop};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
+use rdkafka::ClientContext;
 
 fn kafka_settings(text: &str) -> KafkaSettings {
     KafkaSettings::from_ini(&IniFile::parse(std::path::Path::new("k.ini"), text).expect("ini"))
@@ -34,39 +40,45 @@ async fn the_pipeline_runs_over_sasl_ssl_with_credentials_from_the_kafka_ini() {
         + &format!("ssl.ca.location = {}\n", ca.display());
     assert!(kafka.contains("security.protocol = SASL_SSL"));
 
-    // Without the secret, or without TLS, the broker lets no one in: such a client never even
-    // learns the topic's partitions, while the real one does at once.
-    let topics = ["pizza-ordered"];
-    let attempts = [
-        ("the right secret", kafka.clone()),
-        ("a wrong secret", kafka.replace("s3cret-key", "guess")),
-        ("no TLS", kafka.replace("SASL_SSL", "SASL_PLAINTEXT")),
+    // The shop creates its topics with the real credentials.
+    let shop = Shop::open_with_kafka(&kafka, &[]).await;
+    assert_eq!(
+        what_the_broker_says(&kafka),
+        Ok(()),
+        "with the right secret"
+    );
+
+    // Without the secret, without TLS or without credentials the broker lets no one in, and
+    // says why: each refusal is the broker's, not a client that failed on its own.
+    let refused = [
         (
+            "a wrong secret",
+            kafka.replace("s3cret-key", "guess"),
+            "SASL authentication error",
+        ),
+        (
+            // A plain request to a TLS listener is closed before its first answer.
+            "no TLS",
+            kafka.replace("SASL_SSL", "SASL_PLAINTEXT"),
+            "closed by peer: receive 0 after POLLIN (after 0ms in state APIVERSION_QUERY",
+        ),
+        (
+            // TLS is up, and the first request without authentication closes the connection.
             "no credentials",
             format!(
                 "[kafka]\nbootstrap.servers = {}\nsecurity.protocol = SSL\nssl.ca.location = {}\n",
                 broker.bootstrap(),
                 ca.display()
             ),
+            "SSL connection closed by peer",
         ),
     ];
-    // The shop creates its topics with the real credentials.
-    let shop = Shop::open_with_kafka(&kafka, &[]).await;
-    let connected = futures::future::join_all(attempts.iter().map(|(_, text)| async {
-        let config = producer_config(&kafka_settings(text), "intruder");
-        let shutdown = Default::default();
-        let connecting = EventProducer::connect(&config, &topics, &shutdown);
-        matches!(
-            tokio::time::timeout(Duration::from_secs(15), connecting).await,
-            Ok(Ok(_))
-        )
-    }))
-    .await;
-    for ((what, _), connected) in attempts.iter().zip(connected) {
-        assert_eq!(
-            connected,
-            *what == "the right secret",
-            "a client with {what}"
+    for (what, text, reason) in &refused {
+        let said = what_the_broker_says(text).expect_err(what);
+        assert!(
+            said.iter().any(|line| line.contains(reason)),
+            "a client with {what} should be refused with \"{reason}\"; librdkafka said:\n{}",
+            said.join("\n")
         );
     }
 
@@ -78,4 +90,61 @@ async fn the_pipeline_runs_over_sasl_ssl_with_credentials_from_the_kafka_ini() {
     }
     shop.wait_for_all(&orders, 999, Duration::from_secs(60))
         .await;
+}
+
+/// What librdkafka logged and reported while a client asked for a topic's metadata: `Ok` when
+/// the broker answered, or every line it said when it did not.
+fn what_the_broker_says(kafka_ini: &str) -> Result<(), Vec<String>> {
+    let mut config = producer_config(&kafka_settings(kafka_ini), "intruder");
+    // Disconnects are logged at Info and Warning; the default level keeps only errors.
+    config.set_log_level(RDKafkaLogLevel::Info);
+    let producer: BaseProducer<Said> = config
+        .create_with_context(Said::default())
+        .expect("a client of this configuration");
+    let answer = producer
+        .client()
+        .fetch_metadata(Some("pizza-ordered"), Duration::from_secs(5));
+    // Errors reach the context only while the client is polled.
+    for _ in 0..10 {
+        producer.poll(Duration::from_millis(100));
+    }
+    match answer {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let mut said = producer
+                .context()
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            said.push(format!("metadata: {error}"));
+            Err(said)
+        }
+    }
+}
+
+/// Collects what librdkafka logs and reports as errors.
+#[derive(Default)]
+struct Said(Mutex<Vec<String>>);
+
+impl Said {
+    fn push(&self, line: String) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    }
+}
+
+impl ClientContext for Said {
+    fn log(&self, _level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.push(format!("{facility}: {message}"));
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.push(format!("{error}: {reason}"));
+    }
+}
+
+impl ProducerContext for Said {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }

@@ -4,6 +4,7 @@
 //! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N]
 //!              [--customers N] [--history N]
 //!              [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push]
+//!              [--demo-only [--partitions N]]
 
 mod bare_broker;
 mod demo_config;
@@ -32,6 +33,8 @@ const READ_SECONDS: u64 = 5;
 
 struct Args {
     sqlite: bool,
+    /// Whether `--storage` was given (the demo's sweep keeps the shipped storage otherwise).
+    storage_given: bool,
     /// The shop's state stores on a PostgreSQL server instead of SQLite files.
     postgres: bool,
     /// Streams held open on the web app at once.
@@ -49,6 +52,10 @@ struct Args {
     quick: bool,
     /// Peak customers follow their orders by push (the order's event stream) instead of polling.
     push: bool,
+    /// Only the demo's configuration, changed by `--storage`, `--kafka` and `--partitions`: one
+    /// point of a sweep of its settings.
+    demo_only: bool,
+    partitions: Option<u32>,
 }
 
 /// The services' extra environment, as given on the command line.
@@ -57,6 +64,7 @@ static SERVICE_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::Once
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         sqlite: false,
+        storage_given: false,
         postgres: false,
         streams: 10_000,
         seconds: 20,
@@ -67,6 +75,8 @@ fn parse_args() -> anyhow::Result<Args> {
         service_env: Vec::new(),
         quick: false,
         push: false,
+        demo_only: false,
+        partitions: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -76,11 +86,14 @@ fn parse_args() -> anyhow::Result<Args> {
                 .with_context(|| format!("{flag} needs a value"))
         };
         match flag.as_str() {
-            "--storage" => match value()?.as_str() {
-                "memory" => args.sqlite = false,
-                "sqlite" => args.sqlite = true,
-                other => bail!("--storage is memory or sqlite, not {other}"),
-            },
+            "--storage" => {
+                args.storage_given = true;
+                match value()?.as_str() {
+                    "memory" => args.sqlite = false,
+                    "sqlite" => args.sqlite = true,
+                    other => bail!("--storage is memory or sqlite, not {other}"),
+                }
+            }
             "--store" => match value()?.as_str() {
                 "sqlite" => args.postgres = false,
                 "postgres" => args.postgres = true,
@@ -95,6 +108,10 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--kafka" => args.kafka.push(value()?.replacen('=', " = ", 1)),
             "--quick" => args.quick = true,
+            "--demo-only" => args.demo_only = true,
+            "--partitions" => {
+                args.partitions = Some(value()?.parse().context("--partitions")?);
+            }
             "--follow" => match value()?.as_str() {
                 "poll" => args.push = false,
                 "push" => args.push = true,
@@ -109,7 +126,8 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             other => bail!(
                 "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N] \
-                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push]"
+                 [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push] \
+                 [--demo-only [--partitions N]]"
             ),
         }
     }
@@ -465,11 +483,21 @@ fn print_table(result: &Value) {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let _ = SERVICE_ENV.set(args.service_env.clone());
+    if args.demo_only {
+        let changes = demo_config::Changes {
+            sqlite: args.storage_given.then_some(args.sqlite),
+            kafka: args.kafka.clone(),
+            partitions: args.partitions,
+        };
+        eprintln!("The demo's configuration with {changes:?}: idle for 20 s, then 2 orders/s...");
+        println!("{}", demo_config::measure(&changes).await?);
+        return Ok(());
+    }
     let demo = if args.quick {
         Value::Null
     } else {
         eprintln!("The demo's own configuration: idle for 20 s, then 2 orders/s...");
-        demo_config::measure().await?
+        demo_config::measure(&demo_config::Changes::default()).await?
     };
     let broker = if args.sqlite {
         Broker::start_durable()

@@ -1,5 +1,6 @@
-//! A throwaway tansu broker on a free loopback port, killed on drop. Its log (and, for a durable
-//! broker, its storage) is in its own folder, kept when the test fails.
+//! A throwaway broker (nisshi, as `./start_demo.sh` runs it) on a free loopback port, killed on
+//! drop. Its log (and, for a durable broker, its storage) is in its own folder, kept when the test
+//! fails.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -8,37 +9,39 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::tls::TlsTerminator;
+use crate::certificates::Certificates;
 
 pub struct Broker {
-    /// Where the broker itself listens.
     pub port: u16,
-    /// Where it tells clients to connect, when that is not `port` (a TLS terminator in front).
-    advertised: Option<u16>,
     child: Child,
     folder: TempDir,
     storage: &'static str,
     extra: Vec<String>,
-    tls: Option<TlsTerminator>,
 }
 
-/// tansu drops the leading / of an absolute SQLite path, so a durable broker runs from its folder.
+/// The broker drops the leading / of an absolute SQLite path, so a durable broker runs from its
+/// folder.
 const DURABLE: &str = "sqlite://broker.db";
-const MEMORY: &str = "memory://tansu/";
+const MEMORY: &str = "memory://nisshi/";
 
-/// `TANSU` names the broker binary; otherwise it is looked up on PATH and in ~/.cargo/bin.
-pub fn tansu_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU") {
+/// The options `./start_demo.sh` gives its broker besides the listener and the storage: a new
+/// group's first rebalance waits for no more members (the broker's default is Kafka's 3 s), so
+/// a service is working within a moment of its start.
+pub const DEMO_OPTIONS: [&str; 2] = ["--group-initial-rebalance-delay", "0s"];
+
+/// `NISSHI` names the broker binary; otherwise it is looked up on PATH and in ~/.cargo/bin.
+pub fn broker_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NISSHI") {
         return path.into();
     }
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join("tansu"))
+        .map(|dir| dir.join("nisshi"))
         .find(|candidate| candidate.is_file());
     on_path.unwrap_or_else(|| {
         let home = std::env::var_os("HOME").unwrap_or_default();
-        PathBuf::from(home).join(".cargo/bin/tansu")
+        PathBuf::from(home).join(".cargo/bin/nisshi")
     })
 }
 
@@ -70,12 +73,10 @@ impl Broker {
         let (port, child) = spawn_on_some_port(folder.path(), storage, &extra);
         Self {
             port,
-            advertised: None,
             child,
             folder,
             storage,
             extra,
-            tls: None,
         }
     }
 
@@ -88,15 +89,8 @@ impl Broker {
         );
         self.stop();
         std::thread::sleep(down);
-        let advertised = self.advertised.unwrap_or(self.port);
-        self.child = spawn(
-            self.folder.path(),
-            self.port,
-            advertised,
-            self.storage,
-            &self.extra,
-        )
-        .expect("the broker starts again on its port");
+        self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
+            .expect("the broker starts again on its port");
     }
 
     /// Stops the broker and leaves it stopped (SIGTERM, then SIGKILL after 5 s).
@@ -116,50 +110,47 @@ impl Broker {
         }
     }
 
-    /// A broker that requires SASL/SCRAM-SHA-512 from every client, with these users. Users are
-    /// created through the broker before authentication is switched on, so the storage is durable
-    /// (SQLite in its folder) and the broker is started twice on the same port.
-    pub fn start_authenticated(users: &[(&str, &str)]) -> Self {
+    /// A broker that requires SASL/SCRAM-SHA-512 from every client, with these users, over TLS
+    /// from the broker itself, as Confluent Cloud is reached (`SASL_SSL`). Returns the broker and
+    /// the certificate authority clients must trust (`ssl.ca.location`).
+    ///
+    /// `nisshi user create` speaks plaintext without credentials, so the users are created on a
+    /// plain broker whose storage is durable (SQLite in its folder), which is then started again
+    /// on the same port with authentication and TLS switched on.
+    pub fn start_secured(users: &[(&str, &str)]) -> (Self, PathBuf) {
         let mut broker = Self::launch(DURABLE, &[]);
         let url = format!("tcp://127.0.0.1:{}", broker.port);
         for (name, password) in users {
-            let created = Command::new(tansu_binary())
+            let created = Command::new(broker_binary())
                 .args(["user", "create", name, password, "--broker", &url])
                 .args(["--mechanism", "scram512"])
                 .status()
-                .expect("tansu user create runs");
+                .expect("nisshi user create runs");
             assert!(created.success(), "creating user {name}");
         }
-        broker.extra = vec!["--authentication".to_owned()];
+        let certificates = Certificates::make(&broker.folder.path().join("tls"));
+        broker.extra = vec![
+            "--authentication".to_owned(),
+            "--cert".to_owned(),
+            certificates.cert.display().to_string(),
+            "--key".to_owned(),
+            certificates.key.display().to_string(),
+        ];
         broker.restart(Duration::ZERO);
-        broker
-    }
-
-    /// [`Self::start_authenticated`] behind TLS, as Confluent Cloud is reached (`SASL_SSL`): the
-    /// broker advertises the port of a TLS terminator in front of it. Returns the broker and the
-    /// certificate authority clients must trust (`ssl.ca.location`).
-    pub fn start_secured(users: &[(&str, &str)]) -> (Self, PathBuf) {
-        let mut broker = Self::start_authenticated(users);
-        let tls_port = unused_port();
-        let tls = TlsTerminator::start(&broker.folder.path().join("tls"), tls_port, broker.port);
-        let ca = tls.ca.clone();
-        broker.tls = Some(tls);
-        broker.advertised = Some(tls_port);
-        broker.restart(Duration::ZERO);
-        (broker, ca)
+        (broker, certificates.ca)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// Where clients connect: the TLS terminator's port when there is one.
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.advertised.unwrap_or(self.port))
+        format!("127.0.0.1:{}", self.port)
     }
 
-    /// A `[kafka]` section for this broker. tansu holds every fetch for the whole
-    /// `fetch.wait.max.ms`, so tests ask for a short one; lines may be appended to it.
+    /// A `[kafka]` section for this broker. The broker looks for new events a few times within
+    /// `fetch.wait.max.ms` rather than the moment they arrive, so tests ask for a short wait;
+    /// lines may be appended to it.
     pub fn kafka_ini(&self) -> String {
         format!(
             "[kafka]\nbootstrap.servers = {}\nfetch.wait.max.ms = 10\n",
@@ -177,7 +168,7 @@ fn spawn_on_some_port(folder: &Path, storage: &str, extra: &[String]) -> (u16, C
     let mut last = String::new();
     for _ in 0..5 {
         let port = unused_port();
-        match spawn(folder, port, port, storage, extra) {
+        match spawn(folder, port, storage, extra) {
             Ok(child) => return (port, child),
             Err(problem) => last = problem,
         }
@@ -185,16 +176,9 @@ fn spawn_on_some_port(folder: &Path, storage: &str, extra: &[String]) -> (u16, C
     panic!("the broker would not start: {last}");
 }
 
-fn spawn(
-    folder: &Path,
-    port: u16,
-    advertised: u16,
-    storage: &str,
-    extra: &[String],
-) -> Result<Child, String> {
+fn spawn(folder: &Path, port: u16, storage: &str, extra: &[String]) -> Result<Child, String> {
     let url = format!("tcp://127.0.0.1:{port}");
-    let advertised_url = format!("tcp://127.0.0.1:{advertised}");
-    let binary = tansu_binary();
+    let binary = broker_binary();
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -206,9 +190,10 @@ fn spawn(
             "--listener-url",
             &url,
             "--advertised-listener-url",
-            &advertised_url,
+            &url,
         ])
         .args(["--storage-engine", storage])
+        .args(DEMO_OPTIONS)
         .args(extra)
         .current_dir(folder)
         .stdout(Stdio::null())
@@ -245,7 +230,6 @@ impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.tls = None;
         if std::thread::panicking() {
             let kept = self.folder.path().with_extension("kept");
             if std::fs::rename(self.folder.path(), &kept).is_ok() {

@@ -3,6 +3,7 @@
 
 pub mod binaries;
 pub mod broker;
+pub mod certificates;
 pub mod ini;
 pub mod ksqldb_double;
 pub mod loadgen;
@@ -10,7 +11,6 @@ pub mod postgres;
 pub mod shop;
 pub mod sse;
 pub mod stores;
-pub mod tls;
 pub mod topic_reader;
 
 pub use broker::Broker;

@@ -342,7 +342,8 @@ pub async fn closed_loop(
     total
 }
 
-/// Orders at a steady `per_second`, whatever the shop's speed, each watched until 999.
+/// Orders at `per_second` on average, at random moments, whatever the shop's speed, each watched
+/// until 999.
 pub async fn paced(base: &str, per_second: f64, duration: Duration, poll: Duration) -> OrderRun {
     let started = Instant::now();
     let mut total = OrderRun::default();
@@ -353,10 +354,11 @@ pub async fn paced(base: &str, per_second: f64, duration: Duration, poll: Durati
             return total;
         }
     };
-    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second));
     let mut tasks = Vec::new();
+    let mut next = tokio::time::Instant::now();
     while started.elapsed() < duration {
-        ticks.tick().await;
+        tokio::time::sleep_until(next).await;
+        next += random_gap(per_second);
         let customer = customer.clone();
         tasks.push(tokio::spawn(async move {
             one_order(&customer, Follow::Poll(poll)).await
@@ -370,6 +372,14 @@ pub async fn paced(base: &str, per_second: f64, duration: Duration, poll: Durati
     }
     total.elapsed = started.elapsed();
     total
+}
+
+/// The time to the next order when orders come at random moments at `per_second` on average (a
+/// Poisson process), as customers do: at fixed intervals the orders could line up with the
+/// consumers' fetch cycles and measure one phase of them only.
+fn random_gap(per_second: f64) -> Duration {
+    let uniform: f64 = rand::random();
+    Duration::from_secs_f64(-(1.0 - uniform).ln() / per_second)
 }
 
 /// What a run of reads measured.

@@ -6,12 +6,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::settings::{ClientRole, KafkaSettings};
-use std::sync::Mutex;
-
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::statistics::Statistics;
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// One record: where it is, its key, value and headers.
 #[derive(Debug, Clone)]
@@ -31,40 +28,15 @@ impl Record {
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Keeps the high watermark of each partition as the broker's fetch answers report it, from
-/// librdkafka's statistics.
-#[derive(Default)]
-struct FetchedEnds {
-    high: Mutex<HashMap<i32, i64>>,
-}
-
-impl ClientContext for FetchedEnds {
-    fn stats(&self, statistics: Statistics) {
-        let mut high = self.high.lock().unwrap_or_else(|p| p.into_inner());
-        for topic in statistics.topics.values() {
-            for (id, partition) in &topic.partitions {
-                if *id >= 0 && partition.hi_offset >= 0 {
-                    high.insert(*id, partition.hi_offset);
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for FetchedEnds {}
-
-type Reader = BaseConsumer<FetchedEnds>;
+type Reader = BaseConsumer;
 
 fn reader(kafka: &KafkaSettings, topic: &str) -> (Reader, Vec<i32>) {
     let mut config: ClientConfig = kafka.client_config(ClientRole::Consumer);
     config
         .set("group.id", "pizza-tests-reader")
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .set("statistics.interval.ms", "50");
-    let consumer: Reader = config
-        .create_with_context(FetchedEnds::default())
-        .expect("reader");
+        .set("fetch.wait.max.ms", "10");
+    let consumer: Reader = config.create().expect("reader");
     let metadata = consumer
         .fetch_metadata(Some(topic), PATIENCE)
         .expect("topic metadata");
@@ -111,38 +83,32 @@ fn record(message: &rdkafka::message::BorrowedMessage<'_>) -> Record {
     }
 }
 
-/// Everything on `topic` right now: each partition read up to its end as of this call. The end
-/// is the high watermark of the broker's fetch answers; tansu 0.6.0 answers `ListOffsets` with
-/// the start of its newest batch plus one, which falls short when that batch holds several
-/// records.
+/// Everything on `topic` right now: each partition read up to its end as of this call.
 pub fn read_all(kafka: &KafkaSettings, topic: &str) -> Vec<Record> {
     let (consumer, partitions) = reader(kafka, topic);
+    let ends: HashMap<i32, i64> = partitions
+        .iter()
+        .map(|p| {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, *p, PATIENCE)
+                .expect("the partition's end");
+            (*p, high)
+        })
+        .collect();
     let mut records = Vec::new();
     let mut next: HashMap<i32, i64> = partitions.iter().map(|p| (*p, 0)).collect();
     let deadline = Instant::now() + PATIENCE;
-    loop {
+    while partitions.iter().any(|p| next[p] < ends[p]) {
+        assert!(
+            Instant::now() < deadline,
+            "{topic}: read up to {next:?} of {ends:?} within {PATIENCE:?}"
+        );
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) {
             next.insert(message.partition(), message.offset() + 1);
             records.push(record(&message));
-            continue;
         }
-        let high = consumer
-            .context()
-            .high
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let caught_up = partitions
-            .iter()
-            .all(|p| matches!(high.get(p), Some(end) if next[p] >= *end));
-        if caught_up {
-            return records;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic}: read up to {next:?} within {PATIENCE:?}"
-        );
     }
+    records
 }
 
 /// What is on `topic` once `done` holds for what was read (or the timeout passes).

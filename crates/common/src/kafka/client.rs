@@ -48,11 +48,21 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     set_default(&mut config, "enable.idempotence", "true");
     set_default(&mut config, "acks", "all");
     set_default(&mut config, "linger.ms", "1");
+    never_create_topics(&mut config);
     config
 }
 
 pub fn admin_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     let mut config = kafka.client_config(ClientRole::Admin);
     set_default(&mut config, "client.id", &with_host(client_id));
+    never_create_topics(&mut config);
     config
+}
+
+/// librdkafka lets a producer's (and an admin client's) metadata request create a topic it asks
+/// about, and brokers with `auto.create.topics.enable` (Kafka's default, and the local broker's)
+/// do so, with the broker's partition count instead of `[kafka-topic-config]`. Topics are the
+/// shop's to create (`run_me_first`, the dead-letter topic), so asking never creates one.
+fn never_create_topics(config: &mut ClientConfig) {
+    set_default(config, "allow.auto.create.topics", "false");
 }

@@ -13,12 +13,9 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
-use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::dead_letter;
-use super::gaps::{Arrival, GapGuard};
 use super::offsets::{OffsetTracker, Position};
-use super::owners::OwnerWatch;
 use super::rebalance::RebalanceLogger;
 use super::{consumer_config, event_log, HandleError, Inbound};
 use crate::context::ServiceContext;
@@ -66,7 +63,7 @@ pub async fn run_consumer<H: Handler>(
     let names = sys.topics.names(topics);
     let consumer: Arc<StreamConsumer<RebalanceLogger>> = Arc::new(
         consumer_config(&ctx.settings.kafka, group_id, client_id)
-            .create_with_context(RebalanceLogger::default())
+            .create_with_context(RebalanceLogger)
             .map_err(RunnerError::Create)?,
     );
     consumer
@@ -76,12 +73,8 @@ pub async fn run_consumer<H: Handler>(
             source,
         })?;
     tracing::info!("Subscribed to topic(s): {}", names.join(", "));
-    let stop_watching = CancellationToken::new();
-    let watching =
-        tokio::spawn(OwnerWatch::new(&names).run(consumer.clone(), stop_watching.clone()));
 
     let mut offsets = OffsetTracker::default();
-    let mut gaps = GapGuard::default();
     let mut in_flight = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -97,10 +90,6 @@ pub async fn run_consumer<H: Handler>(
                         continue;
                     };
                     let event = Inbound::from_message(kind, &message);
-                    let position = (event.topic.clone(), event.partition, event.offset);
-                    if !take(&consumer, &mut gaps, &position) {
-                        continue;
-                    }
                     event_log::received(&event);
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
                 }
@@ -127,8 +116,6 @@ pub async fn run_consumer<H: Handler>(
         );
     }
     commit(&consumer, &offsets);
-    stop_watching.cancel();
-    let _ = watching.await;
     tracing::info!("Closing consumer in consumer group...");
     // Dropping the consumer leaves the group, so its partitions move to another member at once
     // instead of after the session timeout. It blocks while librdkafka says goodbye.
@@ -137,42 +124,6 @@ pub async fn run_consumer<H: Handler>(
         tracing::info!("Consumer in consumer group successfully closed");
     }
     Ok(())
-}
-
-/// Whether an event that just arrived is handled now; when offsets before it never arrived, the
-/// partition is read again from the first of them instead (see `gaps`).
-fn take(
-    consumer: &StreamConsumer<RebalanceLogger>,
-    gaps: &mut GapGuard,
-    position: &Position,
-) -> bool {
-    let (topic, partition, _) = position;
-    match gaps.arrived(position, consumer.context().rebalances()) {
-        Arrival::InOrder => true,
-        Arrival::ReadAgain { first, last } => {
-            tracing::warn!(
-                "Offsets {first} to {last} of {topic}/{partition} never arrived; reading again from {first}"
-            );
-            match consumer.seek(
-                topic,
-                *partition,
-                Offset::Offset(first),
-                Duration::from_secs(5),
-            ) {
-                Ok(()) => false,
-                Err(error) => {
-                    tracing::error!("Cannot read {topic}/{partition} again from {first}: {error}");
-                    true
-                }
-            }
-        }
-        Arrival::GapAccepted { first, last } => {
-            tracing::warn!(
-                "Offsets {first} to {last} of {topic}/{partition} hold no events (read twice)"
-            );
-            true
-        }
-    }
 }
 
 /// Handles one event to the end: retried while the failure is transient, dead-lettered when it
