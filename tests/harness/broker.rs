@@ -148,12 +148,15 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// A `[kafka]` section for this broker. The broker looks for new events a few times within
-    /// `fetch.wait.max.ms` rather than the moment they arrive, so tests ask for a short wait;
-    /// lines may be appended to it.
+    /// A Kafka configuration for this broker, as `config_kafka/localhost.ini` has it: the
+    /// broker looks for new events a few times within `fetch.wait.max.ms` rather than the moment
+    /// they arrive, so tests ask for a short wait, and it can skip offsets under concurrent
+    /// producers, so the services read them again. `[kafka]` comes last: lines appended to it
+    /// are Kafka properties.
     pub fn kafka_ini(&self) -> String {
         format!(
-            "[kafka]\nbootstrap.servers = {}\nfetch.wait.max.ms = 10\n",
+            "[local-broker]\nreread_skipped_offsets = true\n\n\
+             [kafka]\nbootstrap.servers = {}\nfetch.wait.max.ms = 10\n",
             self.bootstrap()
         )
     }

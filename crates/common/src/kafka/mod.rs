@@ -11,6 +11,7 @@ mod outbound;
 mod producer;
 mod rebalance;
 mod runner;
+mod skipped_offsets;
 mod topics;
 
 pub use acks::Ack;

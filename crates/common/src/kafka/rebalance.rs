@@ -2,16 +2,28 @@
 //! instance's partitions moving to another) can be watched and checked.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, TopicPartitionList};
 
-pub struct RebalanceLogger;
+#[derive(Default)]
+pub struct RebalanceLogger {
+    rebalances: AtomicU64,
+}
+
+impl RebalanceLogger {
+    /// How many assignments and revocations this member has seen.
+    pub fn rebalances(&self) -> u64 {
+        self.rebalances.load(Ordering::Relaxed)
+    }
+}
 
 impl ClientContext for RebalanceLogger {}
 
 impl ConsumerContext for RebalanceLogger {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::Relaxed);
         match rebalance {
             Rebalance::Assign(list) => {
                 tracing::info!("Partitions assigned: {}", describe(list));

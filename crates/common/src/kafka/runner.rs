@@ -17,6 +17,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use super::dead_letter::dead_letter;
 use super::offsets::{OffsetTracker, Position};
 use super::rebalance::RebalanceLogger;
+use super::skipped_offsets::{Arrival, SkippedOffsets};
 use super::{consumer_config, event_log, HandleError, Inbound};
 use crate::context::ServiceContext;
 use crate::logging::error_chain;
@@ -63,7 +64,7 @@ pub async fn run_consumer<H: Handler>(
     let names = sys.topics.names(topics);
     let consumer: Arc<StreamConsumer<RebalanceLogger>> = Arc::new(
         consumer_config(&ctx.settings.kafka, group_id, client_id)
-            .create_with_context(RebalanceLogger)
+            .create_with_context(RebalanceLogger::default())
             .map_err(RunnerError::Create)?,
     );
     consumer
@@ -75,6 +76,13 @@ pub async fn run_consumer<H: Handler>(
     tracing::info!("Subscribed to topic(s): {}", names.join(", "));
 
     let mut offsets = OffsetTracker::default();
+    // Only with a broker that can skip offsets (see `skipped_offsets`).
+    let mut skipped = ctx
+        .settings
+        .kafka
+        .workarounds
+        .reread_skipped_offsets
+        .then(SkippedOffsets::default);
     let mut in_flight = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -90,6 +98,11 @@ pub async fn run_consumer<H: Handler>(
                         continue;
                     };
                     let event = Inbound::from_message(kind, &message);
+                    if let Some(skipped) = &mut skipped {
+                        if !take(&consumer, skipped, &event) {
+                            continue;
+                        }
+                    }
                     event_log::received(&event);
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
                 }
@@ -124,6 +137,43 @@ pub async fn run_consumer<H: Handler>(
         tracing::info!("Consumer in consumer group successfully closed");
     }
     Ok(())
+}
+
+/// Whether an event that just arrived is handled now; when offsets before it never arrived, the
+/// partition is read again from the first of them instead.
+fn take(
+    consumer: &StreamConsumer<RebalanceLogger>,
+    skipped: &mut SkippedOffsets,
+    event: &Inbound,
+) -> bool {
+    let (topic, partition) = (&event.topic, event.partition);
+    let position = (topic.clone(), partition, event.offset);
+    match skipped.arrived(&position, consumer.context().rebalances()) {
+        Arrival::InOrder => true,
+        Arrival::ReadAgain { first, last } => {
+            tracing::warn!(
+                "Offsets {first} to {last} of {topic}/{partition} never arrived; reading again from {first}"
+            );
+            match consumer.seek(
+                topic,
+                partition,
+                Offset::Offset(first),
+                Duration::from_secs(5),
+            ) {
+                Ok(()) => false,
+                Err(error) => {
+                    tracing::error!("Cannot read {topic}/{partition} again from {first}: {error}");
+                    true
+                }
+            }
+        }
+        Arrival::GapAccepted { first, last } => {
+            tracing::warn!(
+                "Offsets {first} to {last} of {topic}/{partition} hold no events (read twice)"
+            );
+            true
+        }
+    }
 }
 
 /// Handles one event to the end: retried while the failure is transient, dead-lettered when it

@@ -1,5 +1,5 @@
-//! `config_kafka/<name>.ini`: librdkafka properties passed through as they are, and an optional
-//! ksqlDB endpoint.
+//! `config_kafka/<name>.ini`: librdkafka properties passed through as they are, an optional
+//! ksqlDB endpoint, and the workarounds a broker needs (`[local-broker]`).
 
 use std::path::Path;
 
@@ -13,6 +13,16 @@ pub struct KafkaSettings {
     /// The `[kafka]` section, e.g. `bootstrap.servers`, `security.protocol`, `sasl.*`.
     pub properties: Vec<(String, String)>,
     pub ksqldb: Option<KsqlDbSettings>,
+    pub workarounds: BrokerWorkarounds,
+}
+
+/// What the consume loop does only because of a broker's bug; all off unless the file says
+/// otherwise, as Apache Kafka and Confluent Cloud need none of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrokerWorkarounds {
+    /// `[local-broker] reread_skipped_offsets`: read a partition again from offsets a fetch
+    /// skipped (see `kafka::skipped_offsets`).
+    pub reread_skipped_offsets: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +57,20 @@ impl KafkaSettings {
         } else {
             None
         };
-        Ok(Self { properties, ksqldb })
+        let workarounds = BrokerWorkarounds {
+            reread_skipped_offsets: file.checked_or(
+                "local-broker",
+                "reread_skipped_offsets",
+                false,
+                "true or false",
+                |_| true,
+            )?,
+        };
+        Ok(Self {
+            properties,
+            ksqldb,
+            workarounds,
+        })
     }
 
     /// A client configuration with every `[kafka]` property a client in `role` reads; callers
@@ -90,6 +113,28 @@ pub fn set_default(config: &mut ClientConfig, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_workarounds_are_off_unless_the_file_switches_them_on() {
+        let parse = |text: &str| {
+            KafkaSettings::from_ini(&IniFile::parse(Path::new("k.ini"), text).expect("valid"))
+        };
+        let plain = parse("[kafka]\nbootstrap.servers = h:9092\n").expect("settings");
+        assert!(!plain.workarounds.reread_skipped_offsets);
+        let local = parse(
+            "[local-broker]\nreread_skipped_offsets = true\n[kafka]\nbootstrap.servers = h:9092\n",
+        )
+        .expect("settings");
+        assert!(local.workarounds.reread_skipped_offsets);
+        let wrong = parse(
+            "[kafka]\nbootstrap.servers = h:9092\n[local-broker]\nreread_skipped_offsets = yes\n",
+        )
+        .expect_err("not a boolean");
+        assert_eq!(
+            wrong.to_string(),
+            "k.ini: [local-broker] reread_skipped_offsets = \"yes\" is not true or false"
+        );
+    }
 
     #[test]
     fn passes_every_kafka_property_through() {
