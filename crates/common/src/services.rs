@@ -23,6 +23,17 @@ impl ServiceName {
         ServiceName::Webapp,
     ];
 
+    /// In the order an order meets them, from the web app to the status service. Log lines of one
+    /// order with the same time are shown in this order: the earlier stage's line caused the
+    /// later one.
+    pub const FLOW: [ServiceName; 5] = [
+        ServiceName::Webapp,
+        ServiceName::Assemble,
+        ServiceName::Bake,
+        ServiceName::Delivery,
+        ServiceName::Status,
+    ];
+
     /// The binary's name, its log file's name (`logs/<name>.log`) and its tag in log lines.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -31,7 +31,9 @@ pub struct ServiceEntries {
 
 /// The entries about `order_id` in each service's log file in `logs_dir`.
 pub fn read(logs_dir: &Path, order_id: &str) -> OrderLogs {
-    let services: Vec<ServiceEntries> = ServiceName::ALL
+    // In the flow's order, so the stable sort below keeps a cause before its effect when both
+    // were logged in the same millisecond.
+    let services: Vec<ServiceEntries> = ServiceName::FLOW
         .iter()
         .map(|service| {
             let text = tail(&logs_dir.join(format!("{service}.log"))).unwrap_or_default();
