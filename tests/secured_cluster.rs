@@ -2,9 +2,9 @@
 //! `config_kafka/example.ini` (`security.protocol = SASL_SSL`, an API key and secret), against a
 //! broker that refuses clients without credentials.
 //!
-//! The local broker (tansu 0.6.0) authenticates with SCRAM only and cannot serve TLS itself, so
-//! TLS is put in front of it (stunnel, `harness/tls.rs`) and the mechanism is SCRAM-SHA-512;
-//! against Confluent Cloud the same file says `PLAIN`.
+//! The local broker serves TLS itself (with a certificate the test makes) and authenticates with
+//! SCRAM only, so the mechanism here is SCRAM-SHA-512; against Confluent Cloud the same file says
+//! `PLAIN`.
 
 use std::time::Duration;
 

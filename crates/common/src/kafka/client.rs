@@ -32,8 +32,8 @@ pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -
     // on co-partitioned topics they reach the same instance.
     set_default(&mut config, "partition.assignment.strategy", "range");
     // fetch.wait.max.ms keeps librdkafka's 500 ms: Kafka answers a fetch as soon as an event
-    // arrives, so the wait only bounds how often an idle consumer asks. The local broker (tansu)
-    // holds every fetch for the whole wait, so config_kafka/localhost.ini sets its own.
+    // arrives, so the wait only bounds how often an idle consumer asks. The local broker looks
+    // for events only a few times within the wait, so config_kafka/localhost.ini sets its own.
     // A crashed member holds its partitions until the session times out (45 s by default).
     set_default(&mut config, "session.timeout.ms", "10000");
     set_default(&mut config, "heartbeat.interval.ms", "1000");
