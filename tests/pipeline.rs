@@ -7,7 +7,8 @@ use std::time::Duration;
 use common::events::{now_ms, PizzaAssembled};
 use common::services::ServiceName;
 use common::status::StatusAt;
-use pizza_tests::shop::{ids, ordered};
+use common::store::DeliveryState;
+use pizza_tests::shop::{ids, order_details, ordered};
 use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};
 
@@ -403,4 +404,97 @@ async fn a_redelivered_order_is_delivered_once() {
     }
     let delivered = read_all(&shop.kafka, &shop.sys.topics.delivered);
     assert_eq!(delivered.len(), 1, "one driver for one order");
+}
+
+/// A delivery instance that dies after its `pizza-delivered` event was acknowledged and before
+/// it saved "delivered" leaves a claim behind. The instance that takes the order over once the
+/// claim lapses looks for that event on the topic first, and sends no second driver; for an
+/// order whose dead instance never reached the door, it delivers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_that_reached_the_door_before_its_instance_died_is_not_repeated() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[]).await;
+    let store = shop.delivery_store().await;
+    let producer = shop.producer().await;
+    let (reached, stopped_short) = ("d00e0001", "d00e0002");
+    let started = now_ms() - 1_000;
+    for order_id in [reached, stopped_short] {
+        // What the dead instance left: the order claimed, its claim lapsed, nothing delivered.
+        let left = DeliveryState {
+            customer_id: Some(order_details(order_id).customer_id),
+            baked: true,
+            late: false,
+            claimed_until: Some(started + 1),
+            delivered: false,
+        };
+        assert!(store
+            .save(order_id, &left, None, started)
+            .await
+            .expect("saved"));
+    }
+    // The first instance's delivered event reached the broker before it died.
+    producer
+        .producer()
+        .send_json(
+            &shop.sys.topics.delivered,
+            reached,
+            &StatusAt {
+                status: 999,
+                timestamp: started,
+            },
+        )
+        .await
+        .expect("the first delivery's event");
+    // The baked notices come again: their offsets were never committed.
+    for order_id in [reached, stopped_short] {
+        let baked = StatusAt {
+            status: 300,
+            timestamp: now_ms(),
+        };
+        producer
+            .producer()
+            .send_json(&shop.sys.topics.baked, order_id, &baked)
+            .await
+            .expect("baked again");
+    }
+
+    let mut delivery = shop.start(ServiceName::Delivery);
+    delivery
+        .wait_for_log(
+            &format!("Order '{reached}' was delivered by an instance that stopped before it could note it"),
+            PATIENCE,
+        )
+        .await;
+    delivery
+        .wait_for_log(
+            &format!("Order '{stopped_short}' delivered to customer_id"),
+            PATIENCE,
+        )
+        .await;
+    assert!(delivery.terminate().0.success());
+    assert!(
+        !delivery
+            .log()
+            .contains(&format!("Deliverying order '{reached}'")),
+        "no second driver for {reached}"
+    );
+    let delivered = read_all(&shop.kafka, &shop.sys.topics.delivered);
+    let count = |id: &str| {
+        delivered
+            .iter()
+            .filter(|r| r.key.as_deref() == Some(id))
+            .count()
+    };
+    assert_eq!(
+        count(reached),
+        1,
+        "delivered once, by the instance that died"
+    );
+    assert_eq!(
+        count(stopped_short),
+        1,
+        "delivered once, by the instance that took over"
+    );
+    let state = store.load(reached).await.expect("loaded").expect("kept");
+    assert!(state.value.delivered, "noted as delivered: {state:?}");
 }

@@ -6,8 +6,10 @@
 //! the customer) and the baked notice (`pizza-baked`). Either may come again after a crash or a
 //! rebalance. Whoever starts a delivery claims the order until a time by which the driver is
 //! surely back; a notice that arrives while the claim holds waits for its outcome instead of
-//! sending a second driver, and if the claimant vanished, the claim lapses and the replayed
-//! notice delivers.
+//! sending a second driver. If the claimant vanished, the claim lapses and the replayed notice
+//! takes the order over, but the claimant may have delivered just before it vanished (its
+//! `pizza-delivered` event acknowledged, its "delivered" not yet saved): so a delivery that
+//! follows an earlier claim first looks for that event on the topic.
 
 use common::store::DeliveryState;
 
@@ -25,7 +27,14 @@ pub enum Action {
     Pending,
     /// Go: the order is claimed for this delivery. `late` when the early warning came after the
     /// pizza was baked (the driver could not plan ahead, so the original doubles the time).
-    Deliver { customer_id: String, late: bool },
+    /// `unless_delivered_since` (ms): an earlier delivery of this order started then and never
+    /// said how it ended; if a `pizza-delivered` event of the order was written since, it ended
+    /// at the door, and no second driver goes.
+    Deliver {
+        customer_id: String,
+        late: bool,
+        unless_delivered_since: Option<i64>,
+    },
     /// A delivery of this order started elsewhere and its claim holds until `until` (ms): this
     /// notice waits for it to finish or lapse.
     Wait { until: i64 },
@@ -73,7 +82,8 @@ pub fn decide(
     if known.delivered {
         return keep(Action::Nothing);
     }
-    if let Some(until) = known.claimed_until.filter(|until| *until > now) {
+    let earlier_claim = known.claimed_until;
+    if let Some(until) = earlier_claim.filter(|until| *until > now) {
         // The notice that started the claimed delivery must not be committed before that
         // delivery is done; any other notice has nothing left to do.
         let started_it = match notice {
@@ -97,6 +107,7 @@ pub fn decide(
         action: Action::Deliver {
             customer_id,
             late: known.late,
+            unless_delivered_since: earlier_claim.map(|until| until - claim_ms),
         },
     };
     match (notice, &known.customer_id) {
@@ -123,11 +134,12 @@ pub fn delivered(claimed: &DeliveryState) -> DeliveryState {
     }
 }
 
-/// The state when a delivery is given up (shutdown): the claim is released, so the replayed
-/// notice delivers at once wherever it lands.
-pub fn released(claimed: &DeliveryState) -> DeliveryState {
+/// The state when a delivery is given up (shutdown, or its event not acknowledged): the claim
+/// lapses now, so the replayed notice delivers at once wherever it lands, once it has made sure
+/// the given-up delivery did not reach the door after all.
+pub fn released(claimed: &DeliveryState, now: i64) -> DeliveryState {
     DeliveryState {
-        claimed_until: None,
+        claimed_until: Some(now),
         ..claimed.clone()
     }
 }
@@ -160,6 +172,16 @@ mod tests {
         Action::Deliver {
             customer_id: "c".into(),
             late,
+            unless_delivered_since: None,
+        }
+    }
+
+    /// A delivery that follows a claim which ended at `until` without saying how.
+    fn deliver_after(late: bool, until: i64) -> Action {
+        Action::Deliver {
+            customer_id: "c".into(),
+            late,
+            unless_delivered_since: Some(until - CLAIM),
         }
     }
 
@@ -200,11 +222,11 @@ mod tests {
             ("baked again while out late", Some(state(true, true, true, claimed, false)), Notice::Baked,
                 None, Action::Nothing),
             ("replay after the driver's instance died", Some(state(true, true, false, lapsed, false)), Notice::Baked,
-                Some(state(true, true, false, Some(NOW + CLAIM), false)), deliver(false)),
+                Some(state(true, true, false, Some(NOW + CLAIM), false)), deliver_after(false, NOW - 1)),
             ("late replay after the driver's instance died", Some(state(true, true, true, lapsed, false)), EARLY,
-                Some(state(true, true, true, Some(NOW + CLAIM), false)), deliver(true)),
-            ("replay after a shutdown released the claim", Some(state(true, true, false, None, false)), Notice::Baked,
-                Some(state(true, true, false, Some(NOW + CLAIM), false)), deliver(false)),
+                Some(state(true, true, true, Some(NOW + CLAIM), false)), deliver_after(true, NOW - 1)),
+            ("replay after a shutdown released the claim", Some(state(true, true, false, Some(NOW), false)), Notice::Baked,
+                Some(state(true, true, false, Some(NOW + CLAIM), false)), deliver_after(false, NOW)),
             ("delivered, baked again", Some(state(true, true, false, None, true)), Notice::Baked,
                 None, Action::Nothing),
             ("delivered, early warning again", Some(state(true, true, true, None, true)), EARLY,
@@ -245,9 +267,9 @@ mod tests {
     }
 
     #[test]
-    fn a_released_claim_can_be_taken_at_once() {
+    fn a_released_claim_can_be_taken_at_once_after_a_look_at_the_topic() {
         let out = state(true, true, false, Some(NOW + CLAIM), false);
-        let decision = decide(Some(&released(&out)), Notice::Baked, NOW, CLAIM);
-        assert_eq!(decision.action, deliver(false));
+        let decision = decide(Some(&released(&out, NOW)), Notice::Baked, NOW, CLAIM);
+        assert_eq!(decision.action, deliver_after(false, NOW));
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::context::ServiceContext;
 use common::events::{now_ms, EventError, PizzaOrdered};
-use common::kafka::{HandleError, Handler, Inbound};
+use common::kafka::{keyed_event_since, HandleError, Handler, Inbound};
 use common::periodic::{retention, RETENTION_PERIOD};
 use common::service::Service;
 use common::services::ServiceName;
@@ -23,8 +23,13 @@ use decision::{decide, delivered, released, Action, Notice};
 use route::delivery_seconds;
 
 /// The longest route (28 s, see `route`) at the configured speed, plus this margin, is how long
-/// a delivery keeps its order claimed before another instance may take it over.
+/// a delivery keeps its order claimed before another instance may take it over. It is longer
+/// than a producer keeps trying to send an event (`message.timeout.ms`, 10 s), so the delivered
+/// event of an instance that stalled cannot land after its claim has lapsed.
 const CLAIM_MARGIN: Duration = Duration::from_secs(30);
+/// How much earlier than a claim's start a delivered event is looked for: event times come
+/// from the producing host's clock.
+const CLOCK_SLACK_MS: i64 = 60_000;
 const LONGEST_ROUTE_SECONDS: f64 = 28.0;
 
 struct Delivery {
@@ -107,7 +112,26 @@ impl Handler for Delivery {
                 };
                 self.ctx.emit(Topic::Pending, &order_id, &pending).await
             }
-            Action::Deliver { customer_id, late } => {
+            Action::Deliver {
+                customer_id,
+                late,
+                unless_delivered_since,
+            } => {
+                if let Some(since) = unless_delivered_since {
+                    match self.delivered_since(&order_id, since).await {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            tracing::warn!(
+                                "Order '{order_id}' was delivered by an instance that stopped before it could note it: no second driver"
+                            );
+                            return self.finish(&order_id, saved, true).await;
+                        }
+                        Err(error) => {
+                            self.finish(&order_id, saved, false).await?;
+                            return Err(error);
+                        }
+                    }
+                }
                 let outcome = self.deliver(&order_id, &customer_id, late).await;
                 self.finish(&order_id, saved, outcome.is_ok()).await?;
                 outcome
@@ -117,6 +141,22 @@ impl Handler for Delivery {
 }
 
 impl Delivery {
+    /// Whether `pizza-delivered` holds an event of the order written since `since` (ms), less a
+    /// minute for clocks that differ between hosts.
+    async fn delivered_since(&self, order_id: &str, since: i64) -> Result<bool, HandleError> {
+        let kafka = self.ctx.settings.kafka.clone();
+        let client_id = self.ctx.sys().client_ids.of(Self::NAME).to_owned();
+        let topic = self.ctx.sys().topics.delivered.clone();
+        let key = order_id.to_owned();
+        let since = since - CLOCK_SLACK_MS;
+        tokio::task::spawn_blocking(move || {
+            keyed_event_since(&kafka, &client_id, &topic, &key, since)
+        })
+        .await
+        .map_err(HandleError::transient)?
+        .map_err(HandleError::transient)
+    }
+
     /// Loads, decides and saves until the save lands on the state the decision was made from.
     async fn settle(
         &self,
@@ -179,7 +219,7 @@ impl Delivery {
         let next = if done {
             delivered(&claimed.value)
         } else {
-            released(&claimed.value)
+            released(&claimed.value, now_ms())
         };
         let mut pause = Duration::from_millis(100);
         loop {

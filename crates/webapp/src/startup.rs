@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use common::kafka::{producer_config, EventProducer, Outbound};
 use common::services::ServiceName;
-use common::settings::{set_default, Settings};
+use common::settings::Settings;
 use common::store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
@@ -23,9 +23,7 @@ pub async fn build_state(
     let sys = &settings.sys;
     let store = open_order_store(&sys.orders_store).await?;
     let key = session_key(&sys.webapp.session_key_file)?;
-    let mut config = producer_config(&settings.kafka, sys.client_ids.of(ServiceName::Webapp));
-    // A customer waits for the answer: give up after seconds, not librdkafka's five minutes.
-    set_default(&mut config, "message.timeout.ms", "10000");
+    let config = producer_config(&settings.kafka, sys.client_ids.of(ServiceName::Webapp));
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
     let producer = EventProducer::connect(&config, &topics, shutdown).await?;
     Ok(AppState::new(Shared {

@@ -40,6 +40,17 @@ pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -
     config
 }
 
+/// A reader that is assigned partitions directly and commits nothing: it joins no group, so
+/// it disturbs no one's assignment (`group.id` is only required by librdkafka, never used).
+pub(super) fn client_config_for_lookup(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
+    let mut config = kafka.client_config(ClientRole::Consumer);
+    let reader = with_host(client_id) + "-lookup";
+    config.set("group.id", &reader);
+    set_default(&mut config, "client.id", &reader);
+    config.set("enable.auto.commit", "false");
+    config
+}
+
 pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     let mut config = kafka.client_config(ClientRole::Producer);
     set_default(&mut config, "client.id", &with_host(client_id));
@@ -48,6 +59,11 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     set_default(&mut config, "enable.idempotence", "true");
     set_default(&mut config, "acks", "all");
     set_default(&mut config, "linger.ms", "1");
+    // An event the broker has not acknowledged within 10 s fails (librdkafka's default is five
+    // minutes): a customer is told the order did not go through while they still wait for the
+    // page, a handler retries with back-off, and an event cannot land long after its sender
+    // gave up on it (delivery's claims rely on that).
+    set_default(&mut config, "message.timeout.ms", "10000");
     never_create_topics(&mut config);
     config
 }

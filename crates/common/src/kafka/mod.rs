@@ -6,6 +6,7 @@ mod client;
 mod dead_letter;
 mod event_log;
 mod inbound;
+mod lookup;
 mod offsets;
 mod outbound;
 mod producer;
@@ -15,8 +16,10 @@ mod skipped_offsets;
 mod topics;
 
 pub use acks::Ack;
+use client::client_config_for_lookup;
 pub use client::{admin_config, consumer_config, producer_config, with_host};
 pub use inbound::{BoxError, HandleError, Inbound};
+pub use lookup::{keyed_event_since, LookupError};
 pub use outbound::{Outbound, StageSent};
 pub use producer::{acknowledged, EventProducer, Landed, ProduceError};
 pub use runner::{run_consumer, Handler, RunnerError};
