@@ -17,12 +17,11 @@ use crate::settings::KafkaSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
-    #[error("cannot read topic '{topic}' to look for key '{key}'")]
+    #[error("cannot read topic '{topic}'")]
     Kafka {
         topic: String,
-        key: String,
         #[source]
-        source: KafkaError,
+        source: Box<KafkaError>,
     },
     #[error("topic '{0}' has no partitions")]
     NoPartitions(String),
@@ -48,8 +47,7 @@ pub fn keyed_event_since(
 ) -> Result<bool, LookupError> {
     let failed = |source| LookupError::Kafka {
         topic: topic.to_owned(),
-        key: key.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let consumer: BaseConsumer = client_config_for_lookup(kafka, client_id)
         .create()
