@@ -1,10 +1,10 @@
 //! A stand-in for a ksqlDB server, for tests on a machine without one: its REST endpoint (what
-//! `run_me_first` and the services ask) answers like ksqlDB, and a relay on the real broker does
-//! what the persistent queries of `ksql/queries.sql` do, copying each stage event's status to
-//! `pizza-status` with ksqlDB's upper-case field names.
+//! `run_me_first` asks) answers like ksqlDB, and a relay on the real broker does what the
+//! persistent queries of `ksql/queries.sql` do, as the cluster sees them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::Router;
 use common::ksqldb::stream_name;
 use common::settings::{ClientRole, KafkaSettings, Topic, Topics};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -101,82 +101,127 @@ async fn answer(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Stri
     }
 }
 
-/// Copies the status of every event on the `stages` topics to the status topic, as ksqlDB's
-/// `INSERT INTO PIZZA_STATUS SELECT order_id, status, timestamp FROM …` would, until dropped.
+/// Does what ksqlDB's persistent queries `INSERT INTO PIZZA_STATUS SELECT order_id, status,
+/// timestamp FROM <stage> EMIT CHANGES` do, as the cluster sees them: one consumer group per
+/// query, named as ksqlDB names it (`_confluent-ksql-<service id>query_<query id>`), reading its
+/// stage's topic and copying each status to the status topic with ksqlDB's upper-case field
+/// names, committing as it goes. Each query also commits where it starts as soon as it is
+/// assigned its partitions: ksqlDB does not, but the local broker does not describe a group's
+/// assignments, so this is how the services can tell, before the first order, what it reads.
 pub struct Relay {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<usize>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<usize>>,
+}
+
+/// The group ksqlDB would give the query of `stage`.
+pub fn query_group(stage: Topic) -> String {
+    let id = Topic::STAGES
+        .iter()
+        .position(|s| *s == stage)
+        .unwrap_or_default();
+    format!("_confluent-ksql-pizzatests_query_INSERTQUERY_{id}")
 }
 
 impl Relay {
+    /// Starts the queries of `stages`; returns once each is assigned its topic's partitions.
     pub fn start(kafka: &KafkaSettings, topics: &Topics, stages: &[Topic]) -> Self {
-        let mut config: ClientConfig = kafka.client_config(ClientRole::Consumer);
-        config
-            .set("group.id", "ksqldb-double")
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "10");
-        let consumer: BaseConsumer = config.create().expect("relay consumer");
-        let producer: FutureProducer = kafka
-            .client_config(ClientRole::Producer)
-            .create()
-            .expect("relay producer");
-        let mut list = TopicPartitionList::new();
-        for stage in stages {
-            let name = topics.name(*stage);
-            let metadata = consumer
-                .fetch_metadata(Some(name), Duration::from_secs(30))
-                .expect("metadata");
-            for topic in metadata.topics() {
-                for partition in topic.partitions() {
-                    list.add_partition_offset(name, partition.id(), Offset::Beginning)
-                        .expect("partition");
-                }
-            }
-        }
-        consumer.assign(&list).expect("assign");
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopping = stop.clone();
-        let status_topic = topics.status.clone();
-        let thread = std::thread::spawn(move || {
-            let mut copied = 0;
-            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) else {
-                    continue;
-                };
-                let value: serde_json::Value =
-                    serde_json::from_slice(message.payload().unwrap_or_default())
-                        .unwrap_or_default();
-                let status =
-                    serde_json::json!({"STATUS": value["status"], "TIMESTAMP": value["timestamp"]});
-                let payload = status.to_string();
-                let key = message.key().unwrap_or_default().to_vec();
-                let record = FutureRecord::to(&status_topic).key(&key).payload(&payload);
-                let sent =
-                    futures::executor::block_on(producer.send(record, Duration::from_secs(10)));
-                if sent.is_ok() {
-                    copied += 1;
-                }
-            }
-            copied
-        });
-        Self {
-            stop,
-            thread: Some(thread),
-        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = stages
+            .iter()
+            .map(|stage| {
+                let consumer = query_consumer(kafka, &query_group(*stage), topics.name(*stage));
+                let producer: FutureProducer = kafka
+                    .client_config(ClientRole::Producer)
+                    .create()
+                    .expect("relay producer");
+                let (stopping, status_topic) = (stop.clone(), topics.status.clone());
+                std::thread::spawn(move || {
+                    copy_statuses(&consumer, &producer, &status_topic, &stopping)
+                })
+            })
+            .collect();
+        Self { stop, threads }
     }
 
-    /// Stops relaying; returns how many statuses it copied.
+    /// Stops the queries (their groups are left empty, as when queries are dropped); returns
+    /// how many statuses they copied.
     pub fn stop(mut self) -> usize {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads
+            .drain(..)
+            .map(|t| t.join().unwrap_or_default())
+            .sum()
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// A member of `group` holding every partition of `topic`, its starting place committed.
+fn query_consumer(kafka: &KafkaSettings, group: &str, topic: &str) -> BaseConsumer {
+    let mut config: ClientConfig = kafka.client_config(ClientRole::Consumer);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10");
+    let consumer: BaseConsumer = config.create().expect("query consumer");
+    consumer.subscribe(&[topic]).expect("subscribed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // Polling drives the join; nothing has been written yet, so nothing is skipped.
+        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(50)) {
+            panic!("{topic} has events before its query started");
+        }
+        let assigned = consumer.assignment().expect("assignment");
+        if assigned.count() > 0 {
+            let mut start = TopicPartitionList::new();
+            for element in assigned.elements() {
+                let (low, _) = consumer
+                    .fetch_watermarks(topic, element.partition(), Duration::from_secs(10))
+                    .expect("watermarks");
+                start
+                    .add_partition_offset(topic, element.partition(), Offset::Offset(low))
+                    .expect("partition");
+            }
+            consumer
+                .commit(&start, CommitMode::Sync)
+                .expect("start committed");
+            return consumer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{group} was never assigned {topic}"
+        );
+    }
+}
+
+/// Copies each status to `status_topic` and commits past it, until `stop`.
+fn copy_statuses(
+    consumer: &BaseConsumer,
+    producer: &FutureProducer,
+    status_topic: &str,
+    stop: &AtomicBool,
+) -> usize {
+    let mut copied = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) else {
+            continue;
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(message.payload().unwrap_or_default()).unwrap_or_default();
+        let status =
+            serde_json::json!({"STATUS": value["status"], "TIMESTAMP": value["timestamp"]});
+        let payload = status.to_string();
+        let key = message.key().unwrap_or_default().to_vec();
+        let record = FutureRecord::to(status_topic).key(&key).payload(&payload);
+        if futures::executor::block_on(producer.send(record, Duration::from_secs(10))).is_ok() {
+            copied += 1;
+            let _ = consumer.commit_message(&message, CommitMode::Sync);
+        }
+    }
+    copied
 }

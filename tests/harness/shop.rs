@@ -194,10 +194,18 @@ impl Shop {
     pub async fn producer(&self) -> Outbound {
         let topics = self.sys.topics.names(&Topic::ALL);
         let config = producer_config(&self.kafka, "pizza-tests");
-        let producer = EventProducer::connect(&config, &topics, &Default::default())
+        let stop = Default::default();
+        let producer = EventProducer::connect(&config, &topics, &stop)
             .await
             .expect("producer");
-        Outbound::new(producer, &self.settings()).await
+        Outbound::new(
+            producer,
+            &self.settings(),
+            &Topic::ALL,
+            "pizza-tests",
+            &stop,
+        )
+        .await
     }
 
     /// Stores an order and announces it, as the web app does.
@@ -215,6 +223,7 @@ impl Shop {
                 .stage(Topic::Ordered, order_id, &placed)
                 .await
                 .all()
+                .await
             {
                 Ok(()) => return,
                 Err(error) => {

@@ -38,9 +38,10 @@ impl ServiceContext {
         let mut topics = sys.topics.names(produces);
         topics.push(&sys.topics.status);
         topics.extend(dead_letter_topic.as_deref());
-        let config = producer_config(&settings.kafka, sys.client_ids.of(name));
+        let client_id = sys.client_ids.of(name);
+        let config = producer_config(&settings.kafka, client_id);
         let producer = EventProducer::connect(&config, &topics, &shutdown).await?;
-        let outbound = Outbound::new(producer, &settings).await;
+        let outbound = Outbound::new(producer, &settings, produces, client_id, &shutdown).await;
         Ok(Arc::new(Self {
             name,
             settings,
@@ -77,7 +78,12 @@ impl ServiceContext {
         order_id: &str,
         event: &E,
     ) -> Result<(), HandleError> {
-        Ok(self.outbound.stage(stage, order_id, event).await.all()?)
+        Ok(self
+            .outbound
+            .stage(stage, order_id, event)
+            .await
+            .all()
+            .await?)
     }
 }
 

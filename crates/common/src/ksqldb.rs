@@ -1,6 +1,6 @@
 //! A ksqlDB server's REST API (`POST /ksql`), for the statements of `ksql/`: `run_me_first`
-//! submits them, and the services ask which stages' statuses the persistent queries already
-//! derive, so each status reaches `pizza-status` once.
+//! submits the streams, then the persistent queries not already running. (The services see the
+//! running queries on the cluster itself, `kafka::query_watch`, with or without an endpoint.)
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -10,14 +10,7 @@ use crate::settings::{KsqlDbSettings, Topic, Topics};
 const STREAMS: &str = include_str!("../../../ksql/streams.sql");
 const QUERIES: &str = include_str!("../../../ksql/queries.sql");
 const MEDIA_TYPE: &str = "application/vnd.ksql.v1+json";
-/// The stages whose events carry a status a persistent query can copy to `pizza-status`.
-pub const STAGES: [Topic; 5] = [
-    Topic::Ordered,
-    Topic::Assembled,
-    Topic::Baked,
-    Topic::Delivered,
-    Topic::Pending,
-];
+const STAGES: [Topic; 5] = Topic::STAGES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KsqlDbError {

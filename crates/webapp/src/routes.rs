@@ -103,8 +103,8 @@ async fn place_order(
 
     // The order exists only once the broker has it: if it does not acknowledge, the stored row
     // goes again and the customer is told, so no half-made order remains. Its status event is
-    // sent alongside, not after, to spare the customer a second round trip; should the order
-    // fail, a lone "placed" status finds no row (or one about to go) and changes nothing.
+    // sent alongside, not after; should the order fail, a lone "placed" status finds no row (or
+    // one about to go) and changes nothing.
     let sent = state
         .outbound
         .stage(Topic::Ordered, &order_id, &placed)
@@ -124,13 +124,17 @@ async fn place_order(
         "Order '{order_id}' placed by customer_id '{}'",
         customer.customer_id
     );
-    if let Err(error) = sent.status {
-        // The view already shows the order as placed, and the kitchen has it.
-        tracing::warn!(
-            "Order '{order_id}': status event not produced: {}",
-            error_chain(&error)
-        );
-    }
+    // The view already shows the order as placed and the kitchen has it: the customer need
+    // not wait for its status event (which ksqlDB may be the one to copy).
+    let (status, placed_id) = (sent.status, order_id.clone());
+    tokio::spawn(async move {
+        if let Err(error) = status.await {
+            tracing::warn!(
+                "Order '{placed_id}': status event not produced: {}",
+                error_chain(&error)
+            );
+        }
+    });
     Ok(Redirect::to(&format!("/orders/{order_id}")).into_response())
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use common::kafka::{producer_config, EventProducer, Outbound};
 use common::services::ServiceName;
-use common::settings::Settings;
+use common::settings::{Settings, Topic};
 use common::store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
@@ -23,11 +23,12 @@ pub async fn build_state(
     let sys = &settings.sys;
     let store = open_order_store(&sys.orders_store).await?;
     let key = session_key(&sys.webapp.session_key_file)?;
-    let config = producer_config(&settings.kafka, sys.client_ids.of(ServiceName::Webapp));
+    let client_id = sys.client_ids.of(ServiceName::Webapp);
+    let config = producer_config(&settings.kafka, client_id);
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
     let producer = EventProducer::connect(&config, &topics, shutdown).await?;
     Ok(AppState::new(Shared {
-        outbound: Outbound::new(producer, settings).await,
+        outbound: Outbound::new(producer, settings, &[Topic::Ordered], client_id, shutdown).await,
         view_feed: ViewFeed::start(store.clone(), shutdown).await?,
         log_feed: LogFeed::start(&logs_dir, shutdown),
         streams: StreamLimits::new(sys.webapp.max_streams_per_customer, sys.webapp.max_streams),

@@ -10,6 +10,7 @@ mod lookup;
 mod offsets;
 mod outbound;
 mod producer;
+mod query_watch;
 mod rebalance;
 mod runner;
 mod skipped_offsets;

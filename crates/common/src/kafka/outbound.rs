@@ -1,132 +1,183 @@
-//! What a service sends: each stage's event and, when it is ours to write, the stage's
-//! `pizza-status` event. Whether it is ours is decided here once, from the settings: with
-//! ksqlDB's persistent queries running, the status of a stage they copy would otherwise arrive
-//! twice.
+//! What a service sends: each stage's event and the stage's `pizza-status` event, which is the
+//! service's to write unless ksqlDB's persistent queries copy it. Who writes it is decided here,
+//! once for every sender: `[status-events] produced_by` when set; otherwise what the cluster
+//! shows (see `query_watch`), so each status reaches `pizza-status` once.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures::future::{self, BoxFuture, FutureExt};
+use tokio_util::sync::CancellationToken;
 
 use crate::events::StageEvent;
-use crate::ksqldb::{KsqlDb, STAGES};
-use crate::settings::{Settings, StatusSource, Topic, Topics};
+use crate::logging::error_chain;
+use crate::settings::{KafkaSettings, Settings, StatusSource, Topic, Topics};
 use crate::status::StatusAt;
 
 use super::producer::{EventProducer, Landed, ProduceError};
+use super::query_watch::{HandOver, QueryWatch};
 
 #[derive(Clone)]
-pub struct Outbound {
+pub struct Outbound(Arc<Shared>);
+
+struct Shared {
     producer: EventProducer,
     topics: Topics,
-    /// The stages whose status event ksqlDB derives; their status is not ours to write.
-    derived: BTreeSet<Topic>,
+    writers: StatusWriters,
+}
+
+/// Who writes the status events of the stages.
+enum StatusWriters {
+    /// This service, always (`produced_by = services`).
+    Us,
+    /// ksqlDB, always (`produced_by = ksqldb`).
+    KsqlDb,
+    /// This service, except for the stages a running query is seen to copy.
+    Watched(QueryWatch),
 }
 
 /// What became of a stage's two events.
-#[derive(Debug)]
 pub struct StageSent {
     pub stage: Result<Landed, ProduceError>,
-    /// `Ok` also when the status was not ours to write.
-    pub status: Result<(), ProduceError>,
+    /// Resolves when the status is on `pizza-status` (or ksqlDB has copied it); `Ok` also when
+    /// it was not ours to write. Awaited, or left to run on its own by a sender who need not wait.
+    pub status: BoxFuture<'static, Result<(), ProduceError>>,
 }
 
 impl StageSent {
-    /// Both acknowledged: what a kitchen service needs before its event counts as handled.
-    pub fn all(self) -> Result<(), ProduceError> {
+    /// Both done: what a kitchen service needs before its event counts as handled.
+    pub async fn all(self) -> Result<(), ProduceError> {
         self.stage?;
-        self.status
+        self.status.await
+    }
+}
+
+impl std::fmt::Debug for StageSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageSent")
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
     }
 }
 
 impl Outbound {
-    /// Decides whose status events are written: `[status-events] produced_by` when set;
-    /// otherwise whatever the `[ksqldb]` endpoint says its running queries derive (nothing
-    /// without one, or when it does not answer).
-    pub async fn new(producer: EventProducer, settings: &Settings) -> Self {
-        let derived = match settings.sys.status_source {
-            StatusSource::Services => BTreeSet::new(),
-            StatusSource::KsqlDb => STAGES.into_iter().collect(),
-            StatusSource::Detect => detect(settings).await,
+    /// A sender of the statuses of `stages` (besides their events). Without a `produced_by`,
+    /// it looks at the cluster for ksqlDB's queries before it returns, and then every few
+    /// seconds until `stop`.
+    pub async fn new(
+        producer: EventProducer,
+        settings: &Settings,
+        stages: &[Topic],
+        client_id: &str,
+        stop: &CancellationToken,
+    ) -> Self {
+        let writers = match settings.sys.status_source {
+            StatusSource::Services => StatusWriters::Us,
+            StatusSource::KsqlDb => StatusWriters::KsqlDb,
+            StatusSource::Detect => {
+                watch(
+                    &settings.kafka,
+                    &settings.sys.topics,
+                    stages,
+                    client_id,
+                    stop,
+                )
+                .await
+            }
         };
-        Self::with_derived(producer, settings.sys.topics.clone(), derived)
-    }
-
-    pub fn with_derived(producer: EventProducer, topics: Topics, derived: BTreeSet<Topic>) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             producer,
-            topics,
-            derived,
-        }
+            topics: settings.sys.topics.clone(),
+            writers,
+        }))
     }
 
     pub fn producer(&self) -> &EventProducer {
-        &self.producer
+        &self.0.producer
     }
 
-    /// Whether this shop writes the status event of `stage` itself.
-    pub fn writes_status_of(&self, stage: Topic) -> bool {
-        !self.derived.contains(&stage)
-    }
-
-    /// Sends a stage's event and, unless ksqlDB derives it, its status event alongside.
+    /// Sends a stage's event and sees to its status event: sent alongside when it is ours,
+    /// left to ksqlDB when a query copies it (and sent after all if the query stops first).
     pub async fn stage<E: StageEvent>(&self, stage: Topic, order_id: &str, event: &E) -> StageSent {
-        let sent = self
-            .producer
-            .send_json(self.topics.name(stage), order_id, event);
-        if !self.writes_status_of(stage) {
+        let topic = self.0.topics.name(stage);
+        let sent = self.0.producer.send_json(topic, order_id, event);
+        let at = event.status_at();
+        let query = match &self.0.writers {
+            StatusWriters::Us => None,
+            StatusWriters::KsqlDb => {
+                return StageSent {
+                    stage: sent.await,
+                    status: future::ready(Ok(())).boxed(),
+                }
+            }
+            StatusWriters::Watched(watch) => watch.deriving(stage).map(|_| watch.clone()),
+        };
+        let Some(watch) = query else {
+            let (stage, status) = tokio::join!(sent, self.status(order_id, at));
             return StageSent {
-                stage: sent.await,
-                status: Ok(()),
+                stage,
+                status: future::ready(status.map(|_| ())).boxed(),
             };
-        }
-        let status = self.status(order_id, event.status_at());
-        let (stage, status) = tokio::join!(sent, status);
+        };
+        let stage_sent = sent.await;
+        let status = match &stage_sent {
+            Ok(landed) => {
+                let (outbound, order_id, landed) = (self.clone(), order_id.to_owned(), *landed);
+                async move {
+                    match watch.handed_over(stage, landed).await {
+                        HandOver::Copied => Ok(()),
+                        HandOver::Returned(reason) => {
+                            tracing::warn!(
+                                "Order '{order_id}': {reason}; its status {} is written here",
+                                at.status
+                            );
+                            outbound.status(&order_id, at).await.map(|_| ())
+                        }
+                    }
+                }
+                .boxed()
+            }
+            // No stage event, so nothing for ksqlDB to copy either.
+            Err(_) => future::ready(Ok(())).boxed(),
+        };
         StageSent {
-            stage,
-            status: status.map(|_| ()),
+            stage: stage_sent,
+            status,
         }
     }
 
     /// A status with no stage event of its own (a dead letter's `something_wrong`, the
     /// watchdog's `stuck`): no query derives these, so they are always ours.
     pub async fn status(&self, order_id: &str, at: StatusAt) -> Result<Landed, ProduceError> {
-        self.producer
-            .send_json(&self.topics.status, order_id, &at)
+        self.0
+            .producer
+            .send_json(&self.0.topics.status, order_id, &at)
             .await
     }
 }
 
-async fn detect(settings: &Settings) -> BTreeSet<Topic> {
-    let Some(ksqldb) = &settings.kafka.ksqldb else {
-        return BTreeSet::new();
-    };
-    let client = KsqlDb::new(ksqldb);
-    match client.feeding(&settings.sys.topics).await {
-        Ok(derived) if derived.is_empty() => {
-            tracing::info!(
-                "ksqlDB at {} runs no query that writes {}: the services write the statuses",
-                client.endpoint(),
-                settings.sys.topics.status
-            );
-            derived
-        }
-        Ok(derived) => {
-            let names = derived
-                .iter()
-                .map(|t| settings.sys.topics.name(*t))
-                .collect::<Vec<_>>()
-                .join(", ");
-            tracing::info!(
-                "ksqlDB at {} copies the statuses of {names} to {}: the services leave those to it",
-                client.endpoint(),
-                settings.sys.topics.status
-            );
-            derived
-        }
+async fn watch(
+    kafka: &KafkaSettings,
+    topics: &Topics,
+    stages: &[Topic],
+    client_id: &str,
+    stop: &CancellationToken,
+) -> StatusWriters {
+    let stages: Vec<Topic> = stages
+        .iter()
+        .copied()
+        .filter(|s| Topic::STAGES.contains(s))
+        .collect();
+    if stages.is_empty() {
+        return StatusWriters::Us;
+    }
+    match QueryWatch::start(kafka, client_id, topics, &stages, stop).await {
+        Ok(watch) => StatusWriters::Watched(watch),
         Err(error) => {
             tracing::warn!(
-                "{}; the services write the statuses themselves",
-                crate::logging::error_chain(&error)
+                "Cannot watch the cluster for ksqlDB's queries ({}): this service writes every status itself",
+                error_chain(&error)
             );
-            BTreeSet::new()
+            StatusWriters::Us
         }
     }
 }

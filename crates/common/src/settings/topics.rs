@@ -27,6 +27,16 @@ impl Topic {
         Topic::DeadLetter,
     ];
 
+    /// The stages of an order: each one's event carries the status it reached, which
+    /// `pizza-status` gets too (from the service, or from ksqlDB's persistent queries).
+    pub const STAGES: [Topic; 5] = [
+        Topic::Ordered,
+        Topic::Assembled,
+        Topic::Baked,
+        Topic::Delivered,
+        Topic::Pending,
+    ];
+
     /// Its name in the original's configuration.
     pub fn default_name(self) -> &'static str {
         match self {
