@@ -93,6 +93,52 @@ impl Broker {
             .expect("the broker starts again on its port");
     }
 
+    /// Gives `topics` `count` partitions each, as `kafka-topics --alter --partitions` would. The
+    /// local broker does not answer CreatePartitions, so this is done in its storage while it is
+    /// stopped (the rows its own topic creation writes: the count, a row per partition and its
+    /// watermarks), and it starts again on the same port; clients see the new count through
+    /// their metadata, as they would on a live Kafka cluster.
+    pub fn add_partitions(&mut self, topics: &[&str], count: i32) {
+        assert_eq!(
+            self.storage, DURABLE,
+            "only a durable broker's storage can be altered"
+        );
+        self.stop();
+        let db = rusqlite::Connection::open(self.folder.path().join("broker.db"))
+            .expect("the broker's storage");
+        for topic in topics {
+            let (id, had): (i64, i32) = db
+                .query_row(
+                    "SELECT id, partitions FROM topic WHERE name = ?1",
+                    [topic],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap_or_else(|e| panic!("topic {topic} in the broker's storage: {e}"));
+            assert!(count > had, "{topic} has {had} partitions already");
+            db.execute(
+                "UPDATE topic SET partitions = ?1 WHERE id = ?2",
+                rusqlite::params![count, id],
+            )
+            .expect("partition count");
+            for partition in had..count {
+                db.execute(
+                    "INSERT INTO topition (topic, partition) VALUES (?1, ?2)",
+                    rusqlite::params![id, partition],
+                )
+                .expect("partition row");
+                db.execute(
+                    "INSERT INTO watermark (topition) SELECT id FROM topition \
+                     WHERE topic = ?1 AND partition = ?2",
+                    rusqlite::params![id, partition],
+                )
+                .expect("watermark row");
+            }
+        }
+        drop(db);
+        self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
+            .expect("the broker starts again on its port");
+    }
+
     /// Stops the broker and leaves it stopped (SIGTERM, then SIGKILL after 5 s).
     pub fn stop(&mut self) {
         let _ = Command::new("kill")

@@ -2,6 +2,8 @@
 //! ignored so producers can add fields without breaking consumers, and a missing or mistyped
 //! required field is an [`EventError`], never a panic.
 
+pub mod python_json;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

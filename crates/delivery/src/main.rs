@@ -103,8 +103,8 @@ impl Handler for Delivery {
                 left_ms: until - now_ms(),
             })),
             Action::Pending => {
-                tracing::info!(
-                    "Order '{order_id}' is baked but its early warning has not arrived: pending"
+                tracing::warn!(
+                    "customer_id not associated to any order or invalid order '{order_id}'"
                 );
                 let pending = StatusAt {
                     status: self.ctx.sys().status.ids.pending,

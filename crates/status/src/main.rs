@@ -61,10 +61,7 @@ impl Handler for Status {
                 tracing::info!("Order '{order_id}' status {status} ignored: the order already shows {current}, as recent or more");
             }
             StatusChange::UnknownOrder => {
-                tracing::warn!(
-                    "Order '{order_id}' is unknown; status {status} from {} skipped",
-                    event.origin()
-                );
+                tracing::error!("Order '{order_id}' not found");
             }
         }
         Ok(())

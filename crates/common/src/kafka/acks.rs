@@ -86,14 +86,12 @@ impl AckedProducer {
     pub fn send(
         &self,
         topic: &str,
-        partition: i32,
         key: &[u8],
         payload: &[u8],
         headers: Option<OwnedHeaders>,
     ) -> Result<Ack, KafkaError> {
         let (tx, rx) = oneshot::channel();
         let mut record = BaseRecord::with_opaque_to(topic, Box::new(tx))
-            .partition(partition)
             .key(key)
             .payload(payload);
         if let Some(headers) = headers {

@@ -18,8 +18,23 @@ pub fn with_host(client_id: &str) -> String {
     }
 }
 
+/// Partitions added to a live topic (scaling out) are seen within this: producers spread new
+/// events over them and groups rebalance to read them. librdkafka's default is five minutes,
+/// during which producers that have seen the new count and those that have not put an order's
+/// events on different partition numbers; the cost is one metadata request per client per period.
+const METADATA_REFRESH_MS: &str = "30000";
+
+fn follow_partition_counts(config: &mut ClientConfig) {
+    set_default(
+        config,
+        "topic.metadata.refresh.interval.ms",
+        METADATA_REFRESH_MS,
+    );
+}
+
 pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -> ClientConfig {
     let mut config = kafka.client_config(ClientRole::Consumer);
+    follow_partition_counts(&mut config);
     config.set("group.id", group_id);
     set_default(&mut config, "client.id", &with_host(client_id));
     // At least once: offsets are stored by the loop only after an event is fully handled, and
@@ -53,6 +68,7 @@ pub(super) fn client_config_for_lookup(kafka: &KafkaSettings, client_id: &str) -
 
 pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     let mut config = kafka.client_config(ClientRole::Producer);
+    follow_partition_counts(&mut config);
     set_default(&mut config, "client.id", &with_host(client_id));
     // Retries never duplicate or reorder an event, and an acknowledged event is on every
     // in-sync replica.
@@ -64,6 +80,10 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     // page, a handler retries with back-off, and an event cannot land long after its sender
     // gave up on it (delivery's claims rely on that).
     set_default(&mut config, "message.timeout.ms", "10000");
+    // The Java client's partitioner for keyed events (librdkafka's own default, CRC32, is not),
+    // so Java and Rust producers put an order's events on the same partition number of every
+    // topic; `crate::partitioner` computes the same, for those who look an event up.
+    set_default(&mut config, "partitioner", "murmur2_random");
     never_create_topics(&mut config);
     config
 }

@@ -1,7 +1,9 @@
-//! A producer that places every keyed event the way the Java client would (see
-//! [`crate::partitioner`]) and lets callers await the broker's acknowledgement.
+//! A producer whose callers await the broker's acknowledgement of each event. Where an event
+//! lands is librdkafka's to choose, with the partitioner `client::producer_config` names (the
+//! Java client's, unless the `[kafka]` section says otherwise) and the partition counts of its
+//! latest metadata, so a topic given more partitions is followed without a restart.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::acks::{Ack, AckedProducer};
-use crate::partitioner::partition_for;
+use crate::events::python_json;
 
 pub use super::acks::Landed;
 
@@ -38,6 +40,12 @@ pub enum ProduceError {
         #[source]
         source: KafkaError,
     },
+    #[error("cannot write the event for topic '{topic}' as JSON: {source}")]
+    Encode {
+        topic: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("interrupted by shutdown")]
     Cancelled,
 }
@@ -45,28 +53,28 @@ pub enum ProduceError {
 #[derive(Clone)]
 pub struct EventProducer {
     producer: Arc<AckedProducer>,
-    partitions: HashMap<String, i32>,
+    /// The topics checked to exist at start; an event for another is refused.
+    opened: Arc<HashSet<String>>,
 }
 
 /// How long start-up waits for the cluster to answer before giving up with a clear error.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(60);
 
 impl EventProducer {
-    /// Creates the producer and learns the partition count of each topic it will write to.
+    /// Creates the producer once each topic it will write to is seen on the cluster, so a
+    /// missing topic stops the program at start with its name, not at the first order.
     pub async fn connect(
         config: &ClientConfig,
         topics: &[&str],
         shutdown: &CancellationToken,
     ) -> Result<Self, ProduceError> {
         let producer = Arc::new(AckedProducer::create(config)?);
-        let mut partitions = HashMap::new();
         for topic in topics {
-            let count = partition_count(&producer, topic, shutdown).await?;
-            partitions.insert((*topic).to_owned(), count);
+            await_topic(&producer, topic, shutdown).await?;
         }
         Ok(Self {
             producer,
-            partitions,
+            opened: Arc::new(topics.iter().map(|t| (*t).to_owned()).collect()),
         })
     }
 
@@ -78,12 +86,11 @@ impl EventProducer {
         payload: &[u8],
         headers: Option<OwnedHeaders>,
     ) -> Result<Ack, ProduceError> {
-        let count = *self
-            .partitions
-            .get(topic)
-            .ok_or_else(|| ProduceError::NotOpened(topic.to_owned()))?;
+        if !self.opened.contains(topic) {
+            return Err(ProduceError::NotOpened(topic.to_owned()));
+        }
         self.producer
-            .send(topic, partition_for(key, count), key, payload, headers)
+            .send(topic, key, payload, headers)
             .map_err(|source| ProduceError::Delivery {
                 topic: topic.to_owned(),
                 source,
@@ -116,7 +123,10 @@ impl EventProducer {
         key: &str,
         value: &T,
     ) -> Result<Landed, ProduceError> {
-        let payload = serde_json::to_vec(value).unwrap_or_default();
+        let payload = python_json::to_vec(value).map_err(|source| ProduceError::Encode {
+            topic: topic.to_owned(),
+            source,
+        })?;
         self.send(topic, key, &payload, None).await
     }
 }
@@ -135,11 +145,11 @@ pub async fn acknowledged(topic: &str, delivery: Ack) -> Result<Landed, ProduceE
     }
 }
 
-async fn partition_count(
+async fn await_topic(
     producer: &Arc<AckedProducer>,
     topic: &str,
     shutdown: &CancellationToken,
-) -> Result<i32, ProduceError> {
+) -> Result<(), ProduceError> {
     let started = Instant::now();
     loop {
         let client = producer.clone();
@@ -160,10 +170,7 @@ async fn partition_count(
         // The task only fails if the metadata call panicked; treat it as the cluster not answering.
         .unwrap_or(Err(KafkaError::Canceled));
         match answer {
-            Ok(Some((count, false))) if count > 0 => {
-                return i32::try_from(count)
-                    .map_err(|_| ProduceError::UnknownTopic(topic.to_owned()))
-            }
+            Ok(Some((count, false))) if count > 0 => return Ok(()),
             Ok(_) => return Err(ProduceError::UnknownTopic(topic.to_owned())),
             Err(source) if started.elapsed() > CONNECT_PATIENCE => {
                 return Err(ProduceError::Metadata {
