@@ -8,6 +8,7 @@
 #   ./start_demo.sh --install-broker                           only install the local broker
 set -euo pipefail
 cd "$(dirname "$0")"
+. scripts/processes.sh
 
 # The local broker: nisshi (Kafka-compatible, built from source with cargo). Version and features
 # are pinned, and --locked keeps its dependency set as published, so what builds today builds
@@ -54,27 +55,9 @@ is_loopback() {
   case "$1" in 127.*|localhost|::1|\[::1\]) return 0 ;; *) return 1 ;; esac
 }
 
-# running NAME PATTERN: true when pid/NAME.pid names a live process of ours (whose command line
-# holds PATTERN; one that has exited has an empty command line, even before it is reaped).
-running() {
-  local pid_file="pid/$1.pid" pid
-  [ -f "$pid_file" ] || return 1
-  pid=$(cat "$pid_file")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa "$2" "/proc/$pid/cmdline" 2>/dev/null
-}
-
-# exited PID: the process is gone or a zombie. The start-up watch asks this rather than running:
-# a child that has just been forked still shows this script's command line until nohup and the
-# service have been exec'd, which on a busy machine takes long enough to look like an exit.
-exited() {
-  local state
-  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-  [ -z "$state" ] || [ "$state" = Z ]
-}
-
 wait_for_port() {
-  local host=$1 port=$2 seconds=$3
-  for _ in $(seq $((seconds * 10))); do
+  local host=$1 port=$2 seconds=$3 tries
+  for ((tries = 0; tries < seconds * 10; tries++)); do
     listening "$host" "$port" && return 0
     sleep 0.1
   done
@@ -120,20 +103,35 @@ postgres_url() {
 }
 
 # Runs a PostgreSQL command; as the postgres user when we are root (it refuses to run as root).
+# Root has Debian's packages (see postgres_bin), so runuser (util-linux) is there.
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The newest of Debian's PostgreSQL packages (/usr/lib/postgresql/VERSION/bin).
+debian_postgres_bin() {
+  local newest
+  newest=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k5,5n | tail -n 1)
+  # An unmatched glob stays as it is written.
+  [ -d "$newest" ] && echo "$newest"
+}
+
+# The folder of PostgreSQL's programs: Debian's packages (installed here when we are root), else
+# the ones on the PATH (Homebrew's, for one).
 postgres_bin() {
   local bin
-  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  bin=$(debian_postgres_bin) || true
+  if [ -z "$bin" ] && command -v pg_ctl >/dev/null 2>&1; then
+    bin=$(dirname "$(command -v pg_ctl)")
+  fi
   if [ -z "$bin" ]; then
-    if [ "$(id -u)" = 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "Installing PostgreSQL (Debian package)..." >&2
       apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-      bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+      bin=$(debian_postgres_bin)
     else
-      echo "The configuration names a local PostgreSQL: sudo apt-get install postgresql" >&2
+      echo "The configuration names a local PostgreSQL, which is not installed" >&2
+      echo "  Debian and Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql" >&2
       exit 1
     fi
   fi
@@ -153,7 +151,7 @@ start_postgres() {
   folder=$PWD/data/postgres
   if [ ! -f "$folder/data/PG_VERSION" ]; then
     mkdir -p "$folder"
-    [ "$(id -u)" = 0 ] && chown postgres: "$folder"
+    [ "$(id -u)" = 0 ] && chown postgres "$folder"
     as_postgres "$bin/initdb" --auth=trust --username=postgres --encoding=UTF8 -D "$folder/data" >/dev/null
   fi
   echo "Starting PostgreSQL on $host:$port (data in data/postgres/)"
@@ -183,6 +181,15 @@ ensure_postgres() {
   done
 }
 
+# web_address BIND: where to point a browser at the web app that binds BIND. The loopback and
+# every-interface binds are the original's localhost (the default 127.0.0.1:8000 is its
+# localhost:8000).
+web_address() {
+  local host=${1%:*} port=${1##*:}
+  case "$host" in 127.0.0.1 | localhost | 0.0.0.0 | "[::]") host=localhost ;; esac
+  echo "$host:$port"
+}
+
 health_check() {
   local host=$1 port=$2
   exec 3<>"/dev/tcp/$host/$port" || return 1
@@ -205,13 +212,17 @@ main() {
   local kafka_ini sys_ini
   kafka_ini=$(resolve "${1:-localhost.ini}" config_kafka)
   sys_ini=$(resolve "${2:-default.ini}" config_sys)
-  for file in "$kafka_ini" "$sys_ini"; do
-    if [ ! -f "$file" ]; then
-      echo "Configuration file not found: $file" >&2
-      usage
-      exit 1
-    fi
-  done
+  # The original's messages.
+  if [ ! -f "$kafka_ini" ]; then
+    printf '\nError: Kafka configuration file not found: %s\n\n' "$kafka_ini" >&2
+    usage
+    exit 1
+  fi
+  if [ ! -f "$sys_ini" ]; then
+    printf '\nError: System configuration file not found: %s\n\n' "$sys_ini" >&2
+    usage
+    exit 1
+  fi
 
   echo "Building the services (release)..."
   cargo build --release --bins --quiet
@@ -233,11 +244,11 @@ main() {
     exit 1
   fi
 
-  local services started=() entry
+  local services started=() entry pid
   read -r -a services <<<"$(target/release/run_me_first --services)"
   for service in "${services[@]}"; do
-    if running "$service" "target/release/$service"; then
-      echo "  $service is already running (pid $(cat "pid/$service.pid"))"
+    if pid=$(demo_pid "$service" "target/release/$service"); then
+      echo "  $service is already running (pid $pid)"
       continue
     fi
     nohup "target/release/$service" "$kafka_ini" "$sys_ini" </dev/null >/dev/null 2>"logs/$service.err" &
@@ -246,23 +257,33 @@ main() {
     echo "  started $service (pid $!)"
   done
 
-  local bind web_host web_port
+  local bind web_host web_port tries
   bind=$(ini_value "$sys_ini" webapp bind)
   bind=${bind:-127.0.0.1:8000}
   web_host=${bind%:*}
   web_port=${bind##*:}
-  for _ in $(seq 600); do
+  for ((tries = 0; tries < 600; tries++)); do
     if health_check "$web_host" "$web_port" 2>/dev/null; then
-      echo
-      echo "The pizza shop is open: http://$bind"
       echo "Logs are in logs/; stop everything with ./stop_demo.sh"
+      # The original's last lines.
+      echo
+      echo "#######################################################"
+      echo "Navigate to http://$(web_address "$bind") to order your pizza"
+      echo "#######################################################"
+      echo
       return 0
     fi
-    for entry in "${started[@]}"; do
+    # Asked whether each has exited rather than whether it runs: a child that has just been
+    # forked shows this script's command line until nohup and the service have been exec'd,
+    # which on a busy machine takes long enough to look like something else. An empty array is
+    # unset to bash before 4.4 (macOS's 3.2), hence the + form.
+    for entry in ${started[@]+"${started[@]}"}; do
       if exited "${entry#*=}"; then
         service=${entry%%=*}
         echo "$service stopped during start-up:" >&2
+        # A panic goes to the .err file; the reason it gave up is the last line of its log.
         cat "logs/$service.err" >&2
+        tail -n 1 "logs/$service.log" >&2 2>/dev/null || true
         echo "What did start is still running; ./stop_demo.sh stops it." >&2
         exit 1
       fi

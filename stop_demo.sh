@@ -1,45 +1,37 @@
 #!/usr/bin/env bash
 # Stops what ./start_demo.sh started: the services, all at once, then the local broker and the
-# local PostgreSQL if it started them. The services get SIGTERM and time to shut down gracefully
+# local PostgreSQL if it started them, with the original's lines ("Stopping process pid/NAME.pid..."
+# each, "Demo stopped" at the end). The services get SIGTERM and time to shut down gracefully
 # (consumers leave their groups, offsets are committed); anything still running after 15 s is
 # killed. The broker goes last, so the services can still say goodbye to it; it gets SIGINT,
 # because it answers SIGTERM by waiting up to 5 s for the tasks of clients that are already gone,
 # and SIGINT by stopping at once (nothing is in flight by then; its SQLite storage commits each
 # write).
 set -uo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
+. scripts/processes.sh
 
-# alive NAME: the pid in pid/NAME.pid, if it is a live process of ours; the file goes otherwise.
+# alive NAME PATTERN: the pid in pid/NAME.pid, if it is a running process of ours (see demo_pid);
+# a pid file that names none is removed without a word.
 alive() {
-  local pid_file="pid/$1.pid" pid
-  [ -f "$pid_file" ] || return 1
-  pid=$(cat "$pid_file")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa "$2" "/proc/$pid/cmdline" 2>/dev/null; then
-    echo "$pid"
-  else
-    rm -f "$pid_file"
+  demo_pid "$1" "$2" || {
+    rm -f "pid/$1.pid"
     return 1
-  fi
-}
-
-# running PID: the process exists and has not exited. One that has exited stays a zombie until
-# its parent (here init, which may reap late) collects it, and kill -0 still finds a zombie.
-running() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-  [ -n "$state" ] && [ "$state" != Z ]
+  }
 }
 
 # stop SIGNAL NAME=PID...: SIGNAL to each, then wait for all of them together.
 stop() {
-  local signal=$1 entry name pid
+  local signal=$1 entry name pid tries still_running
   shift
-  for entry in "$@"; do kill "-$signal" "${entry#*=}" 2>/dev/null; done
-  for _ in $(seq 150); do
-    local running=0
-    for entry in "$@"; do running "${entry#*=}" && running=1; done
-    [ "$running" = 0 ] && break
+  for entry in "$@"; do
+    printf '\nStopping process pid/%s.pid...\n' "${entry%%=*}"
+    kill "-$signal" "${entry#*=}" 2>/dev/null
+  done
+  for ((tries = 0; tries < 150; tries++)); do
+    still_running=0
+    for entry in "$@"; do running "${entry#*=}" && still_running=1; done
+    [ "$still_running" = 0 ] && break
     sleep 0.1
   done
   for entry in "$@"; do
@@ -48,8 +40,6 @@ stop() {
     if running "$pid"; then
       kill -KILL "$pid" 2>/dev/null
       echo "Killed $name (pid $pid): it did not stop within 15 s"
-    else
-      echo "Stopped $name (pid $pid)"
     fi
     rm -f "pid/$name.pid"
   done
@@ -68,4 +58,5 @@ done
 pid=$(alive broker nisshi) && stop INT "broker=$pid"
 # PostgreSQL's SIGTERM is its "smart" shutdown, immediate once no client is connected.
 pid=$(alive postgres postgres) && stop TERM "postgres=$pid"
+printf '\nDemo stopped\n\n'
 exit 0

@@ -1,10 +1,14 @@
 //! `./start_demo.sh` and `./stop_demo.sh` as someone who has just cloned the shop runs them: one
 //! command opens the shop (its own local broker included), a pizza ordered in it is delivered,
-//! and one command stops every process gracefully.
+//! and one command stops every process gracefully. What they print where the original's scripts
+//! print something for the same event is the original's text.
 //!
 //! The scripts run in a folder of their own whose entries link to the workspace, so their
 //! `data/`, `logs/` and `pid/` cannot touch a demo running from the checkout; the shipped
 //! configuration files get free ports and `time_scale = 0`, nothing else.
+//!
+//! The scripts also run on macOS, whose tools are BSD's and whose bash is 3.2: a plain test
+//! reads them for what only Linux, GNU's tools or a newer bash have.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use pizza_tests::loadgen::Customer;
 use tempfile::TempDir;
 
 /// What the scripts read from the checkout: the workspace (they build it, a no-op after the
-/// tests' own build), the configuration folders and the scripts themselves.
+/// tests' own build), the configuration folders, the scripts themselves and what they source.
 const LINKED: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",
@@ -29,6 +33,7 @@ const LINKED: &[&str] = &[
     "ksql",
     "config_kafka",
     "config_sys",
+    "scripts",
     "start_demo.sh",
     "stop_demo.sh",
 ];
@@ -116,15 +121,16 @@ impl Drop for DemoFolder {
     }
 }
 
-/// True while the process exists and has not exited (a zombie has exited).
+/// True while the process exists and has not exited (a zombie has exited). Asked of `ps`, as
+/// the scripts ask it, so the test runs where they do.
 fn running(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
+    Command::new("ps")
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
         .ok()
-        .and_then(|stat| {
-            let state = stat.rsplit_once(") ")?.1.chars().next()?;
-            Some(state != 'Z')
-        })
-        .unwrap_or(false)
+        .filter(|output| output.status.success())
+        .and_then(|output| text(&output.stdout).trim().chars().next())
+        .is_some_and(|state| state != 'Z')
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -133,11 +139,66 @@ fn text(bytes: &[u8]) -> String {
 
 const SERVICES: [&str; 5] = ["assemble", "bake", "delivery", "status", "webapp"];
 
+/// The original's `[kafka-topics]` keys and topic names, in its order, then the dead-letter
+/// topic this port adds.
+const TOPICS: [(&str, &str); 7] = [
+    ("pizza_pending", "pizza-pending"),
+    ("pizza_ordered", "pizza-ordered"),
+    ("pizza_assembled", "pizza-assembled"),
+    ("pizza_baked", "pizza-baked"),
+    ("pizza_delivered", "pizza-delivered"),
+    ("pizza_status", "pizza-status"),
+    ("dead_letter", "pizza-dead-letter"),
+];
+
+/// The last lines of the original's `start_demo.sh`, with the address the web app answers on.
+fn banner(address: &str) -> String {
+    let rule = "#######################################################";
+    format!("\n{rule}\nNavigate to http://{address} to order your pizza\n{rule}\n\n")
+}
+
+/// The original's `stop_demo.sh` names each pid file as it signals its process.
+fn stopping(name: &str) -> String {
+    format!("\nStopping process pid/{name}.pid...\n")
+}
+
+const DEMO_STOPPED: &str = "\nDemo stopped\n\n";
+
+/// The line after the first line holding `needle`.
+fn line_after<'a>(said: &'a str, needle: &str) -> Option<&'a str> {
+    let mut lines = said.lines();
+    lines.by_ref().find(|line| line.contains(needle))?;
+    lines.next()
+}
+
+/// run_me_first's lines for each topic, as the original's `run_me_first.py` logs them: the
+/// configured partitions and replication factor (the demo's local broker holds one replica, which
+/// a warning before these lines says), then what became of the topic.
+fn assert_topic_lines(said: &str, outcome: &str) {
+    let logged = |line: &str, message: &str| {
+        line.starts_with("(run_me_first) INFO ") && line.ends_with(&format!(" - {message}"))
+    };
+    for (key, topic) in TOPICS {
+        let message = format!(
+            "Creating topic {key} as '{topic}' with 1 partition(s) and replication factor 3..."
+        );
+        assert!(
+            said.lines().any(|line| logged(line, &message)),
+            "run_me_first did not log {message:?}:\n{said}"
+        );
+        assert!(
+            line_after(said, &message).is_some_and(|line| logged(line, outcome)),
+            "{outcome:?} should follow {message:?}:\n{said}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_everything() {
     let demo = DemoFolder::new();
     let broker_port = unused_port();
-    let web = format!("127.0.0.1:{}", unused_port());
+    let web_port = unused_port();
+    let web = format!("127.0.0.1:{web_port}");
     let kafka_ini = demo.config("config_kafka/localhost.ini", |text| {
         set_key(
             &text,
@@ -152,9 +213,10 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
     });
 
     let said = demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
+    // The web app binds the loopback address, which the original calls localhost.
     assert!(
-        said.contains(&format!("The pizza shop is open: http://{web}")),
-        "start_demo.sh did not say where the shop is:\n{said}"
+        said.ends_with(&banner(&format!("localhost:{web_port}"))),
+        "start_demo.sh did not end with the original's banner and the shop's address:\n{said}"
     );
     assert!(
         said.contains(&format!(
@@ -164,9 +226,10 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
          one:\n{said}"
     );
     // run_me_first's log lines reach the script's output (the services' stdout is /dev/null).
+    assert_topic_lines(&said, "Done!");
     assert!(
-        said.contains("(run_me_first) INFO") && said.contains("Topic 'pizza-ordered' created"),
-        "start_demo.sh did not show run_me_first creating the topics:\n{said}"
+        said.contains("topics are created with replication factor 1"),
+        "run_me_first did not say the single local broker holds one replica:\n{said}"
     );
     let names: Vec<String> = demo.pids().into_iter().map(|(name, _)| name).collect();
     assert_eq!(
@@ -174,6 +237,22 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
         ["assemble", "bake", "broker", "delivery", "status", "webapp"],
         "pid/ should hold the broker and the five services"
     );
+
+    // Again while it runs: the topics and the services are kept, and the banner still ends it.
+    let processes = demo.pids();
+    let said = demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
+    assert!(
+        said.ends_with(&banner(&format!("localhost:{web_port}"))),
+        "a second start_demo.sh did not end with the banner:\n{said}"
+    );
+    assert_topic_lines(&said, "Topic already exists!");
+    for service in SERVICES {
+        assert!(
+            said.contains(&format!("  {service} is already running (pid ")),
+            "a second start_demo.sh did not keep {service}:\n{said}"
+        );
+    }
+    assert_eq!(demo.pids(), processes, "the second start started nothing");
 
     let base = format!("http://{web}");
     let customer = Customer::login(&base, "Margherita")
@@ -193,7 +272,6 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let processes = demo.pids();
     let stop_began = Instant::now();
     let said = demo.run("stop_demo.sh", &[]);
     let stop_took = stop_began.elapsed();
@@ -204,14 +282,26 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
     );
     for (name, pid) in &processes {
         assert!(
-            said.contains(&format!("Stopped {name} (pid {pid})")),
-            "stop_demo.sh did not report {name}:\n{said}"
+            said.contains(&stopping(name)),
+            "stop_demo.sh did not name pid/{name}.pid:\n{said}"
         );
         assert!(
             !running(*pid),
             "{name} (pid {pid}) still runs after stop_demo.sh"
         );
     }
+    // The broker goes last, so the services can still say goodbye to it.
+    let broker_at = said.find(&stopping("broker"));
+    for service in SERVICES {
+        assert!(
+            said.find(&stopping(service)) < broker_at,
+            "{service} should be stopped before the broker:\n{said}"
+        );
+    }
+    assert!(
+        said.ends_with(DEMO_STOPPED),
+        "stop_demo.sh did not end with the original's \"Demo stopped\":\n{said}"
+    );
     assert!(
         demo.pids().is_empty(),
         "pid/ should be empty after stop_demo.sh"
@@ -224,5 +314,273 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
             log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
         );
     }
+
+    // With nothing left to stop it says so the original's way.
+    let said = demo.run("stop_demo.sh", &[]);
+    assert_eq!(said, DEMO_STOPPED, "stop_demo.sh with nothing running");
     eprintln!("stop_demo.sh took {stop_took:?}");
+}
+
+/// Linux's own files: macOS has neither.
+const LINUX_ONLY_PATHS: &[&str] = &["/proc/", "/sys/"];
+
+/// GNU's (or Linux's) alone, with why: `(command, option, reason)`. An empty option means the
+/// command itself; a one-letter option is found inside a bundle (`-qP`); any other option is
+/// found in any word after the command.
+const GNU_ONLY: &[(&str, &str, &str)] = &[
+    ("sed", "-i", "BSD sed's -i wants a suffix argument"),
+    ("sed", "-r", "older BSD seds spell it -E"),
+    ("grep", "-P", "BSD grep has no Perl regexes"),
+    ("readlink", "-f", "macOS's readlink has no -f before 12.3"),
+    ("readlink", "-e", "GNU readlink only"),
+    ("readlink", "-m", "GNU readlink only"),
+    ("stat", "-c", "BSD stat's format option is -f"),
+    ("date", "-d", "BSD date's -d is not a date to read"),
+    ("date", "%N", "BSD date has no nanoseconds"),
+    ("sort", "-V", "older macOS sorts have no version sort"),
+    ("xargs", "-r", "older BSD xargs have no -r"),
+    ("base64", "-w", "BSD base64 wraps with -b"),
+    ("du", "-b", "BSD du has no -b"),
+    ("cp", "-t", "BSD cp has no -t"),
+    ("mv", "-t", "BSD mv has no -t"),
+    ("ln", "-r", "BSD ln has no -r"),
+    ("ps", "-C", "procps only"),
+    ("find", "-printf", "GNU find only"),
+    ("sleep", "infinity", "GNU sleep only"),
+    ("timeout", "", "coreutils only"),
+    ("nproc", "", "coreutils only; macOS: sysctl -n hw.ncpu"),
+    ("realpath", "", "not on macOS before 13"),
+    ("tac", "", "coreutils only"),
+    ("shuf", "", "coreutils only"),
+    ("stdbuf", "", "coreutils only"),
+    ("truncate", "", "coreutils only"),
+    ("sha256sum", "", "coreutils only; macOS: shasum -a 256"),
+    ("md5sum", "", "coreutils only; macOS: md5"),
+    ("setsid", "", "util-linux only"),
+    ("flock", "", "util-linux only"),
+    ("getent", "", "glibc only"),
+    ("pidof", "", "Linux only"),
+    ("ip", "", "Linux only"),
+    ("ss", "", "Linux only"),
+    ("free", "", "Linux only"),
+];
+
+/// Tools whose GNU builds take `--long-options` that BSD's lack: none of these may be given one.
+const NO_LONG_OPTIONS: &[&str] = &[
+    "awk", "basename", "cat", "chmod", "chown", "cp", "cut", "date", "df", "dirname", "du", "find",
+    "grep", "head", "id", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "pgrep", "pkill", "ps",
+    "readlink", "rm", "rmdir", "sed", "seq", "sleep", "sort", "stat", "tail", "tee", "touch", "tr",
+    "uname", "uniq", "wc", "xargs",
+];
+
+/// What macOS's bash 3.2 does not have, with the version that brought it.
+const BASH_4_ONLY: &[(&str, &str)] = &[
+    ("declare -A", "associative arrays: 4.0"),
+    ("local -A", "associative arrays: 4.0"),
+    ("typeset -A", "associative arrays: 4.0"),
+    ("mapfile", "4.0"),
+    ("readarray", "4.0"),
+    ("coproc", "4.0"),
+    ("&>>", "4.0"),
+    ("|&", "4.0"),
+    (";;&", "4.0"),
+    (",,}", "case conversion: 4.0"),
+    ("^^}", "case conversion: 4.0"),
+    ("globstar", "4.0"),
+    ("wait -n", "4.3"),
+    ("declare -n", "namerefs: 4.3"),
+    ("local -n", "namerefs: 4.3"),
+    ("[-1]", "negative subscripts: 4.3"),
+    ("[[ -v", "4.2"),
+    ("[ -v", "4.2"),
+    ("test -v", "4.2"),
+    ("@Q}", "4.4"),
+    ("EPOCHSECONDS", "5.0"),
+    ("EPOCHREALTIME", "5.0"),
+];
+
+/// A line without its comment: from a `#` that starts a word.
+fn code(line: &str) -> &str {
+    let mut previous = ' ';
+    for (at, c) in line.char_indices() {
+        if c == '#' && previous.is_whitespace() {
+            return &line[..at];
+        }
+        previous = c;
+    }
+    line
+}
+
+/// Words that come before a command's name: `if ! nproc`, `x=$(nproc)`, `exec nproc`.
+const BEFORE_A_COMMAND: &[&str] = &[
+    "!", "if", "then", "do", "else", "elif", "while", "until", "exec", "command", "nohup", "env",
+    "time", "sudo",
+];
+
+/// The simple commands of a line, each as its name and its arguments, without quotes.
+fn commands(line: &str) -> Vec<(&str, Vec<&str>)> {
+    code(line)
+        .split(['|', ';', '&', '(', ')', '{', '}', '`'])
+        .filter_map(|command| {
+            let mut words = command
+                .split_whitespace()
+                .map(|word| word.trim_matches(['"', '\'']))
+                .skip_while(|word| BEFORE_A_COMMAND.contains(word) || is_assignment(word));
+            let name = words.next()?;
+            Some((name.rsplit('/').next().unwrap_or(name), words.collect()))
+        })
+        .collect()
+}
+
+/// `name=value`, which bash reads as an assignment rather than a command.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// `-qP` holds `-P`.
+fn has_option(word: &str, option: &str) -> bool {
+    match (option.strip_prefix('-'), word.strip_prefix('-')) {
+        (Some(letter), Some(bundle)) if letter.len() == 1 => {
+            !bundle.starts_with('-')
+                && bundle.chars().all(|c| c.is_ascii_alphabetic())
+                && bundle.contains(letter)
+        }
+        (Some(_), _) => word == option,
+        (None, _) => word.contains(option),
+    }
+}
+
+/// start_demo.sh, stop_demo.sh and every file they source (paths from the workspace, where the
+/// scripts run), with their text.
+fn demo_scripts() -> Vec<(String, String)> {
+    let root = workspace_root();
+    let read = |path: &str| {
+        fs::read_to_string(root.join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
+    };
+    let mut scripts: Vec<(String, String)> = ["start_demo.sh", "stop_demo.sh"]
+        .into_iter()
+        .map(|path| (path.to_owned(), read(path)))
+        .collect();
+    let mut next = 0;
+    while next < scripts.len() {
+        let sourced: Vec<String> = scripts[next]
+            .1
+            .lines()
+            .filter_map(|line| {
+                let line = code(line).trim_start();
+                let rest = line
+                    .strip_prefix(". ")
+                    .or_else(|| line.strip_prefix("source "))?;
+                Some(rest.split_whitespace().next()?.trim_matches('"').to_owned())
+            })
+            .collect();
+        for path in sourced {
+            assert!(
+                !path.contains('$'),
+                "{}: source {path} by a plain path from the workspace, so this test can read it",
+                scripts[next].0
+            );
+            if !scripts.iter().any(|(known, _)| *known == path) {
+                let text = read(&path);
+                scripts.push((path, text));
+            }
+        }
+        next += 1;
+    }
+    scripts
+}
+
+/// What in `text` macOS would not run, one finding a line.
+fn not_portable(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let number = number + 1;
+        let code = code(line);
+        for path in LINUX_ONLY_PATHS {
+            if code.contains(path) {
+                found.push(format!("{number}: {path}: Linux only"));
+            }
+        }
+        for (construct, since) in BASH_4_ONLY {
+            if code.contains(construct) {
+                found.push(format!("{number}: {construct}: bash {since}"));
+            }
+        }
+        for (name, arguments) in commands(line) {
+            for (command, option, why) in GNU_ONLY {
+                let used = option.is_empty() || arguments.iter().any(|a| has_option(a, option));
+                if name == *command && used {
+                    found.push(format!("{number}: {command} {option}: {why}"));
+                }
+            }
+            if NO_LONG_OPTIONS.contains(&name) {
+                for argument in &arguments {
+                    if argument.starts_with("--") && argument.len() > 2 {
+                        found.push(format!("{number}: {name} {argument}: GNU's spelling"));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_demo_scripts_use_only_what_linux_and_macos_both_have() {
+    let scripts = demo_scripts();
+    let findings: Vec<String> = scripts
+        .iter()
+        .flat_map(|(path, text)| {
+            not_portable(text)
+                .into_iter()
+                .map(move |finding| format!("{path}:{finding}"))
+        })
+        .collect();
+    assert!(
+        findings.is_empty(),
+        "the demo scripts use what macOS lacks:\n{}",
+        findings.join("\n")
+    );
+}
+
+#[test]
+fn the_portability_check_finds_what_it_looks_for() {
+    for bad in [
+        "grep -qa x /proc/1/cmdline",
+        "sort -V",
+        "ls -d x | sort -V | tail -n 1",
+        "x=$(grep -qP y z)",
+        "sed -i 's/a/b/' f",
+        "stat -c %Y f",
+        "n=$(nproc)",
+        "date +%s%N",
+        "timeout 5 sleep 9",
+        "ps --no-headers -o pid",
+        "declare -A seen",
+        "mapfile -t lines < f",
+        "echo ${name,,}",
+        "wait -n",
+        "if ! timeout 3 true; then",
+        "for _ in $(seq --separator=, 3); do",
+    ] {
+        assert!(!not_portable(bad).is_empty(), "{bad:?} passed the check");
+    }
+    for good in [
+        "ps -ww -o args= -p \"$pid\"",
+        "state=$(ps -o stat= -p \"$1\" 2>/dev/null) || true",
+        "sed -i.bak 's/a/b/' f",
+        "cargo build --release --bins --quiet",
+        "nohup \"$broker\" broker --listener-url \"tcp://$listen:$port\"",
+        "printf '%s\\n' /usr/lib/postgresql/*/bin | sort -t/ -k5,5n | tail -n 1",
+        "echo \"#######\" # a --comment: sort -V",
+        "[ ${#services[@]} -gt 0 ]",
+        "echo \"a free port, no timeout\"",
+        "x=1 y=2 kill -0 \"$pid\"",
+    ] {
+        assert_eq!(not_portable(good), Vec::<String>::new(), "{good:?}");
+    }
 }

@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 
 ./start_demo.sh --install-broker
 
-# Debian packages: Chromium for the browser test, PostgreSQL for the stores on a database server.
+# Debian packages: Chromium for the browser test, PostgreSQL for the stores on a database server,
+# procps for the demo scripts.
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || [ -n "${PG_BIN:-}" ] || missing+=(postgresql)
+# ps: the demo scripts ask it whether a process runs (slim images lack it).
+command -v ps >/dev/null || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing ${missing[*]} (Debian packages)..."

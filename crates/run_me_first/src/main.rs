@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use common::kafka::{create_topics, TopicOutcome};
-use common::ksqldb::{KsqlDb, KsqlDbError};
+use common::ksqldb::{queries, stream_name, KsqlDb, KsqlDbError};
 use common::logging::error_chain;
 use common::services::ServiceName;
 use common::settings::{Settings, Topic};
@@ -24,16 +24,22 @@ fn main() -> ExitCode {
             created = create_topics(&settings.kafka, &settings.sys, &Topic::ALL) => created?,
             () = shutdown.cancelled() => anyhow::bail!("interrupted before the topics were created"),
         };
+        // The original's lines, topic by topic. The topics are asked for in one request, so the
+        // lines follow its answer; on a cluster with fewer brokers than the configured
+        // replication factor a warning before them gives the factor used.
         let config = settings.sys.topic_config;
-        for (topic, outcome) in created {
-            match outcome {
-                TopicOutcome::Created => tracing::info!(
-                    "Topic '{topic}' created with {} partition(s)",
-                    config.num_partitions
-                ),
-                TopicOutcome::AlreadyThere => {
-                    tracing::info!("Topic '{topic}' already exists, kept as it is")
-                }
+        for topic in Topic::ALL {
+            let name = settings.sys.topics.name(topic);
+            tracing::info!(
+                "Creating topic {} as '{name}' with {} partition(s) and replication factor {}...",
+                topic.config_key(),
+                config.num_partitions,
+                config.replication_factor
+            );
+            match created.iter().find(|(created, _)| created == name) {
+                Some((_, TopicOutcome::Created)) => tracing::info!("Done!"),
+                Some((_, TopicOutcome::AlreadyThere)) => tracing::info!("Topic already exists!"),
+                None => tracing::warn!("The cluster did not say what became of topic '{name}'"),
             }
         }
         submit_ksql(&settings).await;
@@ -47,15 +53,22 @@ async fn submit_ksql(settings: &Settings) {
         tracing::info!("No [ksqldb] section: the services write pizza-status themselves");
         return;
     };
+    let topics = &settings.sys.topics;
+    // The original's names: a stream per topic, PERSISTENT_QUERY_<stream> per query. The streams
+    // go in one request, which follows these lines.
+    for topic in Topic::STAGES.into_iter().chain([Topic::Status]) {
+        tracing::info!("Creating ksqlDB: {}...", stream_name(topics.name(topic)));
+    }
     let client = KsqlDb::new(ksqldb);
-    match client.submit(&settings.sys.topics).await {
+    match client.submit(topics).await {
         Ok(submitted) => {
-            tracing::info!("ksqlDB streams created (or already there)");
-            for query in &submitted {
-                tracing::info!("ksqlDB query submitted: {query}");
-            }
-            if submitted.is_empty() {
-                tracing::info!("ksqlDB queries already running");
+            for (stage, query) in queries(topics) {
+                let name = format!("PERSISTENT_QUERY_{}", stream_name(topics.name(stage)));
+                if submitted.contains(&query) {
+                    tracing::info!("Creating ksqlDB: {name}...");
+                } else {
+                    tracing::info!("ksqlDB: {name} is already running, not submitted again");
+                }
             }
         }
         Err(error @ KsqlDbError::Unreachable { .. }) => tracing::warn!(
