@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use common::services::ServiceName;
 use pizza_tests::loadgen::Customer;
 use pizza_tests::postgres::{fresh_name, Postgres};
+use pizza_tests::settled;
 use pizza_tests::shop::KITCHEN;
-use pizza_tests::topic_reader::count_by_key;
 use pizza_tests::{Broker, Service, Shop};
 use reqwest::StatusCode;
 
@@ -201,30 +201,23 @@ fn orders_in(service: &Service, marker: &str) -> std::collections::BTreeSet<Stri
         .collect()
 }
 
-/// Orders whose early warning reached `warned` and that `delivering` delivered: the proof that
-/// the early warnings live in the shared store, not in the instance that heard them.
+/// Orders whose early warning only `warned` heard and that `delivering` delivered: the proof
+/// that the early warnings live in the shared store, not in the instance that heard them.
 fn handed_over(warned: &Service, delivering: &Service) -> usize {
-    let heard = orders_in(warned, "Early warning to deliver order");
+    const WARNED: &str = "Early warning to deliver order";
+    let heard = orders_in(warned, WARNED);
+    let heard_too = orders_in(delivering, WARNED);
     let delivered = orders_in(delivering, "delivered to customer_id");
-    heard.intersection(&delivered).count()
+    heard
+        .difference(&heard_too)
+        .filter(|id| delivered.contains(*id))
+        .count()
 }
 
-/// One `pizza-delivered` event per order, once every order has one.
+/// One `pizza-delivered` event per order, counted once nothing more can come (see `settled`).
 async fn delivered_once_each(shop: &Shop, orders: &[String]) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let counts = count_by_key(&shop.kafka, &shop.sys.topics.delivered);
-        if orders.iter().all(|id| counts.contains_key(id)) {
-            let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-            assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not every order has a pizza-delivered event"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let twice = settled::delivered_twice(shop, orders, Duration::from_secs(30)).await;
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -261,7 +254,8 @@ async fn one_hosts_kitchen_killed_and_restarted_mid_flow_loses_and_repeats_nothi
     let host = &mut hosts[0];
     let mut killed = Vec::new();
     for name in KITCHEN {
-        let restarted = host.shop.start_with(name, ".", &env);
+        // In a folder of its own, so its log cannot be taken for the killed instance's.
+        let restarted = host.shop.start_with(name, "restarted", &env);
         if let Some(mut service) = host.kitchen.insert(name, restarted) {
             service.kill();
             killed.push(service);

@@ -382,6 +382,24 @@ impl Service {
         self.wait_for_exit(Duration::from_secs(20))
     }
 
+    /// SIGTERM, waiting without blocking the thread, so that orders can be placed from the same
+    /// test while the service shuts down.
+    pub async fn stop(&mut self) -> (ExitStatus, Duration) {
+        self.signal("TERM");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{} did not exit",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Sends a signal (`TERM`, `INT`, …) without waiting.
     pub fn signal(&self, signal: &str) {
         let sent = Command::new("kill")
