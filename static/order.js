@@ -9,17 +9,21 @@
   const orderId = encodeURIComponent(card.dataset.orderId);
   const completed = (card.dataset.completed || "").split(",").map(Number);
   const statusText = document.getElementById("status-text");
-  const logsTitle = document.getElementById("logs-title");
   const logs = document.getElementById("logs");
   const autoscroll = document.getElementById("logs-autoscroll");
+  const dialog = document.getElementById("service-logs");
+  const dialogTitle = document.getElementById("service-logs-title");
+  const dialogLines = document.getElementById("service-logs-lines");
   // Which stage boxes light up once the order reaches a status.
   const reached = { 100: ["webapp"], 150: ["webapp", "assemble", "bake"], 200: ["webapp", "assemble"],
     300: ["webapp", "assemble", "bake"], 999: ["webapp", "assemble", "bake", "delivery", "status"] };
   // The log panel keeps following this long after the order is finished, for the last lines.
   const LINGER_MS = 3000;
-  let service = "all";
+  // The service whose lines the open dialog shows.
+  let service = null;
   let finished = completed.indexOf(Number(card.dataset.status)) >= 0;
   let entries = [];
+  let read = false;
 
   function showStatus(order) {
     statusText.textContent = order.status_str;
@@ -32,15 +36,53 @@
     if (completed.indexOf(order.status) >= 0) finished = true;
   }
 
+  // The original's words when an order has no lines at all; until the first answer, nothing.
+  function shown(lines) {
+    if (lines.length) return lines.join("\n");
+    return read ? "No logs found for order_id " + card.dataset.orderId : "";
+  }
+
   function showLogs() {
-    const shown = service === "all" ? entries : entries.filter(function (e) { return e.indexOf("(" + service + ") ") === 0; });
-    logs.textContent = shown.length ? shown.join("\n") : "No lines about this order yet.";
+    logs.textContent = shown(entries);
     if (autoscroll.checked) logs.scrollTop = logs.scrollHeight;
+    if (service) {
+      dialogLines.textContent = shown(entries.filter(function (e) { return e.indexOf("(" + service + ") ") === 0; }));
+    }
+  }
+
+  // Entries arrive as each service's log grows, not in the order they were written: each is
+  // placed by its time. A service may log an event's receipt a millisecond before the sender
+  // logs the broker's acknowledgement of it; the sending is still shown first.
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  function timeOf(entry) {
+    const t = /^\(\S+\) \S+ (\d\d):(\d\d):(\d\d)\.(\d{3}) /.exec(entry);
+    return t ? ((Number(t[1]) * 60 + Number(t[2])) * 60 + Number(t[3])) * 1000 + Number(t[4]) : 0;
+  }
+  // Whether time of day a is later than b; an order's entries span minutes, so a gap of more
+  // than half a day is midnight in between.
+  function later(a, b) {
+    return ((a - b + DAY_MS * 1.5) % DAY_MS) - DAY_MS / 2 > 0;
+  }
+  function eventOf(entry) {
+    const e = /^\(\S+\) \S+ \S+ - Event (received|successfully produced)\n - Topic '([^']*)', Partition #(\d+), Offset #(\d+)/.exec(entry);
+    return e ? { produced: e[1] !== "received", where: e[2] + "#" + e[3] + "#" + e[4] } : null;
   }
 
   // An entry may arrive twice (once read with the others, once as it was written): shown once.
   function addEntry(entry) {
-    if (entries.indexOf(entry) < 0) entries.push(entry);
+    if (entries.indexOf(entry) >= 0) return;
+    const time = timeOf(entry);
+    let at = entries.length;
+    while (at > 0 && later(timeOf(entries[at - 1]), time)) at--;
+    const event = eventOf(entry);
+    if (event && event.produced) {
+      const receipt = entries.findIndex(function (other) {
+        const seen = eventOf(other);
+        return seen && !seen.produced && seen.where === event.where;
+      });
+      if (receipt >= 0 && receipt < at) at = receipt;
+    }
+    entries.splice(at, 0, entry);
   }
 
   // Asking, where there is no push.
@@ -60,10 +102,11 @@
       if (response.ok) {
         const all = await response.json();
         all.all.forEach(addEntry);
+        read = true;
         showLogs();
       }
     } catch (e) {
-      logs.textContent = "Could not read the logs.";
+      // As for the status: asked again shortly.
     }
     if (!finished || Date.now() < until) setTimeout(function () { askLogs(until); }, 1000);
   }
@@ -87,6 +130,7 @@
     const stream = new EventSource("/orders/" + orderId + "/logs/events");
     stream.addEventListener("snapshot", function (message) {
       JSON.parse(message.data).all.forEach(addEntry);
+      read = true;
       showLogs();
     });
     stream.addEventListener("entry", function (message) {
@@ -104,18 +148,20 @@
     }, 500);
   }
 
-  function pick(name) {
-    service = name;
-    logsTitle.textContent = name === "all" ? "Log lines of all services, by time" : "Log lines of " + name;
+  function open(stage) {
+    service = stage.dataset.service;
+    dialogTitle.textContent = stage.dataset.title;
     showLogs();
+    dialog.showModal();
   }
 
-  document.querySelectorAll("[data-service]").forEach(function (element) {
-    element.addEventListener("click", function () { pick(element.dataset.service); });
-    element.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); pick(element.dataset.service); }
-    });
+  document.querySelectorAll(".stage").forEach(function (stage) {
+    stage.addEventListener("click", function () { open(stage); });
   });
+  dialog.querySelectorAll("[data-close]").forEach(function (button) {
+    button.addEventListener("click", function () { dialog.close(); });
+  });
+  dialog.addEventListener("close", function () { service = null; });
   showStatus({ status: Number(card.dataset.status), status_str: statusText.textContent });
   followStatus();
   followLogs();

@@ -29,15 +29,60 @@ try {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`);
   });
 
-  // Any page without a session leads to the login.
+  // Any page without a session leads to the login, in the original's words.
   await page.goto(base + "/");
   assert.match(page.url(), /\/login$/);
+  assert.equal(await page.title(), "Pizza Demo | Login");
+  assert.equal(await page.textContent("label[for=username]"), "Username:");
+  assert.equal(await page.textContent("form button[type=submit]"), "Login");
   step("login page");
   await page.screenshot({ path: `${shots}/1-login.png`, fullPage: true });
   await page.fill("#username", "Margherita");
   await page.click("button[type=submit]");
   await page.waitForURL(base + "/");
-  assert.match(await page.textContent("header"), /Hi, Margherita/);
+
+  // The original's navigation, menu and footer.
+  assert.equal(await page.title(), "Pizza Demo | Menu");
+  assert.equal((await page.textContent("header summary")).trim(), "Margherita");
+  assert.deepEqual(await page.locator("header nav a").allTextContents(), ["View Menu", "My Orders"]);
+  assert.equal(await page.getAttribute("input[name=order_id]", "placeholder"), "Order");
+  assert.equal(await page.textContent("form.search button"), "Search");
+  await page.click("header summary");
+  assert.deepEqual(await page.locator("details.user a").allTextContents(),
+    ["Demo Architecture", "Demo Service Flow", "Logout"]);
+  for (const picture of await page.locator("details.user a[target=_blank]").evaluateAll((as) => as.map((a) => a.href))) {
+    const response = await page.request.get(picture);
+    assert.equal(response.status(), 200, picture);
+    assert.equal(response.headers()["content-type"], "image/svg+xml", picture);
+  }
+  await page.click("header summary");
+  assert.equal((await page.textContent("footer")).trim(), "Order your pizza with Confluent, powered by Confluent Cloud©");
+  assert.equal(await page.textContent("h1"), "Customise your pizza");
+  assert.deepEqual(await page.locator("form.menu legend").allTextContents(),
+    ["Sauce:", "Cheese:", "Main topping:", "Extra toppings:"]);
+  assert.deepEqual(await page.locator("form.menu button").allTextContents(), ["Submit your order", "Clear form"]);
+  assert.equal(await page.locator("form.menu input:checked").count(), 0, "nothing is chosen at first");
+
+  // The browser asks for the missing choices before anything is sent, as in the original.
+  await page.click("form.menu button[type=submit]");
+  assert.equal(page.url(), base + "/", "an order with nothing chosen is not sent");
+
+  // Past the browser's check (as a script could send it), the shop refuses the order itself and
+  // shows the menu again, naming the missing choice and keeping the others.
+  await page.check("input[name=sauce][value='Tomato']");
+  await page.check("input[name=extra_topping][value='Onion']");
+  await page.$$eval("form.menu input", (inputs) => inputs.forEach((input) => { input.required = false; }));
+  const [refused] = await Promise.all([page.waitForNavigation(), page.click("form.menu button[type=submit]")]);
+  assert.equal(refused.status(), 400);
+  assert.equal(await page.textContent(".problem"), "Cheese: please choose one");
+  assert.ok(await page.isChecked("input[name=sauce][value='Tomato']"), "the sauce is still chosen");
+  assert.ok(await page.isChecked("input[name=extra_topping][value='Onion']"), "the extra is still chosen");
+  await page.screenshot({ path: `${shots}/2a-refused.png`, fullPage: true });
+  problems.length = 0; // the 400 answer, which the console notes
+
+  // "Clear form" undoes every choice, those the refused form came back with too.
+  await page.click("form.menu button[type=reset]");
+  assert.equal(await page.locator("form.menu input:checked").count(), 0, "Clear form clears");
 
   // Choose a pizza from the original's menu, with two extras.
   await page.check("input[name=sauce][value='Pesto']");
@@ -58,6 +103,13 @@ try {
   await page.waitForURL(/\/orders\/[0-9a-f]{8}$/);
   const orderId = page.url().split("/").pop();
   step(`order ${orderId} placed`);
+  assert.equal(await page.title(), "Pizza Demo | Order");
+  assert.equal(await page.textContent("h1"), "Order status");
+  assert.equal(await page.inputValue("input[name=order_id]"), orderId, "the search box holds the order, as in the original");
+  // The original's flow panel: the kitchen's boxes and the local cache. No ksqlDB box: no query
+  // of ksqlDB's runs on this cluster, so the services write the statuses themselves.
+  assert.deepEqual((await page.locator(".flow-chart .stage, .flow-chart .box").allTextContents()).sort(),
+    ["assemble", "bake", "delivery", "local cache", "status", "webapp"]);
   assert.match(await page.textContent("td.pizza"), /Extras: Onion, Black olives/);
   // The kitchen takes a few seconds here, so the page first shows the order just placed, with
   // the original's label, and the log panel only its first lines.
@@ -94,25 +146,38 @@ try {
   assert.ok(overflow <= 1, `long lines wrap inside the panel (${overflow} px wider)`);
   await page.screenshot({ path: `${shots}/4-flow-logs.png`, fullPage: true });
 
-  // Each service's own entries about this order.
-  for (const service of ["assemble", "bake", "delivery", "status", "webapp"]) {
-    await page.click(`.stage[data-service=${service}]`);
-    await page.waitForFunction(() => !document.getElementById("logs").textContent.startsWith("Loading"));
-    const text = await page.textContent("#logs");
+  // Each service's own entries about this order, in a window titled as the original's.
+  const titles = { webapp: "Web Application", assemble: "Microservice Assemble", bake: "Microservice Bake",
+    delivery: "Microservice Delivery", status: "Microservice Status" };
+  for (const [service, title] of Object.entries(titles)) {
+    const stage = page.locator(`.stage[data-service=${service}]`);
+    assert.equal(await stage.getAttribute("title"),
+      service === "webapp" ? "View web application logs" : "View microservices logs");
+    await stage.click();
+    await page.locator("#service-logs").waitFor({ state: "visible" });
+    assert.equal(await page.textContent("#service-logs-title"), title);
+    const text = await page.textContent("#service-logs-lines");
     assert.ok(text.includes(`'${orderId}'`), `${service} log lines name the order: ${text}`);
     assert.ok(text.split("\n").filter((l) => l.startsWith("(")).every((l) => l.startsWith(`(${service}) `)),
       `only ${service}'s lines: ${text}`);
+    if (service === "bake") await page.screenshot({ path: `${shots}/4b-bake-logs.png` });
+    await page.click("#service-logs .dialog-foot button");
+    await page.locator("#service-logs").waitFor({ state: "hidden" });
   }
 
-  // My Orders lists it with its status text.
+  // My Orders lists it with its status text, in the original's columns.
   await page.click("nav a[href='/orders']");
   await page.waitForURL(base + "/orders");
+  assert.equal(await page.title(), "Pizza Demo | Orders");
+  assert.deepEqual(await page.locator("table.orders thead th").allTextContents(), ["Order", "Order Time", "Status"]);
   const row = page.locator("table.orders tr", { hasText: orderId });
   assert.match(await row.textContent(), /Your pizza was delivered/);
-  assert.match(await row.textContent(), /Pesto, Gouda, Chicken/);
 
   // A second order, followed from My Orders: its row changes by itself.
   await page.goto(base + "/");
+  await page.check("input[name=sauce][value='Tomato']");
+  await page.check("input[name=cheese][value='Mozzarella']");
+  await page.check("input[name=main_topping][value='Pepperoni']");
   await page.click("form.menu button[type=submit]");
   await page.waitForURL(/\/orders\/[0-9a-f]{8}$/);
   const secondId = page.url().split("/").pop();
@@ -132,6 +197,17 @@ try {
   await page.waitForURL(base + `/orders/${orderId}`);
 
   assert.deepEqual(problems, [], "no script errors or CSP violations");
+
+  // An order that is not there (or is someone else's) says so on the order page (a 404, which
+  // the browser's console notes).
+  for (const [asked, url] of [["0badf00d", "/orders/0badf00d"], ["no such order", "/orders/search?order_id=no+such+order"]]) {
+    const response = await page.goto(base + url);
+    assert.equal(response.status(), 404, url);
+    assert.equal(await page.title(), "Pizza Demo | Order");
+    assert.equal(await page.textContent("h1"), "Order status");
+    assert.equal(await page.textContent("p.not-found"), `Order '${asked}' not found`);
+  }
+  await page.screenshot({ path: `${shots}/6-not-found.png`, fullPage: true });
   console.log(`ok: order ${orderId} delivered; screenshots in ${shots}/`);
 } finally {
   await browser.close();

@@ -1,4 +1,4 @@
-//! The stylesheet, script and pictures, built into the binary so the pages work from any folder
+//! The stylesheet, scripts and pictures, built into the binary so the pages work from any folder
 //! and with no internet.
 
 use axum::extract::Path;
@@ -24,9 +24,25 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../static/orders.js"),
     ),
     (
+        "menu.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/menu.js"),
+    ),
+    (
         "logo.svg",
         "image/svg+xml",
         include_bytes!("../../../static/logo.svg"),
+    ),
+    // The navigation's "Demo Architecture" and "Demo Service Flow".
+    (
+        "architecture.svg",
+        "image/svg+xml",
+        include_bytes!("../../../static/architecture.svg"),
+    ),
+    (
+        "service_flow.svg",
+        "image/svg+xml",
+        include_bytes!("../../../static/service_flow.svg"),
     ),
 ];
 

@@ -43,19 +43,18 @@ pub struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, title, message) = match &self {
-            Self::BadField { .. } => (
-                StatusCode::BAD_REQUEST,
-                "That order cannot be made",
-                self.to_string(),
-            ),
+            // Where the original's Flask answered the same status, its words (Werkzeug's).
+            Self::BadField { .. } => (StatusCode::BAD_REQUEST, "Bad Request", self.to_string()),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
-                "Not found",
-                "There is no such page or order.".to_owned(),
+                "Not Found",
+                "The requested URL was not found on the server. If you entered the URL manually \
+                 please check your spelling and try again."
+                    .to_owned(),
             ),
             Self::CrossSite => (
                 StatusCode::FORBIDDEN,
-                "Refused",
+                "Forbidden",
                 "Forms must be sent from this site.".to_owned(),
             ),
             Self::Unavailable(message) => (
@@ -81,8 +80,11 @@ impl IntoResponse for AppError {
                 tracing::error!("Request failed: {}", error_chain(&self));
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Please try again.".to_owned(),
+                    "Internal Server Error",
+                    "The server encountered an internal error and was unable to complete your \
+                     request. Either the server is overloaded or there is an error in the \
+                     application."
+                        .to_owned(),
                 )
             }
         };

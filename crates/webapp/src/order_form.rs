@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct OrderForm {
     pub sauce: Option<String>,
     pub cheese: Option<String>,
@@ -31,6 +31,17 @@ impl OrderForm {
             main_topping: one_of("main_topping", self.main_topping, &menu.main_topping)?,
             extra_toppings: extras,
         })
+    }
+}
+
+/// The name the menu shows for a form field, without the original's colon.
+pub fn label(field: &'static str) -> &'static str {
+    match field {
+        "sauce" => "Sauce",
+        "cheese" => "Cheese",
+        "main_topping" => "Main topping",
+        "extra_topping" => "Extra toppings",
+        other => other,
     }
 }
 
@@ -82,6 +93,13 @@ mod tests {
             .validate(&menu())
             .expect("valid");
         assert_eq!(pizza.extra_toppings, ["Rocket", "Basil"]);
+    }
+
+    #[test]
+    fn every_field_has_the_menus_name() {
+        for field in ["sauce", "cheese", "main_topping", "extra_topping"] {
+            assert_ne!(label(field), field);
+        }
     }
 
     #[test]

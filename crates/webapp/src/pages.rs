@@ -7,25 +7,64 @@ use axum::response::{Html, IntoResponse, Response};
 use common::store::OrderRecord;
 
 use crate::error::{AppError, ErrorPage};
+use crate::order_form::OrderForm;
 
 pub fn render(page: impl Template) -> Result<Response, AppError> {
+    render_as(StatusCode::OK, page)
+}
+
+/// A page that answers with `status`: a refused form shown again, an order not found.
+pub fn render_as(status: StatusCode, page: impl Template) -> Result<Response, AppError> {
     page.render()
-        .map(|html| Html(html).into_response())
+        .map(|html| (status, Html(html)).into_response())
         .map_err(|e| AppError::Internal(Box::new(e)))
 }
+
+// Every page has `username` (the navigation is shown only to a signed-in customer) and
+// `searched`, what the navigation's search box holds: the order on an order page, as in the
+// original.
 
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub username: Option<&'a str>,
+    pub searched: &'a str,
     pub max_chars: usize,
+}
+
+/// A choice the menu refused, shown above the form.
+pub struct Problem {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub message: String,
 }
 
 #[derive(Template)]
 #[template(path = "menu.html")]
 pub struct MenuPage<'a> {
     pub username: Option<&'a str>,
+    pub searched: &'a str,
     pub menu: &'a common::settings::Menu,
+    /// What the customer had chosen, when the form comes back refused; nothing at first.
+    pub chosen: &'a OrderForm,
+    pub problem: Option<Problem>,
+}
+
+impl MenuPage<'_> {
+    fn chose(&self, field: &str, item: &str) -> bool {
+        let chosen = &self.chosen;
+        match field {
+            "sauce" => chosen.sauce.as_deref() == Some(item),
+            "cheese" => chosen.cheese.as_deref() == Some(item),
+            "main_topping" => chosen.main_topping.as_deref() == Some(item),
+            "extra_topping" => chosen.extra_topping.iter().any(|e| e == item),
+            _ => false,
+        }
+    }
+
+    fn refused(&self, field: &str) -> bool {
+        self.problem.as_ref().is_some_and(|p| p.field == field)
+    }
 }
 
 /// An order as the pages show it.
@@ -44,29 +83,31 @@ impl OrderView {
         }
     }
 
+    /// Empty when there are none, as the original shows it.
     pub fn extras(&self) -> String {
-        let extras = &self.record.details.pizza.extra_toppings;
-        if extras.is_empty() {
-            "none".into()
-        } else {
-            extras.join(", ")
-        }
+        self.record.details.pizza.extra_toppings.join(", ")
     }
 }
 
+/// The order page, or (with no order) the original's "Order 'x' not found" in its place: an
+/// unknown id and someone else's order get the same page.
 #[derive(Template)]
 #[template(path = "order.html")]
 pub struct OrderPage<'a> {
     pub username: Option<&'a str>,
-    pub order: OrderView,
+    pub searched: &'a str,
+    pub order: Option<OrderView>,
     /// Status codes after which the page stops following the order.
     pub completed: String,
+    /// Whether the flow panel shows ksqlDB between the stages and the status service.
+    pub ksqldb: bool,
 }
 
 #[derive(Template)]
 #[template(path = "orders.html")]
 pub struct OrdersPage<'a> {
     pub username: Option<&'a str>,
+    pub searched: &'a str,
     pub orders: Vec<OrderView>,
 }
 
@@ -74,7 +115,7 @@ pub struct OrdersPage<'a> {
 #[template(path = "error.html")]
 struct ErrorTemplate<'a> {
     username: Option<&'a str>,
-    code: u16,
+    searched: &'a str,
     title: &'a str,
     message: &'a str,
 }
@@ -83,7 +124,7 @@ struct ErrorTemplate<'a> {
 pub fn error_page(status: StatusCode, page: &ErrorPage, username: Option<&str>) -> Response {
     let template = ErrorTemplate {
         username,
-        code: status.as_u16(),
+        searched: "",
         title: page.title,
         message: &page.message,
     };

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
@@ -14,9 +15,11 @@ use common::store::{OrderRecord, StoreError};
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::order_form::OrderForm;
+use crate::order_form::{self, OrderForm};
 use crate::order_json::OrderJson;
-use crate::pages::{render, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage};
+use crate::pages::{
+    render, render_as, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage, Problem,
+};
 use crate::session::{read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS};
 use crate::state::AppState;
 use crate::{assets, order_logs, security, streams};
@@ -50,6 +53,7 @@ pub fn router(state: AppState) -> Router {
 async fn login_page() -> Result<Response, AppError> {
     render(LoginPage {
         username: None,
+        searched: "",
         max_chars: MAX_USERNAME_CHARS,
     })
 }
@@ -81,7 +85,10 @@ async fn logout(jar: PrivateCookieJar) -> Response {
 async fn menu(State(state): State<AppState>, customer: Customer) -> Result<Response, AppError> {
     render(MenuPage {
         username: Some(&customer.username),
+        searched: "",
         menu: &state.sys.menu,
+        chosen: &OrderForm::default(),
+        problem: None,
     })
 }
 
@@ -90,13 +97,35 @@ async fn place_order(
     customer: Customer,
     Form(form): Form<OrderForm>,
 ) -> Result<Response, AppError> {
+    let pizza = match form.clone().validate(&state.sys.menu) {
+        Ok(pizza) => pizza,
+        // The menu again, with what was chosen and what was wrong; the browser's own check of
+        // the radio buttons (`required`, as in the original) keeps most people from seeing it.
+        Err(AppError::BadField { field, message }) => {
+            return render_as(
+                StatusCode::BAD_REQUEST,
+                MenuPage {
+                    username: Some(&customer.username),
+                    searched: "",
+                    menu: &state.sys.menu,
+                    chosen: &form,
+                    problem: Some(Problem {
+                        field,
+                        label: order_form::label(field),
+                        message,
+                    }),
+                },
+            );
+        }
+        Err(other) => return Err(other),
+    };
     let placed = PizzaOrdered {
         status: state.sys.status.ids.order_placed,
         timestamp: now_ms(),
         order: OrderDetails {
             customer_id: customer.customer_id.clone(),
             username: customer.username.clone(),
-            pizza: form.validate(&state.sys.menu)?,
+            pizza,
         },
     };
     let order_id = store_new_order(&state, &placed).await?;
@@ -191,6 +220,7 @@ async fn orders(State(state): State<AppState>, customer: Customer) -> Result<Res
     let orders = records.into_iter().map(|r| view(&state, r)).collect();
     render(OrdersPage {
         username: Some(&customer.username),
+        searched: "",
         orders,
     })
 }
@@ -201,18 +231,18 @@ struct SearchQuery {
     order_id: String,
 }
 
+/// An order id goes to its page; anything else can be no order, and says so as the original's
+/// order page does.
 async fn search(
-    _customer: Customer,
+    State(state): State<AppState>,
+    customer: Customer,
     Query(query): Query<SearchQuery>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let order_id = query.order_id.trim().to_ascii_lowercase();
-    if !is_order_id(&order_id) {
-        return Err(AppError::BadField {
-            field: "order_id",
-            message: "an order id has 8 hexadecimal characters".into(),
-        });
+    if is_order_id(&order_id) {
+        return Ok(Redirect::to(&format!("/orders/{order_id}")).into_response());
     }
-    Ok(Redirect::to(&format!("/orders/{order_id}")))
+    show_order(&state, &customer, query.order_id.trim(), None)
 }
 
 async fn order_page(
@@ -220,7 +250,27 @@ async fn order_page(
     customer: Customer,
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let record = own_order(&state, &customer, &order_id).await?;
+    let record = match own_order(&state, &customer, &order_id).await {
+        Ok(record) => Some(record),
+        Err(AppError::NotFound) => None,
+        Err(other) => return Err(other),
+    };
+    show_order(&state, &customer, &order_id, record)
+}
+
+/// The order page, or with no record "Order '<id>' not found" (404): whatever the reason there
+/// is none, the page is the same.
+fn show_order(
+    state: &AppState,
+    customer: &Customer,
+    order_id: &str,
+    record: Option<OrderRecord>,
+) -> Result<Response, AppError> {
+    let status = if record.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
     let completed = state
         .sys
         .orders_store
@@ -230,11 +280,22 @@ async fn order_page(
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    render(OrderPage {
-        username: Some(&customer.username),
-        order: view(&state, record),
-        completed,
-    })
+    render_as(
+        status,
+        OrderPage {
+            username: Some(&customer.username),
+            searched: order_id,
+            order: record.map(|record| view(state, record)),
+            completed,
+            ksqldb: ksqldb_shown(state),
+        },
+    )
+}
+
+/// Whether the flow panel shows ksqlDB deriving the statuses: as the web app's own sender sees
+/// it for `pizza-ordered` (the guide's queries copy every stage or none).
+fn ksqldb_shown(state: &AppState) -> bool {
+    state.outbound.left_to_ksqldb(Topic::Ordered)
 }
 
 async fn order_json(

@@ -60,6 +60,16 @@ impl std::fmt::Debug for StageSent {
 }
 
 impl Outbound {
+    /// Whether ksqlDB writes `stage`'s status rather than this sender: always with
+    /// `produced_by = ksqldb`, never with `services`, otherwise while a query is seen copying it.
+    pub fn left_to_ksqldb(&self, stage: Topic) -> bool {
+        match &self.0.writers {
+            StatusWriters::Us => false,
+            StatusWriters::KsqlDb => true,
+            StatusWriters::Watched(watch) => watch.deriving(stage).is_some(),
+        }
+    }
+
     /// A sender of the statuses of `stages` (besides their events). Without a `produced_by`,
     /// it looks at the cluster for ksqlDB's queries before it returns, and then every few
     /// seconds until `stop`.
