@@ -11,6 +11,7 @@ use common::store::DeliveryState;
 use pizza_tests::shop::{ids, order_details, ordered};
 use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};
+use rdkafka::producer::FutureRecord;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -188,6 +189,32 @@ async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them()
     for (topic, key, value) in poisons {
         poison(&producer, topic, key, value).await;
     }
+    // What no JSON producer would send but any client can: no key at all, no value (a
+    // tombstone) and a key that is not UTF-8, on every topic a service reads.
+    let raw: rdkafka::producer::FutureProducer =
+        common::kafka::producer_config(&shop.kafka, "pizza-tests-raw")
+            .create()
+            .expect("raw producer");
+    let read_by_services = [
+        &topics.ordered,
+        &topics.assembled,
+        &topics.baked,
+        &topics.status,
+    ];
+    for topic in read_by_services {
+        let records: [FutureRecord<'_, [u8], [u8]>; 3] = [
+            FutureRecord::to(topic).payload(&br#"{"status":100,"timestamp":1}"#[..]),
+            FutureRecord::to(topic).key(&b"bad00008"[..]),
+            FutureRecord::to(topic)
+                .key(&b"\xff\xfe\x00bad"[..])
+                .payload(&br#"{"status":100,"timestamp":1}"#[..]),
+        ];
+        for record in records {
+            raw.send(record, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|(e, _)| panic!("{topic}: {e}"));
+        }
+    }
     let behind = ids("900d1", 5);
     for id in &behind {
         shop.place_order(&producer, id).await;
@@ -203,13 +230,15 @@ async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them()
         .expect("known order marked something_wrong");
 
     // assemble and delivery both read pizza-ordered; the non-hex customer id is delivery's
-    // poison only (assemble makes the pizza). 3 + 4 + 2 + 1 + 1.
+    // poison only (assemble makes the pizza).
+    // Each topic a service reads also carries the three records without a key, without a value
+    // and with a key that is not UTF-8.
     let expected = [
-        ("assemble", "pizza-ordered", 3),
-        ("delivery", "pizza-ordered", 4),
-        ("bake", "pizza-assembled", 2),
-        ("delivery", "pizza-baked", 1),
-        ("status", "pizza-status", 1),
+        ("assemble", "pizza-ordered", 3 + 3),
+        ("delivery", "pizza-ordered", 4 + 3),
+        ("bake", "pizza-assembled", 2 + 3),
+        ("delivery", "pizza-baked", 1 + 3),
+        ("status", "pizza-status", 1 + 3),
     ];
     let total: usize = expected.iter().map(|(_, _, n)| n).sum();
     let dead = read_until(&shop.kafka, &topics.dead_letter, PATIENCE, |r| {

@@ -8,7 +8,7 @@ use common::events::now_ms;
 use common::services::ServiceName;
 use common::status::StatusAt;
 use pizza_tests::shop::ordered;
-use pizza_tests::topic_reader::read_all;
+use pizza_tests::topic_reader::{read_all, read_until};
 use pizza_tests::{Broker, Service, Shop};
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -49,6 +49,11 @@ async fn sigterm_mid_delivery_exits_zero_and_the_next_instance_delivers() {
     again
         .wait_for_log(&format!("Order '{id}' delivered to customer_id"), PATIENCE)
         .await;
+    // The line comes before the event is produced: wait for the event itself.
+    let delivered = read_until(&shop.kafka, &shop.sys.topics.delivered, PATIENCE, |r| {
+        !r.is_empty()
+    });
+    assert_eq!(delivered.len(), 1, "the delivered event");
     assert_eq!(read_all(&shop.kafka, &shop.sys.topics.delivered).len(), 1);
 }
 
