@@ -305,3 +305,165 @@ async fn with_postgresql_a_stream_on_one_web_app_follows_an_order_placed_on_anot
     }
     assert_eq!(seen, STAGES);
 }
+
+/// Logs in with a plain client and returns the session cookie (`name=value`), so a test can
+/// alter it.
+async fn session_cookie(base: &str, username: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("username", username)])
+        .send()
+        .await
+        .expect("login");
+    response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// What `cookie` gets for `path`: the status and the body (a stream is read for a moment).
+async fn with_cookie(base: &str, path: &str, cookie: &str) -> (StatusCode, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = client
+        .get(format!("{base}{path}"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status();
+    let body = tokio::time::timeout(Duration::from_secs(2), response.text())
+        .await
+        .map(|text| text.unwrap_or_default())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_customer_sees_nothing_of_the_first_on_any_stream_or_page() {
+    let broker = Broker::start();
+    let (shop, _services, base) = shop(&broker, &[]).await;
+    let ann = Customer::login(&base, "Ann").await.expect("login");
+    let bob = Customer::login(&base, "Bob").await.expect("login");
+    // Bob follows his orders (and, through the log panel, his own order) before Ann orders.
+    let mut bobs_orders = bob
+        .stream("/api/orders/events", None)
+        .await
+        .expect("stream");
+    let bobs_id = bob.order().await.expect("Bob's order");
+    let mut bobs_logs = bob
+        .stream(&format!("/orders/{bobs_id}/logs/events"), None)
+        .await
+        .expect("stream");
+    let anns_id = ann.order().await.expect("Ann's order");
+    let mut anns_stream = ann
+        .stream(&format!("/api/orders/{anns_id}/events"), None)
+        .await
+        .expect("stream");
+
+    // Until Ann's order is delivered (seen on her stream), nothing of hers reaches Bob's.
+    let mut anns_last = 0;
+    let mut bobs_last = 0;
+    let mut bob_saw: Vec<String> = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while anns_last != 999 || bobs_last != 999 {
+        assert!(Instant::now() < deadline, "both orders delivered in time");
+        tokio::select! {
+            event = next(&mut anns_stream), if anns_last != 999 => {
+                anns_last = event.expect("Ann's order").json()["status"].as_i64().unwrap_or_default();
+            }
+            event = next(&mut bobs_orders) => {
+                let json = event.expect("Bob's orders").json();
+                if json["order_id"] == bobs_id.as_str() {
+                    bobs_last = json["status"].as_i64().unwrap_or_default();
+                }
+                bob_saw.push(json.to_string());
+            }
+            Some(event) = bobs_logs.next() => {
+                bob_saw.push(event.data);
+            }
+        }
+    }
+    // The last entries of Bob's log panel, written around Ann's delivery.
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(2), bobs_logs.next()).await
+    {
+        bob_saw.push(event.data);
+    }
+    assert!(
+        bob_saw.iter().any(|e| e.contains(&bobs_id)),
+        "Bob's streams carried his own order"
+    );
+    let leaked: Vec<&String> = bob_saw.iter().filter(|e| e.contains(&anns_id)).collect();
+    assert!(
+        leaked.is_empty(),
+        "Ann's order on Bob's streams: {leaked:?}"
+    );
+
+    // Every page and stream about Ann's order answers Bob as if it did not exist.
+    for path in [
+        format!("/orders/{anns_id}"),
+        format!("/orders/{anns_id}/logs"),
+        format!("/orders/{anns_id}/logs/events"),
+        format!("/api/orders/{anns_id}"),
+        format!("/api/orders/{anns_id}/events"),
+    ] {
+        assert_eq!(
+            bob.answer(&path).await.ok(),
+            Some(StatusCode::NOT_FOUND),
+            "{path}"
+        );
+    }
+    // A search leads to the order's page (which answers 404 above), or answers 404 itself.
+    let search = format!("/orders/search?order_id={anns_id}");
+    let found = bob.answer(&search).await.ok();
+    assert!(
+        found == Some(StatusCode::SEE_OTHER) || found == Some(StatusCode::NOT_FOUND),
+        "{search}: {found:?}"
+    );
+    let bobs_page = bob.page("/orders").await.expect("Bob's orders page");
+    assert!(bobs_page.contains(&bobs_id) && !bobs_page.contains(&anns_id));
+
+    // A cookie with one bit flipped, or sealed under another shop's key, is nobody's.
+    let cookie = session_cookie(&base, "Eve").await;
+    let (name, value) = cookie.split_once('=').expect("name=value");
+    let mut bytes = value.as_bytes().to_vec();
+    let middle = bytes.len() / 2;
+    bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
+    let flipped = format!("{name}={}", String::from_utf8_lossy(&bytes));
+    let other = shop.start_with(
+        ServiceName::Webapp,
+        "other-shop",
+        &[("PIZZA_SESSION_KEY", &"3c".repeat(64))],
+    );
+    let foreign = session_cookie(&other.web_address().await, "Ann").await;
+    for cookie in [flipped, foreign] {
+        for path in [
+            format!("/orders/{anns_id}"),
+            "/orders".to_owned(),
+            format!("/api/orders/{anns_id}"),
+            "/api/orders/events".to_owned(),
+            format!("/orders/{anns_id}/logs/events"),
+        ] {
+            let (status, body) = with_cookie(&base, &path, &cookie).await;
+            assert!(
+                status == StatusCode::SEE_OTHER
+                    || status == StatusCode::UNAUTHORIZED
+                    || status == StatusCode::NOT_FOUND,
+                "{path} with a forged cookie: {status}"
+            );
+            assert!(
+                !body.contains(&anns_id),
+                "{path} with a forged cookie: {body}"
+            );
+        }
+    }
+}
