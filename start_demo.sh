@@ -190,6 +190,41 @@ web_address() {
   echo "$host:$port"
 }
 
+# The bytes a file holds, 0 when there is none (BSD's wc pads its count with blanks).
+file_size() {
+  if [ -f "$1" ]; then echo $(($(wc -c <"$1"))); else echo 0; fi
+}
+
+# metrics_url SERVICE OFFSET: where SERVICE says it serves its metrics, from the part of its log
+# after byte OFFSET (what this start wrote). The log is read, not the configuration: an address
+# another instance holds is replaced by one the system chooses.
+metrics_url() {
+  # Nothing found yet is not a failure (pipefail would make it one).
+  { tail -c +"$(($2 + 1))" "logs/$1.log" 2>/dev/null | grep 'Metrics at ' | tail -n 1 | sed 's/.*Metrics at //'; } || true
+}
+
+# print_metrics OFFSET...: each service's metrics URL, in the order of $services; a service that
+# serves none (its [metrics] key is off) is left out. Services write the line as they start,
+# before they connect, so a moment is enough.
+print_metrics() {
+  local offsets=("$@") found tries i url
+  found=()
+  for ((tries = 0; tries < 10; tries++)); do
+    found=()
+    for ((i = 0; i < ${#services[@]}; i++)); do
+      url=$(metrics_url "${services[$i]}" "${offsets[$i]}")
+      [ -n "$url" ] && found+=("  ${services[$i]}: $url")
+    done
+    [ ${#found[@]} -eq ${#services[@]} ] && break
+    sleep 0.1
+  done
+  [ ${#found[@]} -gt 0 ] || return 0
+  echo "Metrics (Prometheus text format):"
+  for url in "${found[@]}"; do
+    echo "$url"
+  done
+}
+
 health_check() {
   local host=$1 port=$2
   exec 3<>"/dev/tcp/$host/$port" || return 1
@@ -244,13 +279,16 @@ main() {
     exit 1
   fi
 
-  local services started=() entry pid
+  local started=() entry pid log_offsets=()
+  services=()
   read -r -a services <<<"$(target/release/run_me_first --services)"
   for service in "${services[@]}"; do
     if pid=$(demo_pid "$service" "target/release/$service"); then
       echo "  $service is already running (pid $pid)"
+      log_offsets+=(0)
       continue
     fi
+    log_offsets+=("$(file_size "logs/$service.log")")
     nohup "target/release/$service" "$kafka_ini" "$sys_ini" </dev/null >/dev/null 2>"logs/$service.err" &
     echo $! >"pid/$service.pid"
     started+=("$service=$!")
@@ -264,6 +302,7 @@ main() {
   web_port=${bind##*:}
   for ((tries = 0; tries < 600; tries++)); do
     if health_check "$web_host" "$web_port" 2>/dev/null; then
+      print_metrics "${log_offsets[@]}"
       echo "Logs are in logs/; stop everything with ./stop_demo.sh"
       # The original's last lines.
       echo

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need and is missing (the local broker; Chromium and
-# PostgreSQL from Debian's packages; the browser driver from npm), then runs every test: unit,
-# integration on real brokers and a real PostgreSQL, and the browser test.
+# PostgreSQL and Prometheus from Debian's packages; the browser driver from npm), then runs every
+# test: unit, integration on real brokers and a real PostgreSQL, and the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./start_demo.sh --install-broker
 
 # Debian packages: Chromium for the browser test, PostgreSQL for the stores on a database server,
-# procps for the demo scripts.
+# Prometheus to scrape the services' metrics (tests/metrics.rs), procps for the demo scripts.
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || [ -n "${PG_BIN:-}" ] || missing+=(postgresql)
+[ -x "${PROMETHEUS:-/usr/bin/prometheus}" ] || missing+=(prometheus)
 # ps: the demo scripts ask it whether a process runs (slim images lack it).
 command -v ps >/dev/null || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -8,6 +8,7 @@ pub mod ini;
 pub mod ksqldb_double;
 pub mod loadgen;
 pub mod postgres;
+pub mod prometheus;
 pub mod settled;
 pub mod shop;
 pub mod sse;

@@ -54,6 +54,13 @@ impl Shop {
             ("state-store-orders", "name", "{shop}/data/orders.db"),
             ("state-store-delivery", "name", "{shop}/data/delivery.db"),
             ("webapp", "session_key_file", "{shop}/data/session.key"),
+            // Tests run in parallel: each service's metrics on a port the system chooses, read
+            // back from its log (`Service::metrics_url`).
+            ("metrics", "webapp", "127.0.0.1:0"),
+            ("metrics", "assemble", "127.0.0.1:0"),
+            ("metrics", "bake", "127.0.0.1:0"),
+            ("metrics", "delivery", "127.0.0.1:0"),
+            ("metrics", "status", "127.0.0.1:0"),
         ];
         let edits: Vec<(&str, &str, &str)> = Self::TEST_DEFAULTS
             .iter()
@@ -459,15 +466,25 @@ impl Service {
 
     /// The web app's base URL, once it listens (it binds port 0 and logs the port it got).
     pub async fn web_address(&self) -> String {
-        const MARKER: &str = "Web app listening on ";
-        self.wait_for_log(MARKER, Duration::from_secs(60)).await;
+        self.logged_after("Web app listening on ").await
+    }
+
+    /// Where the service serves its metrics (`http://127.0.0.1:PORT/metrics`), once it does: the
+    /// harness gives it port 0, and it logs the port it got.
+    pub async fn metrics_url(&self) -> String {
+        self.logged_after(common::metrics::URL_MARKER).await
+    }
+
+    /// What follows `marker` on the last log line holding it, once there is one.
+    async fn logged_after(&self, marker: &str) -> String {
+        self.wait_for_log(marker, Duration::from_secs(60)).await;
         let log = self.log();
         let line = log
             .lines()
             .rev()
-            .find(|l| l.contains(MARKER))
+            .find(|l| l.contains(marker))
             .expect("the line just seen");
-        line.split(MARKER)
+        line.split(marker)
             .nth(1)
             .expect("an address after the marker")
             .trim()

@@ -11,6 +11,7 @@ use crate::kafka::{
     ensure_topic, producer_config, EventProducer, HandleError, Outbound, ProduceError, TopicOutcome,
 };
 use crate::logging::error_chain;
+use crate::metrics::Metrics;
 use crate::services::ServiceName;
 use crate::settings::{Settings, SysSettings, Topic};
 
@@ -22,6 +23,7 @@ pub struct ServiceContext {
     /// letters are then kept in the log.
     pub dead_letter_topic: Option<String>,
     pub shutdown: CancellationToken,
+    pub metrics: Arc<Metrics>,
 }
 
 impl ServiceContext {
@@ -33,6 +35,17 @@ impl ServiceContext {
         produces: &[Topic],
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, ProduceError> {
+        Self::connect_with(name, settings, produces, shutdown, Arc::default()).await
+    }
+
+    /// [`Self::connect`], counting in `metrics` what the service consumes, sends and handles.
+    pub async fn connect_with(
+        name: ServiceName,
+        settings: Settings,
+        produces: &[Topic],
+        shutdown: CancellationToken,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, ProduceError> {
         let dead_letter_topic = dead_letter_topic(&settings).await;
         let sys = &settings.sys;
         let mut topics = sys.topics.names(produces);
@@ -40,7 +53,9 @@ impl ServiceContext {
         topics.extend(dead_letter_topic.as_deref());
         let client_id = sys.client_ids.of(name);
         let config = producer_config(&settings.kafka, client_id);
-        let producer = EventProducer::connect(&config, &topics, &shutdown).await?;
+        let producer = EventProducer::connect(&config, &topics, &shutdown)
+            .await?
+            .counted(metrics.clone());
         let outbound = Outbound::new(producer, &settings, produces, client_id, &shutdown).await;
         Ok(Arc::new(Self {
             name,
@@ -48,6 +63,7 @@ impl ServiceContext {
             outbound,
             dead_letter_topic,
             shutdown,
+            metrics,
         }))
     }
 

@@ -3,11 +3,13 @@
 //! logging and shutdown live here, once.
 
 pub mod app;
+pub mod backoff;
 pub mod context;
 pub mod events;
 pub mod kafka;
 pub mod ksqldb;
 pub mod logging;
+pub mod metrics;
 pub mod partitioner;
 pub mod periodic;
 pub mod service;

@@ -5,10 +5,13 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::context::ServiceContext;
 use crate::kafka::{run_consumer, Handler};
+use crate::metrics::{BrokerLag, Metrics};
 use crate::services::ServiceName;
-use crate::settings::Topic;
+use crate::settings::{Settings, Topic};
 
 pub trait Service: Handler + Sized {
     const NAME: ServiceName;
@@ -30,11 +33,42 @@ pub trait Service: Handler + Sized {
 /// SIGINT or SIGTERM, leaving the group cleanly.
 pub fn run<S: Service>() -> ExitCode {
     crate::app::run(S::NAME.as_str(), |settings, shutdown| async move {
-        let ctx = ServiceContext::connect(S::NAME, settings, S::PRODUCES, shutdown).await?;
+        let metrics = serve_metrics::<S>(&settings, &shutdown).await;
+        let ctx =
+            ServiceContext::connect_with(S::NAME, settings, S::PRODUCES, shutdown, metrics).await?;
         let service = Arc::new(S::start(ctx.clone()).await?);
         let consume = run_consumer(ctx, S::CONSUMES, service.clone());
         let (consumed, ()) = tokio::join!(consume, service.chores());
         consumed?;
         Ok(())
     })
+}
+
+/// Starts the metrics listener before anything waits for the cluster, so a service stuck
+/// connecting can be seen. A listener that cannot start costs the metrics, never the service.
+async fn serve_metrics<S: Service>(
+    settings: &Settings,
+    shutdown: &CancellationToken,
+) -> Arc<Metrics> {
+    let sys = &settings.sys;
+    let Some(address) = sys.metrics.of(S::NAME) else {
+        return Arc::default();
+    };
+    let broker_lag = sys.group_ids.of(S::NAME).map(|group| {
+        let topics = sys.topics.names(S::CONSUMES).into_iter().map(str::to_owned);
+        BrokerLag::new(
+            &settings.kafka,
+            group,
+            sys.client_ids.of(S::NAME),
+            topics.collect(),
+        )
+    });
+    let metrics = Arc::new(Metrics::new(true, broker_lag));
+    match crate::metrics::serve(address, metrics.clone(), shutdown.clone()).await {
+        Ok(_) => metrics,
+        Err(error) => {
+            tracing::warn!("No metrics: {}", crate::logging::error_chain(&error));
+            Arc::new(Metrics::default())
+        }
+    }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::backoff::Backoff;
 use common::context::ServiceContext;
 use common::events::{now_ms, EventError, PizzaOrdered};
 use common::kafka::{keyed_event_since, HandleError, Handler, Inbound};
@@ -221,7 +222,7 @@ impl Delivery {
         } else {
             released(&claimed.value, now_ms())
         };
-        let mut pause = Duration::from_millis(100);
+        let mut backoff = Backoff::default();
         loop {
             match self
                 .store
@@ -237,15 +238,14 @@ impl Delivery {
                 }
                 Err(error) if !done => return Err(error.into()),
                 Err(error) => tracing::warn!(
-                    "Order '{order_id}' delivered but not yet marked so, retrying in {pause:?}: {}",
+                    "Order '{order_id}' delivered but not yet marked so, retrying in {:?}: {}",
+                    backoff.pause(),
                     common::logging::error_chain(&error)
                 ),
             }
-            tokio::select! {
-                () = self.ctx.shutdown.cancelled() => return Err(HandleError::Cancelled),
-                () = tokio::time::sleep(pause) => {}
+            if !backoff.wait(&self.ctx.shutdown).await {
+                return Err(HandleError::Cancelled);
             }
-            pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
 }

@@ -62,5 +62,7 @@ async fn copy(
     let delivery = outbound
         .producer()
         .enqueue(topic, key, payload, Some(headers))?;
-    acknowledged(topic, delivery).await.map(|_| ())
+    acknowledged(topic, delivery).await?;
+    outbound.producer().count_sent(topic);
+    Ok(())
 }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::acks::{Ack, AckedProducer};
 use crate::events::python_json;
+use crate::metrics::Metrics;
 
 pub use super::acks::Landed;
 
@@ -55,6 +56,8 @@ pub struct EventProducer {
     producer: Arc<AckedProducer>,
     /// The topics checked to exist at start; an event for another is refused.
     opened: Arc<HashSet<String>>,
+    /// Where acknowledged events are counted, for a program that serves metrics.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// How long start-up waits for the cluster to answer before giving up with a clear error.
@@ -75,7 +78,22 @@ impl EventProducer {
         Ok(Self {
             producer,
             opened: Arc::new(topics.iter().map(|t| (*t).to_owned()).collect()),
+            metrics: None,
         })
+    }
+
+    /// Counts every event the broker acknowledges in `metrics`.
+    #[must_use]
+    pub fn counted(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts an event sent without [`Self::send`] (a dead letter with its headers).
+    pub(super) fn count_sent(&self, topic: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent(topic);
+        }
     }
 
     /// Hands an event to librdkafka; the returned future resolves when the broker acknowledges it.
@@ -107,6 +125,7 @@ impl EventProducer {
     ) -> Result<Landed, ProduceError> {
         let delivery = self.enqueue(topic, key.as_bytes(), payload, headers)?;
         let landed = acknowledged(topic, delivery).await?;
+        self.count_sent(topic);
         super::event_log::produced(
             topic,
             landed.partition,

@@ -1,25 +1,45 @@
 //! Says in the log which partitions a member gains and loses, so scaling out (or a crashed
-//! instance's partitions moving to another) can be watched and checked.
+//! instance's partitions moving to another) can be watched and checked; and hands librdkafka's
+//! statistics, when asked for, to the metrics.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
+
+use crate::metrics::ClientStats;
 
 #[derive(Default)]
 pub struct RebalanceLogger {
     rebalances: AtomicU64,
+    stats: Option<Arc<ClientStats>>,
 }
 
 impl RebalanceLogger {
+    pub(crate) fn with_stats(stats: Arc<ClientStats>) -> Self {
+        Self {
+            rebalances: AtomicU64::new(0),
+            stats: Some(stats),
+        }
+    }
+
     /// How many assignments and revocations this member has seen.
     pub fn rebalances(&self) -> u64 {
         self.rebalances.load(Ordering::Relaxed)
     }
 }
 
-impl ClientContext for RebalanceLogger {}
+impl ClientContext for RebalanceLogger {
+    /// Called every `statistics.interval.ms`, set only when metrics are served.
+    fn stats(&self, statistics: Statistics) {
+        if let Some(stats) = &self.stats {
+            stats.update(&statistics);
+        }
+    }
+}
 
 impl ConsumerContext for RebalanceLogger {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

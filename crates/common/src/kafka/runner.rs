@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesOrdered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -19,9 +19,11 @@ use super::offsets::{OffsetTracker, Position};
 use super::rebalance::RebalanceLogger;
 use super::skipped_offsets::{Arrival, SkippedOffsets};
 use super::{consumer_config, event_log, HandleError, Inbound};
+use crate::backoff::Backoff;
 use crate::context::ServiceContext;
 use crate::logging::error_chain;
-use crate::settings::Topic;
+use crate::metrics::{reason_kind, Outcome};
+use crate::settings::{set_default, Topic};
 
 /// A service's own part: what to do with one event. Everything else is the loop's.
 pub trait Handler: Send + Sync + 'static {
@@ -44,9 +46,11 @@ pub enum RunnerError {
 
 /// Events handled at once by one instance; past this the loop stops polling until one finishes.
 const MAX_IN_FLIGHT: usize = 256;
+/// librdkafka's statistics, when metrics are served: often enough for a lag graph, rare enough
+/// that an idle shop stays quiet (each report is a JSON document of every partition it knows).
+const STATISTICS_INTERVAL_MS: &str = "10000";
 /// How long a shutdown waits for events already being handled before leaving them uncommitted.
 const DRAIN_PATIENCE: Duration = Duration::from_secs(3);
-const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
 
 /// Subscribes the service's consumer group to `topics` and feeds every event to `handler` until
 /// shutdown.
@@ -62,9 +66,20 @@ pub async fn run_consumer<H: Handler>(
         .ok_or(RunnerError::NoGroup(ctx.name.as_str()))?;
     let client_id = sys.client_ids.of(ctx.name);
     let names = sys.topics.names(topics);
+    let mut config = consumer_config(&ctx.settings.kafka, group_id, client_id);
+    let context = if ctx.metrics.served() {
+        set_default(
+            &mut config,
+            "statistics.interval.ms",
+            STATISTICS_INTERVAL_MS,
+        );
+        RebalanceLogger::with_stats(ctx.metrics.client().clone())
+    } else {
+        RebalanceLogger::default()
+    };
     let consumer: Arc<StreamConsumer<RebalanceLogger>> = Arc::new(
-        consumer_config(&ctx.settings.kafka, group_id, client_id)
-            .create_with_context(RebalanceLogger::default())
+        config
+            .create_with_context(context)
             .map_err(RunnerError::Create)?,
     );
     consumer
@@ -104,6 +119,7 @@ pub async fn run_consumer<H: Handler>(
                         }
                     }
                     event_log::received(&event);
+                    ctx.metrics.consumed(&event.topic);
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
                 }
                 Err(error) => {
@@ -184,11 +200,23 @@ async fn process<H: Handler>(
     event: Inbound,
 ) -> (Position, bool) {
     let position = (event.topic.clone(), event.partition, event.offset);
-    let mut pause = Duration::from_millis(100);
+    let _in_flight = ctx.metrics.in_flight();
+    let attempt = |outcome: Outcome, started: Instant| {
+        ctx.metrics
+            .attempt(&event.topic, outcome, started.elapsed());
+    };
+    let mut backoff = Backoff::default();
     loop {
+        let started = Instant::now();
         let failure = match handler.handle(&event).await {
-            Ok(()) => return (position, true),
-            Err(HandleError::Cancelled) => return (position, false),
+            Ok(()) => {
+                attempt(Outcome::Handled, started);
+                return (position, true);
+            }
+            Err(HandleError::Cancelled) => {
+                attempt(Outcome::Cancelled, started);
+                return (position, false);
+            }
             Err(HandleError::Malformed(reason)) => {
                 let key = event
                     .key
@@ -200,21 +228,26 @@ async fn process<H: Handler>(
                     event.origin()
                 );
                 match dead_letter(&ctx, &event, &reason.to_string()).await {
-                    Ok(()) => return (position, true),
+                    Ok(()) => {
+                        attempt(Outcome::DeadLettered, started);
+                        ctx.metrics
+                            .dead_lettered(&event.topic, reason_kind(&reason));
+                        return (position, true);
+                    }
                     Err(error) => format!("cannot dead-letter it: {}", error_chain(&error)),
                 }
             }
             Err(HandleError::Transient(error)) => error_chain(error.as_ref()),
         };
+        attempt(Outcome::Retried, started);
         tracing::warn!(
-            "Handling {} failed, retrying in {pause:?}: {failure}",
-            event.origin()
+            "Handling {} failed, retrying in {:?}: {failure}",
+            event.origin(),
+            backoff.pause()
         );
-        tokio::select! {
-            () = ctx.shutdown.cancelled() => return (position, false),
-            () = tokio::time::sleep(pause) => {}
+        if !backoff.wait(&ctx.shutdown).await {
+            return (position, false);
         }
-        pause = (pause * 2).min(MAX_RETRY_PAUSE);
     }
 }
 

@@ -17,8 +17,8 @@ pub use locate::{
     config_paths, resolve_config_file, ConfigPaths, Invocation, UsageError, USAGE_ARGS,
 };
 pub use sys::{
-    defaults, ClientIds, DeliveryStoreSettings, GroupIds, Menu, OrdersStoreSettings, StatusSource,
-    StoreLocation, SysSettings, TopicConfig, WebappSettings,
+    defaults, ClientIds, DeliveryStoreSettings, GroupIds, Menu, MetricsSettings,
+    OrdersStoreSettings, StatusSource, StoreLocation, SysSettings, TopicConfig, WebappSettings,
 };
 pub use topics::{Topic, Topics, DEFAULT_DEAD_LETTER};
 

@@ -1,6 +1,6 @@
 //! `config_sys/<name>.ini`: the original demo's sections and keys, read under the original's
-//! names, plus this port's additions (`[simulation]`, `[webapp]`, `[status-events]`, the
-//! dead-letter topic), which are all optional.
+//! names, plus this port's additions (`[simulation]`, `[webapp]`, `[status-events]`,
+//! `[metrics]`, the dead-letter topic), which are all optional.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,7 @@ pub struct SysSettings {
     /// Multiplies every simulated stage time; 0 makes the kitchen instant.
     pub time_scale: f64,
     pub webapp: WebappSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +152,29 @@ pub struct WebappSettings {
     pub max_streams_per_customer: usize,
 }
 
+/// `[metrics]`: where each program serves `GET /metrics`, apart from the customers' port;
+/// `None` (`off`) serves nothing and leaves the client's statistics off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    pub webapp: Option<SocketAddr>,
+    pub assemble: Option<SocketAddr>,
+    pub bake: Option<SocketAddr>,
+    pub delivery: Option<SocketAddr>,
+    pub status: Option<SocketAddr>,
+}
+
+impl MetricsSettings {
+    pub fn of(&self, service: ServiceName) -> Option<SocketAddr> {
+        match service {
+            ServiceName::Webapp => self.webapp,
+            ServiceName::Assemble => self.assemble,
+            ServiceName::Bake => self.bake,
+            ServiceName::Delivery => self.delivery,
+            ServiceName::Status => self.status,
+        }
+    }
+}
+
 /// Defaults of the sections this port adds, so the original's file works unchanged.
 pub mod defaults {
     pub const TIME_SCALE: f64 = 1.0;
@@ -159,6 +183,21 @@ pub mod defaults {
     pub const ADMIN_CLIENT_ID: &str = "pizza_client_admin";
     pub const MAX_STREAMS: usize = 20_000;
     pub const MAX_STREAMS_PER_CUSTOMER: usize = 16;
+
+    /// Each program's metrics port on loopback: 9401 to 9405, in the order an order meets them,
+    /// so the five programs of one host never collide with each other (a second instance on
+    /// the same host is moved to a port the system chooses, and says so).
+    pub fn metrics_address(service: crate::services::ServiceName) -> std::net::SocketAddr {
+        use crate::services::ServiceName;
+        let port = match service {
+            ServiceName::Webapp => 9401,
+            ServiceName::Assemble => 9402,
+            ServiceName::Bake => 9403,
+            ServiceName::Delivery => 9404,
+            ServiceName::Status => 9405,
+        };
+        std::net::SocketAddr::from(([127, 0, 0, 1], port))
+    }
 }
 
 impl SysSettings {
@@ -221,9 +260,35 @@ impl SysSettings {
                     |v: &usize| *v > 0,
                 )?,
             },
+            metrics: metrics(file)?,
             status,
         })
     }
+}
+
+fn metrics(file: &IniFile) -> Result<MetricsSettings, SettingsError> {
+    let address = |service: ServiceName| -> Result<Option<SocketAddr>, SettingsError> {
+        let key = service.as_str();
+        match file.optional("metrics", key)?.as_deref() {
+            None => Ok(Some(defaults::metrics_address(service))),
+            Some("off") => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                file.invalid(
+                    "metrics",
+                    key,
+                    text,
+                    "an address such as 127.0.0.1:9402 (port 0: the system chooses), or off",
+                )
+            }),
+        }
+    };
+    Ok(MetricsSettings {
+        webapp: address(ServiceName::Webapp)?,
+        assemble: address(ServiceName::Assemble)?,
+        bake: address(ServiceName::Bake)?,
+        delivery: address(ServiceName::Delivery)?,
+        status: address(ServiceName::Status)?,
+    })
 }
 
 fn group_ids(file: &IniFile) -> Result<GroupIds, SettingsError> {
@@ -398,6 +463,47 @@ mod tests {
         assert_eq!(settings.time_scale, 1.0);
         assert_eq!(settings.webapp.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(settings.status_source, StatusSource::Detect);
+        let ports: Vec<u16> = ServiceName::ALL
+            .iter()
+            .filter_map(|s| settings.metrics.of(*s))
+            .map(|a| a.port())
+            .collect();
+        assert_eq!(
+            ports,
+            [9405, 9404, 9403, 9402, 9401],
+            "one port each, none shared"
+        );
+    }
+
+    #[test]
+    fn metrics_addresses_are_read_and_can_be_turned_off() {
+        let (_, text) = shipped();
+        let settings = with(
+            &text,
+            "[state-store-orders]",
+            "[metrics]\nbake = 0.0.0.0:0\nstatus = off\n[state-store-orders]",
+        )
+        .expect("valid");
+        assert_eq!(
+            settings.metrics.of(ServiceName::Bake),
+            Some("0.0.0.0:0".parse().expect("address"))
+        );
+        assert_eq!(settings.metrics.of(ServiceName::Status), None);
+        assert_eq!(
+            settings.metrics.of(ServiceName::Assemble),
+            Some(defaults::metrics_address(ServiceName::Assemble))
+        );
+        let error = with(
+            &text,
+            "[state-store-orders]",
+            "[metrics]\nbake = oven\n[state-store-orders]",
+        )
+        .expect_err("not an address");
+        assert_eq!(
+            error.to_string(),
+            "default.ini: [metrics] bake = \"oven\" is not an address such as 127.0.0.1:9402 \
+             (port 0: the system chooses), or off"
+        );
     }
 
     /// postgres.ini is default.ini with both stores on PostgreSQL, and nothing else different.

@@ -1,0 +1,302 @@
+//! What a service tells Prometheus: the events it consumes, sends, handles, retries and
+//! dead-letters, its consumer's own view of its partitions (librdkafka's statistics), and its
+//! group's lag as the broker sees it, named as kafka_exporter names it so existing dashboards
+//! work. One explicit registry per process; nothing global. Labels are topics, partitions,
+//! outcomes and reason kinds, never an order, a customer or a path: each has a handful of values.
+
+mod broker_lag;
+mod client_stats;
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+pub use broker_lag::BrokerLag;
+pub(crate) use client_stats::ClientStats;
+pub use server::{serve, ServeError, URL_MARKER};
+
+use crate::events::EventError;
+
+/// How handling an event (one attempt of it) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Handled,
+    DeadLettered,
+    /// Failed for now (broker, database); tried again after a pause.
+    Retried,
+    /// Interrupted by shutdown, to be redone after a restart.
+    Cancelled,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::DeadLettered => "dead_lettered",
+            Outcome::Retried => "retried",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Why an event was dead-lettered, as a fixed kind: the free text stays in the log and in the
+/// dead letter's `error.reason` header.
+pub fn reason_kind(error: &EventError) -> &'static str {
+    match error {
+        EventError::MissingKey => "missing_key",
+        EventError::BadKey(_) => "bad_key",
+        EventError::MissingValue => "missing_value",
+        EventError::BadValue(_) => "bad_value",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TopicLabels {
+    messaging_destination_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ProcessLabels {
+    messaging_destination_name: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DeadLetterLabels {
+    messaging_destination_name: String,
+    reason: &'static str,
+}
+
+/// Handling times range from a status folded in a millisecond to a delivery of half a minute
+/// (the shop's slowest stage, doubled for a pending order): OpenTelemetry's default messaging
+/// buckets, extended to a minute.
+const PROCESS_BUCKETS: [f64; 17] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 30.0,
+    60.0,
+];
+
+fn process_histogram() -> Histogram {
+    Histogram::new(PROCESS_BUCKETS)
+}
+
+/// Every figure of one process; cheap to update (atomics behind a read lock per label set).
+pub struct Metrics {
+    registry: Registry,
+    consumed: Family<TopicLabels, Counter>,
+    sent: Family<TopicLabels, Counter>,
+    process: Family<ProcessLabels, Histogram, fn() -> Histogram>,
+    retries: Family<TopicLabels, Counter>,
+    dead_letters: Family<DeadLetterLabels, Counter>,
+    in_flight: Gauge,
+    client: Arc<ClientStats>,
+    broker_lag: Option<Arc<BrokerLag>>,
+    served: bool,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("served", &self.served)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    /// Counted but served nowhere (`[metrics] <service> = off`, tests that run a loop in-process).
+    fn default() -> Self {
+        Self::new(false, None)
+    }
+}
+
+impl Metrics {
+    /// `served`: whether a listener will publish them, which is when librdkafka's statistics are
+    /// worth asking for. `broker_lag`: the group whose lag the broker is asked for on each scrape.
+    pub fn new(served: bool, broker_lag: Option<BrokerLag>) -> Self {
+        let mut registry = Registry::default();
+        let consumed = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "messaging_client_consumed_messages",
+            "Events received from each topic, before handling",
+            consumed.clone(),
+        );
+        let sent = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "messaging_client_sent_messages",
+            "Events sent to each topic and acknowledged by the broker",
+            sent.clone(),
+        );
+        let process = Family::<ProcessLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            process_histogram,
+        );
+        registry.register(
+            "messaging_process_duration_seconds",
+            "Time of each attempt at handling an event, by topic and outcome (handled, dead_lettered, retried, cancelled)",
+            process.clone(),
+        );
+        let retries = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "pizza_handling_retries",
+            "Attempts at handling an event that failed for now (broker, database) and are tried again",
+            retries.clone(),
+        );
+        let dead_letters = Family::<DeadLetterLabels, Counter>::default();
+        registry.register(
+            "pizza_dead_letters",
+            "Events that can never be handled, by the topic they came from and the reason's kind",
+            dead_letters.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "pizza_events_in_flight",
+            "Events received and not yet done with",
+            in_flight.clone(),
+        );
+        let client = Arc::new(ClientStats::default());
+        client.register(&mut registry);
+        let broker_lag = broker_lag.map(Arc::new);
+        if let Some(lag) = &broker_lag {
+            registry.register_collector(Box::new(lag.clone()));
+        }
+        Self {
+            registry,
+            consumed,
+            sent,
+            process,
+            retries,
+            dead_letters,
+            in_flight,
+            client,
+            broker_lag,
+            served,
+        }
+    }
+
+    /// Whether anyone can read these: the consumer asks librdkafka for statistics only then.
+    pub fn served(&self) -> bool {
+        self.served
+    }
+
+    pub fn consumed(&self, topic: &str) {
+        self.consumed.get_or_create(&topic_labels(topic)).inc();
+    }
+
+    pub fn sent(&self, topic: &str) {
+        self.sent.get_or_create(&topic_labels(topic)).inc();
+    }
+
+    pub fn attempt(&self, topic: &str, outcome: Outcome, took: Duration) {
+        let labels = ProcessLabels {
+            messaging_destination_name: topic.to_owned(),
+            outcome: outcome.as_str(),
+        };
+        self.process
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        if outcome == Outcome::Retried {
+            self.retries.get_or_create(&topic_labels(topic)).inc();
+        }
+    }
+
+    pub fn dead_lettered(&self, topic: &str, reason: &'static str) {
+        let labels = DeadLetterLabels {
+            messaging_destination_name: topic.to_owned(),
+            reason,
+        };
+        self.dead_letters.get_or_create(&labels).inc();
+    }
+
+    /// Counts an event as in flight until the returned guard is dropped, however its handling
+    /// ends (a shutdown drops unfinished ones).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+
+    pub(crate) fn client(&self) -> &Arc<ClientStats> {
+        &self.client
+    }
+
+    /// The page a scrape returns, in the Prometheus text format. Asks the broker first (it
+    /// blocks, so on the blocking pool), only now: an idle shop nobody scrapes asks nothing.
+    /// After `patience` the page goes without the broker's figures from this round.
+    pub async fn scrape(&self, patience: Duration) -> Result<String, std::fmt::Error> {
+        if let Some(lag) = &self.broker_lag {
+            lag.refresh_off_thread(patience).await;
+        }
+        let mut page = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut page, &self.registry)?;
+        Ok(page)
+    }
+}
+
+fn topic_labels(topic: &str) -> TopicLabels {
+    TopicLabels {
+        messaging_destination_name: topic.to_owned(),
+    }
+}
+
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(metrics: &Metrics) -> String {
+        let mut page = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut page, &metrics.registry)
+            .expect("encodes");
+        page
+    }
+
+    #[test]
+    fn counts_by_topic_outcome_and_reason_kind() {
+        let metrics = Metrics::default();
+        metrics.consumed("pizza-ordered");
+        metrics.consumed("pizza-ordered");
+        metrics.sent("pizza-assembled");
+        metrics.attempt("pizza-ordered", Outcome::Retried, Duration::from_millis(3));
+        metrics.attempt("pizza-ordered", Outcome::Handled, Duration::from_millis(20));
+        metrics.dead_lettered(
+            "pizza-ordered",
+            reason_kind(&EventError::BadValue("expected value at line 1".into())),
+        );
+        let page = page(&metrics);
+        for line in [
+            "messaging_client_consumed_messages_total{messaging_destination_name=\"pizza-ordered\"} 2",
+            "messaging_client_sent_messages_total{messaging_destination_name=\"pizza-assembled\"} 1",
+            "pizza_handling_retries_total{messaging_destination_name=\"pizza-ordered\"} 1",
+            "pizza_dead_letters_total{messaging_destination_name=\"pizza-ordered\",reason=\"bad_value\"} 1",
+            "messaging_process_duration_seconds_count{messaging_destination_name=\"pizza-ordered\",outcome=\"handled\"} 1",
+            "messaging_process_duration_seconds_bucket{messaging_destination_name=\"pizza-ordered\",outcome=\"handled\",le=\"0.025\"} 1",
+            "messaging_process_duration_seconds_bucket{messaging_destination_name=\"pizza-ordered\",outcome=\"handled\",le=\"0.01\"} 0",
+            "# TYPE messaging_process_duration_seconds histogram",
+        ] {
+            assert!(page.lines().any(|l| l == line), "{line:?} not in:\n{page}");
+        }
+        assert!(!page.contains("line 1"), "free text never becomes a label");
+    }
+
+    #[test]
+    fn in_flight_counts_until_the_guard_goes() {
+        let metrics = Metrics::default();
+        let first = metrics.in_flight();
+        let second = metrics.in_flight();
+        assert!(page(&metrics).contains("pizza_events_in_flight 2\n"));
+        drop(first);
+        drop(second);
+        assert!(page(&metrics).contains("pizza_events_in_flight 0\n"));
+    }
+}

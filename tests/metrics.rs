@@ -1,0 +1,268 @@
+//! Every kitchen service's metrics, read the way an operator reads them: a real Prometheus server
+//! scrapes each `/metrics` every second, and its query API must agree with what the test sent:
+//! events consumed and sent per topic, handling outcomes, dead letters by reason, and the lag of
+//! every group (the broker's view and each member's own) back to zero once all is handled.
+
+use std::time::Duration;
+
+use pizza_tests::prometheus::Prometheus;
+use pizza_tests::shop::{ids, order_details};
+use pizza_tests::{Broker, Shop};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Counters are scraped every second; lag also waits for a commit (librdkafka commits stored
+/// offsets every 5 s) and the member's own view for its statistics (every 10 s).
+const SETTLED: Duration = Duration::from_secs(45);
+const ORDERS: usize = 12;
+
+async fn expect(prometheus: &Prometheus, promql: &str, expected: f64) {
+    if let Err(problem) = prometheus.wait_for_value(promql, expected, SETTLED).await {
+        panic!("{problem}");
+    }
+}
+
+fn consumed(job: &str, topic: &str) -> String {
+    format!(
+        "sum(messaging_client_consumed_messages_total{{job=\"{job}\",messaging_destination_name=\"{topic}\"}})"
+    )
+}
+
+fn sent(job: &str, topic: &str) -> String {
+    format!(
+        "sum(messaging_client_sent_messages_total{{job=\"{job}\",messaging_destination_name=\"{topic}\"}})"
+    )
+}
+
+fn handled(job: &str, topic: &str) -> String {
+    format!(
+        "sum(messaging_process_duration_seconds_count{{job=\"{job}\",messaging_destination_name=\"{topic}\",outcome=\"handled\"}})"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_behind() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[]).await;
+    let services = shop.start_pipeline();
+    let mut targets = Vec::new();
+    for service in &services {
+        targets.push((service.name.as_str(), service.metrics_url().await));
+    }
+    let jobs: Vec<(&str, &str)> = targets.iter().map(|(j, u)| (*j, u.as_str())).collect();
+    let prometheus = Prometheus::start(&jobs).await;
+    expect(&prometheus, "sum(up)", 4.0).await;
+
+    let producer = shop.producer().await;
+    let orders = ids("3e7c", ORDERS);
+    for id in &orders {
+        shop.place_order(&producer, id).await;
+    }
+    shop.wait_for_all(&orders, 999, PATIENCE).await;
+
+    let n = ORDERS as f64;
+    let topics = &shop.sys.topics;
+    let (ordered, assembled, baked) = (&topics.ordered, &topics.assembled, &topics.baked);
+    let (delivered, status) = (&topics.delivered, &topics.status);
+    for (promql, value) in [
+        (consumed("assemble", ordered), n),
+        (handled("assemble", ordered), n),
+        (sent("assemble", assembled), n),
+        (sent("assemble", status), n),
+        (consumed("bake", assembled), n),
+        (handled("bake", assembled), n),
+        (sent("bake", baked), n),
+        (sent("bake", status), n),
+        (consumed("delivery", ordered), n),
+        (consumed("delivery", baked), n),
+        (sent("delivery", delivered), n),
+        (sent("delivery", status), n),
+        // 100 from the order's placing, then 200, 300 and 999 from the kitchen.
+        (consumed("status", status), 4.0 * n),
+        (handled("status", status), 4.0 * n),
+    ] {
+        expect(&prometheus, &promql, value).await;
+    }
+
+    // The broker's view, as kafka_exporter names it: every partition of every topic each group
+    // reads, its end where the events are, and nothing left to handle.
+    for (job, group, partitions) in [
+        ("assemble", "pizza_assemble", 2.0),
+        ("bake", "pizza_bake", 2.0),
+        ("delivery", "pizza_delivery", 4.0),
+        ("status", "pizza_status", 2.0),
+    ] {
+        let lag = format!("kafka_consumergroup_lag{{job=\"{job}\",consumergroup=\"{group}\"}}");
+        expect(&prometheus, &format!("count({lag})"), partitions).await;
+        expect(&prometheus, &format!("sum({lag})"), 0.0).await;
+        expect(
+            &prometheus,
+            &format!("sum(kafka_consumergroup_lag_sum{{job=\"{job}\",consumergroup=\"{group}\"}})"),
+            0.0,
+        )
+        .await;
+        expect(
+            &prometheus,
+            &format!("sum(kafka_consumergroup_members{{job=\"{job}\",consumergroup=\"{group}\"}})"),
+            1.0,
+        )
+        .await;
+        // The member's own view, from librdkafka's statistics.
+        expect(
+            &prometheus,
+            &format!("sum(librdkafka_consumer_assigned_partitions{{job=\"{job}\"}})"),
+            partitions,
+        )
+        .await;
+        expect(
+            &prometheus,
+            &format!("sum(librdkafka_consumer_lag_stored{{job=\"{job}\"}})"),
+            0.0,
+        )
+        .await;
+        expect(
+            &prometheus,
+            &format!("sum(pizza_events_in_flight{{job=\"{job}\"}})"),
+            0.0,
+        )
+        .await;
+    }
+    expect(
+        &prometheus,
+        &format!(
+            "sum(kafka_topic_partition_current_offset{{job=\"assemble\",topic=\"{ordered}\"}})"
+        ),
+        n,
+    )
+    .await;
+    expect(
+        &prometheus,
+        &format!("sum(kafka_topic_partition_current_offset{{job=\"status\",topic=\"{status}\"}})"),
+        4.0 * n,
+    )
+    .await;
+
+    // Poison: a value that is not JSON on the oven's input, and an order with no key at all.
+    let bad = producer
+        .producer()
+        .enqueue(assembled, b"bad0f00d", b"{not json", None)
+        .expect("enqueued");
+    common::kafka::acknowledged(assembled, bad)
+        .await
+        .expect("poison sent");
+    let raw: FutureProducer = common::kafka::producer_config(&shop.kafka, "pizza-tests-raw")
+        .create()
+        .expect("raw producer");
+    let value = serde_json::to_vec(&order_details("keyless")).expect("json");
+    raw.send(
+        FutureRecord::<(), _>::to(ordered).payload(&value),
+        Duration::from_secs(10),
+    )
+    .await
+    .map_err(|(e, _)| e)
+    .expect("keyless event sent");
+    let dead = &topics.dead_letter;
+    for (job, topic, reason) in [
+        ("bake", assembled, "bad_value"),
+        ("assemble", ordered, "missing_key"),
+        ("delivery", ordered, "missing_key"),
+    ] {
+        expect(
+            &prometheus,
+            &format!(
+                "sum(pizza_dead_letters_total{{job=\"{job}\",messaging_destination_name=\"{topic}\",reason=\"{reason}\"}})"
+            ),
+            1.0,
+        )
+        .await;
+        expect(
+            &prometheus,
+            &format!("sum(pizza_dead_letters_total{{job=\"{job}\"}})"),
+            1.0,
+        )
+        .await;
+        expect(
+            &prometheus,
+            &format!(
+                "sum(messaging_process_duration_seconds_count{{job=\"{job}\",outcome=\"dead_lettered\"}})"
+            ),
+            1.0,
+        )
+        .await;
+        expect(&prometheus, &sent(job, dead), 1.0).await;
+    }
+    expect(&prometheus, &consumed("bake", assembled), n + 1.0).await;
+    expect(
+        &prometheus,
+        "sum(pizza_handling_retries_total) or vector(0)",
+        0.0,
+    )
+    .await;
+
+    // No order, customer or free text ever becomes a label.
+    for (job, url) in &targets {
+        let page = reqwest::get(url.as_str())
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|e| panic!("{job}'s metrics: {e}"))
+            .text()
+            .await
+            .expect("a page");
+        for id in orders
+            .iter()
+            .map(String::as_str)
+            .chain(["bad0f00d", "keyless"])
+        {
+            assert!(
+                !page.contains(id),
+                "{job}'s metrics name order {id}:\n{page}"
+            );
+            let customer = order_details(id).customer_id;
+            assert!(!page.contains(&customer), "{job}'s metrics name a customer");
+        }
+        assert!(
+            !page.contains("not json") && !page.contains("expected"),
+            "{page}"
+        );
+    }
+}
+
+/// A second instance on the same host finds its configured metrics address taken: it says so once
+/// and serves on a port the system chooses, and handles orders all the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_metrics_address_moves_the_listener_not_the_service() {
+    let broker = Broker::start();
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let taken = holder.local_addr().expect("its address").to_string();
+    let shop = Shop::open(&broker, &[("metrics", "assemble", &taken)]).await;
+    let assemble = shop.start(common::services::ServiceName::Assemble);
+    let url = assemble.metrics_url().await;
+    assert!(
+        !url.contains(&taken),
+        "the taken address is not the one served: {url}"
+    );
+    let log = assemble.log();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("WARNING") && l.contains(&format!("Metrics address {taken} is taken"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning:\n{log}");
+    let page = reqwest::get(&url)
+        .await
+        .expect("served")
+        .text()
+        .await
+        .expect("a page");
+    assert!(
+        page.contains("# TYPE pizza_events_in_flight gauge"),
+        "{page}"
+    );
+
+    let producer = shop.producer().await;
+    shop.place_order(&producer, "7a4e0001").await;
+    assemble
+        .wait_for_log("Order '7a4e0001' is assembled!", PATIENCE)
+        .await;
+}
