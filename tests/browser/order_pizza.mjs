@@ -48,7 +48,7 @@ try {
   assert.equal(await page.getAttribute("input[name=order_id]", "placeholder"), "Order");
   assert.equal(await page.textContent("form.search button"), "Search");
   await page.click("header summary");
-  assert.deepEqual(await page.locator("details.user a").allTextContents(),
+  assert.deepEqual(await page.locator("details.user a, details.user button").allTextContents(),
     ["Demo Architecture", "Demo Service Flow", "Logout"]);
   for (const picture of await page.locator("details.user a[target=_blank]").evaluateAll((as) => as.map((a) => a.href))) {
     const response = await page.request.get(picture);

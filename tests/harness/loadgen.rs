@@ -173,6 +173,27 @@ impl Customer {
         response.text().await.map_err(transport(path))
     }
 
+    /// The session cookie (`name=value`), for requests made by hand.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
+    /// Logs out with the navigation's form, sent from `origin` (the shop's own when `None`);
+    /// the status the web app answers.
+    pub async fn logout(&self, origin: Option<&str>) -> Result<StatusCode, Failure> {
+        let response = self
+            .client
+            .post(format!("{}/logout", self.base))
+            .header(COOKIE, &self.cookie)
+            .header("origin", origin.unwrap_or(&self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .map_err(transport("/logout"))?;
+        Ok(response.status())
+    }
+
     /// GETs a page and checks it answers 200.
     pub async fn get(&self, path: &str) -> Result<(), Failure> {
         let response = self

@@ -116,15 +116,51 @@ pub fn error_chain(error: &(dyn Error + 'static)) -> String {
     text
 }
 
+/// Controls, and the format and separator characters (Unicode Cf, Zl, Zp, as of Unicode 15)
+/// that reorder or hide text, or break a line in a log file or a panel.
+pub fn hides_or_breaks_text(c: char) -> bool {
+    const FORMAT: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x2028, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+    ];
+    let code = u32::from(c);
+    c.is_control()
+        || FORMAT
+            .iter()
+            .any(|(first, last)| (*first..=*last).contains(&code))
+}
+
 /// Text from outside (event values, keys, user names) as it may appear in a log line: apostrophes
-/// and control characters escaped, so it can neither name an order the way our own lines do
-/// (`'b32ad0f1'`, which is how an order's lines are found) nor forge a line of its own. The
-/// escapes are JSON's, so a JSON value stays valid JSON.
+/// and control, format and separator characters escaped, so it can neither name an order the way
+/// our own lines do (`'b32ad0f1'`, which is how an order's lines are found), forge a line of its
+/// own, nor hide or reorder what a reader sees. The escapes are JSON's (UTF-16 units), so a JSON
+/// value stays valid JSON.
 pub fn quote_safe(text: &str) -> String {
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
-        if c == '\'' || c.is_control() {
-            let _ = write!(safe, "\\u{:04x}", u32::from(c));
+        if c == '\'' || hides_or_breaks_text(c) {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(safe, "\\u{unit:04x}");
+            }
         } else {
             safe.push(c);
         }
@@ -140,6 +176,11 @@ mod tests {
     fn outside_text_cannot_name_an_order_or_break_a_line() {
         assert_eq!(quote_safe("key '0badf00d'"), "key \\u00270badf00d\\u0027");
         assert_eq!(quote_safe("a\nINFO b"), "a\\u000aINFO b");
+        assert_eq!(quote_safe("a\u{2028}b\u{202e}c"), "a\\u2028b\\u202ec");
+        let tagged = quote_safe("\"a\u{e0001}\"");
+        assert_eq!(tagged, "\"a\\udb40\\udc01\"");
+        let value: serde_json::Value = serde_json::from_str(&tagged).expect("still JSON");
+        assert_eq!(value, "a\u{e0001}");
         assert_eq!(quote_safe(r#"{"username":"Ann"}"#), r#"{"username":"Ann"}"#);
         let json = quote_safe(r#"{"username":"O'Brien"}"#);
         let value: serde_json::Value = serde_json::from_str(&json).expect("still JSON");

@@ -2,14 +2,19 @@
 //! orders and produces `pizza-ordered`) and a reader of the Query side's view.
 
 pub mod assets;
+pub mod deadline;
 pub mod error;
+pub mod limits;
 pub mod log_feed;
+pub mod log_index;
 pub mod order_form;
 pub mod order_json;
 pub mod order_logs;
 pub mod pages;
+pub mod rate_limit;
 pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod session;
 pub mod session_key;
 pub mod startup;

@@ -6,24 +6,52 @@ use std::process::ExitCode;
 use anyhow::Context;
 use common::logging::LOG_FOLDER;
 use common::services::ServiceName;
-use webapp::startup::build_state;
+use common::settings::{config_paths, Invocation};
+use webapp::limits::{descriptor_limit, WebLimits};
+use webapp::serve::{serve, ServeOptions};
+use webapp::startup::build_state_with;
 
 fn main() -> ExitCode {
     common::app::run(
         ServiceName::Webapp.as_str(),
         |settings, shutdown| async move {
+            let limits = web_limits()?;
             let bind = settings.sys.webapp.bind;
-            let state = build_state(&settings, PathBuf::from(LOG_FOLDER), &shutdown).await?;
+            let descriptors = descriptor_limit();
+            let max_connections = limits.connection_cap(descriptors);
+            if limits
+                .max_connections
+                .is_some_and(|asked| asked > max_connections)
+            {
+                tracing::warn!(
+                    "[webapp] max_connections lowered to {max_connections}, below the limit of \
+                     {} open files",
+                    descriptors.unwrap_or_default()
+                );
+            }
+            let options = ServeOptions {
+                request_deadline: limits.request_deadline,
+                max_connections,
+            };
+            let state =
+                build_state_with(&settings, limits, PathBuf::from(LOG_FOLDER), &shutdown).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind} ([webapp] bind)"))?;
             // The address actually bound: with port 0 in the configuration, the system picks one.
             let address = listener.local_addr()?;
             tracing::info!("Web app listening on http://{address}");
-            axum::serve(listener, webapp::router(state))
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await?;
+            serve(listener, webapp::router(state), options, shutdown).await;
             Ok(())
         },
     )
+}
+
+/// The web app's own `[webapp]` keys, from the same system file the shared settings came from.
+fn web_limits() -> anyhow::Result<WebLimits> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match config_paths(&args)? {
+        Invocation::Run(paths) => Ok(WebLimits::load(&paths.sys)?),
+        Invocation::Help => Ok(WebLimits::default()),
+    }
 }

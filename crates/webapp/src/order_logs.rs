@@ -120,7 +120,7 @@ pub fn orders_named(entry: &str) -> Vec<String> {
 
 /// Sorts entries by their time of day. Entries of one order span minutes, so when they seem to
 /// span more than half a day, the order crossed midnight and the small times come last.
-fn sort_by_time(entries: &mut [String]) {
+pub(crate) fn sort_by_time(entries: &mut [String]) {
     let times: Vec<u32> = entries.iter().filter_map(|e| time_of_day(e)).collect();
     let crosses_midnight = match (times.iter().min(), times.iter().max()) {
         (Some(min), Some(max)) => max - min > DAY_MS / 2,

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use axum_extra::extract::{Form, PrivateCookieJar};
 use common::events::{now_ms, OrderDetails, PizzaOrdered};
@@ -20,9 +22,11 @@ use crate::order_json::OrderJson;
 use crate::pages::{
     render, render_as, LoginPage, MenuPage, OrderPage, OrderView, OrdersPage, Problem,
 };
-use crate::session::{read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS};
+use crate::session::{
+    no_store, read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS,
+};
 use crate::state::AppState;
-use crate::{assets, order_logs, security, streams};
+use crate::{assets, deadline, order_logs, security, streams};
 
 /// Forms here are a few hundred bytes; anything near this is not a pizza order.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -31,7 +35,7 @@ const ORDERS_SHOWN: usize = 100;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/login", get(login_page).post(login))
-        .route("/logout", get(logout))
+        .route("/logout", post(logout))
         .route("/", get(menu).post(place_order))
         .route("/orders", get(orders))
         .route("/orders/search", get(search))
@@ -45,8 +49,14 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::asset))
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), read_session))
-        .layer(middleware::from_fn(security::same_origin_posts));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            deadline::body_deadline,
+        ))
+        // Inside the session layer, so its refusal is the shop's page too.
+        .layer(middleware::from_fn(security::same_origin_posts))
+        .layer(middleware::from_fn(no_store))
+        .layer(middleware::from_fn_with_state(state.clone(), read_session));
     security::with_headers(routes).with_state(state)
 }
 
@@ -58,16 +68,37 @@ async fn login_page() -> Result<Response, AppError> {
     })
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    username: String,
-}
-
-async fn login(jar: PrivateCookieJar, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
-    let username = username_from_form(&form.username).ok_or_else(|| AppError::BadField {
+/// The login form, read by hand: a name that is not UTF-8 is refused, where a form extractor
+/// would quietly turn its bytes into U+FFFD.
+async fn login(
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let refused = |message: &str| AppError::BadField {
         field: "username",
-        message: format!("at most {MAX_USERNAME_CHARS} characters, and no control characters"),
+        message: message.to_owned(),
+    };
+    let raw = order_form::single_field(&body, "username")
+        .map_err(|problem| refused(problem.as_str()))?
+        .unwrap_or_default();
+    let raw = String::from_utf8(raw).map_err(|_| refused("not valid UTF-8 text"))?;
+    let username = username_from_form(&raw).ok_or_else(|| {
+        refused(&format!(
+            "at most {MAX_USERNAME_CHARS} characters, and no control, format or line separator \
+             characters"
+        ))
     })?;
     let customer = Customer::new(username);
     tracing::info!(
@@ -78,8 +109,22 @@ async fn login(jar: PrivateCookieJar, Form(form): Form<LoginForm>) -> Result<Res
     Ok((jar.add(customer.cookie()), Redirect::to("/")).into_response())
 }
 
-async fn logout(jar: PrivateCookieJar) -> Response {
-    (jar.remove(COOKIE), Redirect::to("/login")).into_response()
+/// Ends the session on every web app sharing the store, so the cookie is worth nothing even
+/// where the browser (or anyone who copied it) keeps it. A `POST`, behind the same-origin check,
+/// so another site cannot log a customer out.
+async fn logout(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    request: axum::extract::Request,
+) -> Result<Response, AppError> {
+    if let Some(customer) = request.extensions().get::<Customer>() {
+        state
+            .store
+            .end_sessions(&customer.customer_id, now_ms())
+            .await?;
+        tracing::info!("customer_id '{}' logged out", customer.customer_id);
+    }
+    Ok((jar.remove(COOKIE), Redirect::to("/login")).into_response())
 }
 
 async fn menu(State(state): State<AppState>, customer: Customer) -> Result<Response, AppError> {
@@ -97,6 +142,7 @@ async fn place_order(
     customer: Customer,
     Form(form): Form<OrderForm>,
 ) -> Result<Response, AppError> {
+    state.order_rate.check(&customer.customer_id)?;
     let pizza = match form.clone().validate(&state.sys.menu) {
         Ok(pizza) => pizza,
         // The menu again, with what was chosen and what was wrong; the browser's own check of
@@ -326,6 +372,7 @@ async fn order_logs(
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
+    state.log_rate.check(&customer.customer_id)?;
     let logs = read_order_logs(&state, record.order_id).await?;
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-store")],
@@ -339,8 +386,8 @@ pub(crate) async fn read_order_logs(
     state: &AppState,
     order_id: String,
 ) -> Result<order_logs::OrderLogs, AppError> {
-    let dir = state.logs_dir.clone();
-    let reading = tokio::task::spawn_blocking(move || order_logs::read(&dir, &order_id));
+    let index = state.log_index.clone();
+    let reading = tokio::task::spawn_blocking(move || index.read(&order_id));
     tokio::time::timeout(LOG_READ_PATIENCE, reading)
         .await
         .map_err(|_| AppError::Internal(Box::new(SlowLogs(LOG_READ_PATIENCE))))?

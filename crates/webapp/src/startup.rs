@@ -9,14 +9,27 @@ use common::settings::{Settings, Topic};
 use common::store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::WebLimits;
 use crate::log_feed::LogFeed;
+use crate::log_index::LogIndex;
+use crate::rate_limit::RateLimit;
 use crate::session_key::session_key;
 use crate::state::{AppState, Shared};
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
 
+/// [`build_state_with`] the default limits.
 pub async fn build_state(
     settings: &Settings,
+    logs_dir: PathBuf,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<AppState> {
+    build_state_with(settings, WebLimits::default(), logs_dir, shutdown).await
+}
+
+pub async fn build_state_with(
+    settings: &Settings,
+    limits: WebLimits,
     logs_dir: PathBuf,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<AppState> {
@@ -31,11 +44,14 @@ pub async fn build_state(
         outbound: Outbound::new(producer, settings, &[Topic::Ordered], client_id, shutdown).await,
         view_feed: ViewFeed::start(store.clone(), shutdown).await?,
         log_feed: LogFeed::start(&logs_dir, shutdown),
+        log_index: Arc::new(LogIndex::new(&logs_dir)),
         streams: StreamLimits::new(sys.webapp.max_streams_per_customer, sys.webapp.max_streams),
+        order_rate: RateLimit::per_minute("ordered", limits.orders_per_minute),
+        log_rate: RateLimit::per_minute("asked for the log panel", limits.log_reads_per_minute),
+        limits,
         shutdown: shutdown.clone(),
         sys: Arc::new(sys.clone()),
         store,
         key,
-        logs_dir,
     }))
 }

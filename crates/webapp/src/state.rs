@@ -1,7 +1,6 @@
 //! What every handler shares.
 
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -11,7 +10,10 @@ use common::settings::SysSettings;
 use common::store::OrderStore;
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::WebLimits;
 use crate::log_feed::LogFeed;
+use crate::log_index::LogIndex;
+use crate::rate_limit::RateLimit;
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
 
@@ -38,13 +40,17 @@ pub struct Shared {
     pub store: Arc<dyn OrderStore>,
     pub outbound: Outbound,
     pub key: Key,
-    /// Where the services write their logs, read for an order's flow panel.
-    pub logs_dir: PathBuf,
     /// The view's changes, for the order pages' streams.
     pub view_feed: ViewFeed,
     /// New log entries, for the flow panels' streams.
     pub log_feed: LogFeed,
+    /// Every order's log entries so far, for the flow panels.
+    pub log_index: Arc<LogIndex>,
     pub streams: StreamLimits,
+    /// Deadlines, session lifetimes and each customer's share (`[webapp]`).
+    pub limits: WebLimits,
+    pub order_rate: RateLimit,
+    pub log_rate: RateLimit,
     /// Streams end when it is cancelled, so a graceful shutdown is not held up by them.
     pub shutdown: CancellationToken,
 }

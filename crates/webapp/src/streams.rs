@@ -123,7 +123,12 @@ pub async fn order_events(
     // Following first, then reading: a change committed in between arrives twice (the second
     // copy is dropped by its sequence number) instead of not at all.
     let following = state.view_feed.follow_order(&order_id);
-    let since = last_event_id(&headers);
+    // An id past the newest change was never sent by this shop (or comes from a store since
+    // replaced): waiting for it would keep the stream silent for good, so it counts as absent.
+    let since = match last_event_id(&headers) {
+        Some(id) if id > state.store.last_change().await? => None,
+        other => other,
+    };
     let history = state
         .store
         .order_changes_after(&order_id, since.unwrap_or(0))
@@ -187,6 +192,7 @@ pub async fn log_events(
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
     let record = own_order(&state, &customer, &order_id).await?;
+    state.log_rate.check(&customer.customer_id)?;
     let permit = state.streams.open(&customer.customer_id)?;
     // Following first, then reading what is written: an entry written in between may come
     // twice, and the panel shows it once.

@@ -1,6 +1,8 @@
 //! The web app's handlers on a real broker and a temporary SQLite file, driven through the real
 //! router without a network listener.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -8,7 +10,8 @@ use http_body_util::BodyExt;
 use pizza_tests::topic_reader::read_all;
 use pizza_tests::{Broker, Shop};
 use tower::ServiceExt;
-use webapp::startup::build_state;
+use webapp::limits::WebLimits;
+use webapp::startup::build_state_with;
 
 struct App {
     router: Router,
@@ -22,8 +25,12 @@ impl App {
     }
 
     async fn on(shop: Shop) -> Self {
+        Self::with_limits(shop, WebLimits::default()).await
+    }
+
+    async fn with_limits(shop: Shop, limits: WebLimits) -> Self {
         let logs_dir = shop.path().join("logs");
-        let state = build_state(&shop.settings(), logs_dir, &Default::default())
+        let state = build_state_with(&shop.settings(), limits, logs_dir, &Default::default())
             .await
             .expect("state");
         Self {
@@ -176,7 +183,16 @@ async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
         (StatusCode::SEE_OTHER, "/login")
     );
 
+    // Logging out is a form post; a link (a GET) cannot do it, from this site or another.
     let (status, headers, _) = app.get("/logout", session).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        headers[header::ALLOW],
+        "POST",
+        "the 405 page keeps its Allow"
+    );
+    assert_eq!(app.get("/orders", session).await.0, StatusCode::OK);
+    let (status, headers, _) = app.post("/logout", session, "").await;
     assert_eq!(
         (status, location(&headers)),
         (StatusCode::SEE_OTHER, "/login")
@@ -186,10 +202,34 @@ async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
         cleared.starts_with("pizza_session=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
     );
+    // The cookie, kept and sent again, is no session any more.
+    let (status, headers, _) = app.get("/orders", session).await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/login"),
+        "a cookie used after logout"
+    );
 
     let (status, _, body) = app.post("/login", "", "username=a+name+far+too+long").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("username"), "{body}");
+    // Right-to-left override, line and paragraph separators, a zero-width space, bytes that
+    // are not UTF-8: each refused with a page naming the field.
+    for name in [
+        "Ann%E2%80%AEnnA",
+        "Ann%E2%80%A8",
+        "Ann%E2%80%A9",
+        "A%E2%80%8Bnn",
+        "Ann%FF",
+    ] {
+        let (status, headers, body) = app.post("/login", "", &format!("username={name}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(!headers.contains_key(header::SET_COOKIE), "{name}");
+        assert!(
+            body.contains("<h1>Bad Request</h1>") && body.contains("username"),
+            "{name}: {body}"
+        );
+    }
     let (_, headers, _) = app.post("/login", "", "username=+++").await;
     let anonymous = headers[header::SET_COOKIE]
         .to_str()
@@ -203,6 +243,40 @@ async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
         .await
         .2
         .contains("<summary>Anonymous</summary>"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_ends_when_left_idle_or_too_old() {
+    let broker = Broker::start();
+    let idle = WebLimits {
+        session_idle: Duration::from_secs(1),
+        ..WebLimits::default()
+    };
+    let app = App::with_limits(Shop::open(&broker, &[]).await, idle).await;
+    let session = app.login("Ann").await;
+    assert_eq!(app.get("/orders", &session).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, headers, _) = app.get("/orders", &session).await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/login"),
+        "an idle session"
+    );
+
+    let old = WebLimits {
+        session_lifetime: Duration::from_secs(1),
+        ..WebLimits::default()
+    };
+    let app = App::with_limits(Shop::open(&broker, &[]).await, old).await;
+    let session = app.login("Ann").await;
+    assert_eq!(app.get("/orders", &session).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, headers, _) = app.get("/orders", &session).await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/login"),
+        "a session past its lifetime"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -421,7 +495,40 @@ async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(PIZZA))
         .expect("request");
-    assert_eq!(app.send(cross_site).await.0, StatusCode::FORBIDDEN);
+    let (status, _, page) = app.send(cross_site).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("<h1>Forbidden</h1>"), "{page}");
+
+    // Refusals made before any handler runs are the shop's pages too, titled by their status.
+    let (status, headers, page) = app
+        .post("/", &session, &format!("{PIZZA}&sauce=Tomato"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("<title>Pizza Demo | Unprocessable Entity</title>")
+            && page.contains("<summary>Ann</summary>"),
+        "{page}"
+    );
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/html"));
+    let (status, _, page) = app.post("/", &session, &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.contains("<h1>Request Entity Too Large</h1>"), "{page}");
+    let not_a_form = Request::post("/login")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("username=Ann"))
+        .expect("request");
+    let (status, _, page) = app.send(not_a_form).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(page.contains("<h1>Unsupported Media Type</h1>"), "{page}");
+
+    // Personal pages are kept by nobody.
+    for path in ["/", "/orders", "/orders/search?order_id=x"] {
+        let (_, headers, _) = app.get(path, &session).await;
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{path}");
+    }
 
     let (_, headers, _) = app.get("/", &session).await;
     assert!(headers[header::CONTENT_SECURITY_POLICY]

@@ -140,7 +140,16 @@ pub trait OrderStore: StateStore {
     /// the wake-ups. The store's own way of saying so, not a timer: PostgreSQL's `NOTIFY`, a file
     /// watch on the SQLite file.
     async fn watch_changes(&self) -> Result<tokio::sync::watch::Receiver<u64>, StoreError>;
+
+    /// Ends every session of a customer (they logged out), for every web app sharing the store.
+    /// Kept for [`SESSIONS_ENDED_KEPT_MS`], longer than any session may last.
+    async fn end_sessions(&self, customer_id: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// Whether the customer's sessions were ended.
+    async fn sessions_ended(&self, customer_id: &str) -> Result<bool, StoreError>;
 }
+
+/// How long an ended session is remembered: the web app refuses sessions older than this anyway.
+pub const SESSIONS_ENDED_KEPT_MS: i64 = 31 * 24 * 3_600_000;
 
 /// Delivery's memory of each order: loaded, decided about by the delivery service, saved.
 #[async_trait]

@@ -17,9 +17,10 @@ use crate::store::{
     ViewChange,
 };
 
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
     include_str!("sql/orders_2.sql"),
+    include_str!("sql/orders_3.sql"),
 ];
 /// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
 const CHANGES_KEPT_MS: i64 = 3_600_000;
@@ -55,6 +56,9 @@ struct Statements {
     select_order_changes: String,
     select_last_change: String,
     purge_changes: String,
+    end_sessions: String,
+    select_sessions_ended: String,
+    purge_sessions_ended: String,
 }
 
 impl Statements {
@@ -104,6 +108,16 @@ impl Statements {
             ),
             select_last_change: format!("SELECT COALESCE(MAX(seq), 0) FROM {orders}_changes"),
             purge_changes: format!("DELETE FROM {orders}_changes WHERE changed_at < $1"),
+            end_sessions: format!(
+                "INSERT INTO {orders}_ended_sessions (customer_id, ended_at) VALUES ($1, $2) \
+                 ON CONFLICT (customer_id) DO NOTHING"
+            ),
+            select_sessions_ended: format!(
+                "SELECT 1 FROM {orders}_ended_sessions WHERE customer_id = $1"
+            ),
+            purge_sessions_ended: format!(
+                "DELETE FROM {orders}_ended_sessions WHERE ended_at < $1"
+            ),
             update_statuses: format!(
                 "UPDATE {orders} SET status = u.status, status_at = u.status_at \
                  FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS u(order_id, status, status_at) \
@@ -238,6 +252,11 @@ impl StateStore for PostgresOrderStore {
             tx.execute(&self.sql.purge_watch, &[&watch_cutoff]).await?;
             tx.execute(&self.sql.purge_changes, &[&(now_ms - CHANGES_KEPT_MS)])
                 .await?;
+            tx.execute(
+                &self.sql.purge_sessions_ended,
+                &[&(now_ms - crate::store::SESSIONS_ENDED_KEPT_MS)],
+            )
+            .await?;
             tx.commit().await?;
             Ok(purged)
         }
@@ -473,5 +492,27 @@ impl OrderStore for PostgresOrderStore {
 
     async fn watch_changes(&self) -> Result<watch::Receiver<u64>, StoreError> {
         Ok(super::listen::listen(&self.url, &self.channel))
+    }
+
+    async fn end_sessions(&self, customer_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let client = self.pg.client().await?;
+        client
+            .execute(&self.sql.end_sessions, &[&customer_id, &now_ms])
+            .await
+            .map(|_| ())
+            .map_err(|e| self.pg.error(e))
+    }
+
+    async fn sessions_ended(&self, customer_id: &str) -> Result<bool, StoreError> {
+        let client = self.pg.client().await?;
+        async {
+            let statement = client
+                .prepare_cached(&self.sql.select_sessions_ended)
+                .await?;
+            let row = client.query_opt(&statement, &[&customer_id]).await?;
+            Ok(row.is_some())
+        }
+        .await
+        .map_err(|e| self.pg.error(e))
     }
 }

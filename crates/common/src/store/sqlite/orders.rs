@@ -20,9 +20,10 @@ use crate::store::{
     ViewChange,
 };
 
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
     include_str!("sql/orders_2.sql"),
+    include_str!("sql/orders_3.sql"),
 ];
 /// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
 const CHANGES_KEPT_MS: i64 = 3_600_000;
@@ -56,6 +57,9 @@ struct Statements {
     purge_orders_watch: String,
     purge_orders: String,
     purge_watch: String,
+    end_sessions: String,
+    select_sessions_ended: String,
+    purge_sessions_ended: String,
 }
 
 impl Statements {
@@ -114,6 +118,16 @@ impl Statements {
             ),
             purge_orders: format!("DELETE FROM {orders} WHERE timestamp < ?1"),
             purge_watch: format!("DELETE FROM {watch} WHERE updated_at < ?1"),
+            end_sessions: format!(
+                "INSERT INTO {orders}_ended_sessions (customer_id, ended_at) VALUES (?1, ?2) \
+                 ON CONFLICT (customer_id) DO NOTHING"
+            ),
+            select_sessions_ended: format!(
+                "SELECT 1 FROM {orders}_ended_sessions WHERE customer_id = ?1"
+            ),
+            purge_sessions_ended: format!(
+                "DELETE FROM {orders}_ended_sessions WHERE ended_at < ?1"
+            ),
         }
     }
 }
@@ -194,6 +208,10 @@ impl StateStore for SqliteOrderStore {
                 let purged = tx.run(&sql.purge_orders, [orders_cutoff])?;
                 tx.run(&sql.purge_watch, [watch_cutoff])?;
                 tx.run(&sql.purge_changes, [now_ms - CHANGES_KEPT_MS])?;
+                tx.run(
+                    &sql.purge_sessions_ended,
+                    [now_ms - crate::store::SESSIONS_ENDED_KEPT_MS],
+                )?;
                 tx.commit()?;
                 Ok(purged)
             })
@@ -400,5 +418,23 @@ impl OrderStore for SqliteOrderStore {
 
     async fn watch_changes(&self) -> Result<watch::Receiver<u64>, StoreError> {
         super::change_watch::watch(&self.path)
+    }
+
+    async fn end_sessions(&self, customer_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let (sql, id) = (self.sql.clone(), customer_id.to_owned());
+        self.db
+            .write(move |tx| tx.run(&sql.end_sessions, params![id, now_ms]).map(|_| ()))
+            .await
+    }
+
+    async fn sessions_ended(&self, customer_id: &str) -> Result<bool, StoreError> {
+        let (sql, id) = (self.sql.clone(), customer_id.to_owned());
+        self.db
+            .call(move |conn| {
+                conn.row(&sql.select_sessions_ended, [id], |_| Ok(()))
+                    .optional()
+                    .map(|found| found.is_some())
+            })
+            .await
     }
 }

@@ -1,0 +1,378 @@
+//! Clients that do not behave: connections that send slowly or nothing, more connections than
+//! the web app may hold, cookies kept after logout, another site logging a customer out, names
+//! that hide or break text, a `Last-Event-ID` from nowhere, one customer hammering the log panel.
+//! Real services on a real broker, over TCP.
+
+use std::time::{Duration, Instant};
+
+use common::services::ServiceName;
+use pizza_tests::loadgen::{percentile, Customer};
+use pizza_tests::postgres::{fresh_name, Postgres};
+use pizza_tests::{Broker, Service, Shop};
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The deadline the tests configure, short so a test takes seconds.
+const DEADLINE: Duration = Duration::from_secs(2);
+/// How long past the deadline a connection may linger before it counts as never closed: the
+/// timer's granularity and a busy machine.
+const SLACK: Duration = Duration::from_secs(4);
+
+async fn web_app(broker: &Broker, edits: &[(&str, &str, &str)]) -> (Shop, Service, String) {
+    let mut all = vec![("webapp", "request_deadline_seconds", "2")];
+    all.extend_from_slice(edits);
+    let shop = Shop::open(broker, &all).await;
+    let web = shop.start(ServiceName::Webapp);
+    let base = web.web_address().await;
+    (shop, web, base)
+}
+
+fn host(base: &str) -> &str {
+    base.trim_start_matches("http://")
+}
+
+/// Sends `script` one byte every `every` (then nothing) and reads what comes back, until the web
+/// app closes the connection: how long that took and what it answered, or `None` if it was
+/// still open after `patience`.
+async fn until_closed(
+    base: &str,
+    head: &[u8],
+    script: &[u8],
+    every: Duration,
+    patience: Duration,
+) -> Option<(Duration, String)> {
+    let mut stream = TcpStream::connect(host(base)).await.expect("connect");
+    let started = Instant::now();
+    stream.write_all(head).await.expect("head sent");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let mut next = 0;
+    loop {
+        if started.elapsed() > patience {
+            return None;
+        }
+        tokio::select! {
+            read = stream.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => {
+                    return Some((started.elapsed(), String::from_utf8_lossy(&answer).into_owned()));
+                }
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            },
+            () = tokio::time::sleep(every) => {
+                if let Some(byte) = script.get(next) {
+                    next += 1;
+                    if stream.write_all(&[*byte]).await.is_err() {
+                        return Some((started.elapsed(), String::from_utf8_lossy(&answer).into_owned()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_silent_and_idle_connections_are_closed_by_their_deadline() {
+    let broker = Broker::start();
+    let (_shop, _web, base) = web_app(&broker, &[]).await;
+    let patience = DEADLINE + SLACK;
+    let trickle = Duration::from_millis(250);
+
+    let silent = until_closed(&base, b"", b"", trickle, patience).await;
+    let (took, _) = silent.expect("a connection that sends nothing is closed");
+    assert!(took >= DEADLINE - Duration::from_millis(500), "{took:?}");
+
+    // A head that never ends, a byte at a time (a header line every couple of seconds).
+    let endless: Vec<u8> = b"X-Slow: y\r\n".repeat(40);
+    let slow_head = until_closed(
+        &base,
+        b"GET /health-check HTTP/1.1\r\nHost: x\r\n",
+        &endless,
+        trickle,
+        patience,
+    )
+    .await;
+    assert!(
+        slow_head.is_some(),
+        "a head sent a byte at a time is cut off"
+    );
+
+    // A body announced and then not sent: a 408 page, and the connection goes.
+    let slow_body = until_closed(
+        &base,
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 200\r\n\r\nusername=A",
+        b"nn",
+        trickle,
+        patience,
+    )
+    .await;
+    let (took, answer) = slow_body.expect("a stalled body is cut off");
+    assert!(took >= DEADLINE - Duration::from_millis(500), "{took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("Request Timeout"), "{answer}");
+
+    // A connection kept open after its answer, and then left idle.
+    let idle = until_closed(
+        &base,
+        b"GET /health-check HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"",
+        trickle,
+        patience,
+    )
+    .await;
+    let (_, answer) = idle.expect("an idle kept-alive connection is closed");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // A customer who sends their request in one go is not held to anything, and a stream, once
+    // answered, stays open past the deadline (the kitchen is not running: the order stays
+    // placed and its stream open).
+    let customer = Customer::login(&base, "Ann").await.expect("login");
+    customer.get("/").await.expect("the menu");
+    let order_id = customer.order().await.expect("order");
+    let head = format!(
+        "GET /api/orders/{order_id}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\
+         Cookie: {}\r\n\r\n",
+        customer.cookie()
+    );
+    let stream = until_closed(&base, head.as_bytes(), b"", trickle, DEADLINE * 3).await;
+    assert!(stream.is_none(), "a stream was cut off: {stream:?}");
+}
+
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_past_the_cap_are_shed_without_running_out_of_descriptors() {
+    const CAP: usize = 40;
+    const HALF_OPEN: usize = 300;
+    let broker = Broker::start();
+    let cap = CAP.to_string();
+    let (_shop, web, base) = web_app(&broker, &[("webapp", "max_connections", &cap)]).await;
+    let customer = Customer::login(&base, "Ann").await.expect("login");
+    let before = open_descriptors(web.pid());
+
+    let mut held = Vec::new();
+    for _ in 0..HALF_OPEN {
+        if let Ok(mut stream) = TcpStream::connect(host(&base)).await {
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+            held.push(stream);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let during = open_descriptors(web.pid());
+    assert!(
+        during <= before + CAP + 2,
+        "{HALF_OPEN} half-sent requests took the web app from {before} to {during} descriptors \
+         (cap {CAP})"
+    );
+    web.wait_for_log("closed at accept", Duration::from_secs(10))
+        .await;
+
+    // Once their deadline has passed, the places are free again for customers.
+    let started = Instant::now();
+    loop {
+        match customer.answer("/orders").await {
+            Ok(StatusCode::OK) => break,
+            other => assert!(
+                started.elapsed() < DEADLINE + SLACK,
+                "no place freed after the deadline: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cookie_used_after_logout_is_refused_on_every_web_app() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[]).await;
+    logout_ends_the_session_everywhere(&shop, &[]).await;
+}
+
+/// Two hosts' web apps on one PostgreSQL, sharing their session key through the environment.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_postgresql_a_cookie_used_after_logout_is_refused_on_every_web_app() {
+    let broker = Broker::start();
+    let server = Postgres::shared();
+    let database = server.database(&fresh_name("logout"));
+    let shop = Shop::open(
+        &broker,
+        &[
+            ("state-store-orders", "db_module_class", "postgres"),
+            ("state-store-orders", "name", database.as_str()),
+        ],
+    )
+    .await;
+    let key = "5e".repeat(64);
+    logout_ends_the_session_everywhere(&shop, &[("PIZZA_SESSION_KEY", key.as_str())]).await;
+}
+
+async fn logout_ends_the_session_everywhere(shop: &Shop, env: &[(&str, &str)]) {
+    let first = shop.start_with(ServiceName::Webapp, "a", env);
+    let second = shop.start_with(ServiceName::Webapp, "b", env);
+    let (a, b) = (first.web_address().await, second.web_address().await);
+    let ann = Customer::login(&a, "Ann").await.expect("login");
+    let ann_at_b = ann.at(&b);
+    assert_eq!(ann_at_b.answer("/orders").await.ok(), Some(StatusCode::OK));
+
+    // Another site cannot log Ann out: not with a form, not with a link.
+    let refused = ann
+        .logout(Some("http://evil.example"))
+        .await
+        .expect("answer");
+    assert_eq!(refused, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ann.answer("/logout").await.ok(),
+        Some(StatusCode::METHOD_NOT_ALLOWED)
+    );
+    assert_eq!(ann.answer("/orders").await.ok(), Some(StatusCode::OK));
+
+    assert_eq!(ann.logout(None).await.ok(), Some(StatusCode::SEE_OTHER));
+    for (web, replayed) in [("the first", &ann), ("the second", &ann_at_b)] {
+        assert_eq!(
+            replayed.answer("/orders").await.ok(),
+            Some(StatusCode::SEE_OTHER),
+            "the cookie, replayed after logout on {web} web app, still reads the orders"
+        );
+        assert_eq!(
+            replayed.answer("/api/orders/events").await.ok(),
+            Some(StatusCode::SEE_OTHER),
+            "nor does it open a stream on {web} web app"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_that_hide_or_break_text_and_ids_from_nowhere_are_refused() {
+    let broker = Broker::start();
+    let (_shop, _web, base) = web_app(&broker, &[]).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for (name, body) in [
+        ("right-to-left override", &b"username=Ann%E2%80%AEnnA"[..]),
+        ("line separator", b"username=Ann%E2%80%A8x"),
+        ("paragraph separator", b"username=Ann%E2%80%A9x"),
+        ("zero-width space", b"username=A%E2%80%8Bnn"),
+        ("not UTF-8", b"username=Ann%FF"),
+        ("not UTF-8, unescaped", b"username=Ann\xff"),
+    ] {
+        let response = client
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+        let page = response.text().await.expect("page");
+        assert!(
+            page.contains("<h1>Bad Request</h1>") && page.contains("username"),
+            "{name}: {page}"
+        );
+    }
+
+    let ann = Customer::login(&base, "Ann").await.expect("login");
+    let order_id = ann.order().await.expect("order");
+    let path = format!("/api/orders/{order_id}/events");
+    let mut stream = ann.stream(&path, Some("999999999")).await.expect("stream");
+    assert_eq!(stream.status, StatusCode::OK);
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("an id past the newest change is treated as absent: the order at once")
+        .expect("an event");
+    assert_eq!(first.json()["order_id"], order_id.as_str());
+}
+
+/// Filler for each service's log: what a shop that has run for a while has written.
+fn fill_logs(shop: &Shop, bytes_each: usize) {
+    let dir = shop.path().join("logs");
+    std::fs::create_dir_all(&dir).expect("logs folder");
+    let line = "(assemble) INFO 00:00:00.000 - Preparing order 'ffffffff', assembling time is 4 second(s)\n";
+    let text = line.repeat(bytes_each / line.len());
+    for service in ServiceName::ALL {
+        std::fs::write(dir.join(format!("{service}.log")), &text).expect("filler");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_customer_hammering_the_log_panel_does_not_slow_another() {
+    /// Generous for a 2-core machine running other tests at once; an unshared log panel costs
+    /// tens of milliseconds per read, and eight readers at once made the order's JSON wait.
+    const P99_BOUND: Duration = Duration::from_millis(250);
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[]).await;
+    fill_logs(&shop, 4 * 1024 * 1024);
+    let _kitchen = shop.start_pipeline();
+    let web = shop.start(ServiceName::Webapp);
+    let base = web.web_address().await;
+    let ann = Customer::login(&base, "Ann").await.expect("login");
+    let eve = Customer::login(&base, "Eve").await.expect("login");
+    let ann_order = ann.order().await.expect("order");
+    let eve_order = eve.order().await.expect("order");
+
+    let until = Instant::now() + Duration::from_secs(10);
+    let hammer: Vec<_> = (0..8)
+        .map(|_| {
+            let (eve, path) = (eve.clone(), format!("/orders/{eve_order}/logs"));
+            tokio::spawn(async move {
+                let (mut answered, mut refused) = (0usize, 0usize);
+                while Instant::now() < until {
+                    match eve.answer(&path).await {
+                        Ok(StatusCode::OK) => answered += 1,
+                        Ok(StatusCode::TOO_MANY_REQUESTS) => refused += 1,
+                        other => panic!("the log panel answered {other:?}"),
+                    }
+                }
+                (answered, refused)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    let path = format!("/api/orders/{ann_order}");
+    while Instant::now() < until {
+        let started = Instant::now();
+        assert_eq!(ann.answer(&path).await.ok(), Some(StatusCode::OK));
+        samples.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (mut answered, mut refused) = (0, 0);
+    for task in hammer {
+        let (a, r) = task.await.expect("hammer");
+        answered += a;
+        refused += r;
+    }
+    let p99 = percentile(&samples, 99.0);
+    println!(
+        "log panel: {answered} answered, {refused} refused (429); order JSON: {} reads, p50 {:?}, \
+         p99 {p99:?}",
+        samples.len(),
+        percentile(&samples, 50.0)
+    );
+    assert!(
+        refused > 0,
+        "one customer's share of the log panel is bounded"
+    );
+    let panel = format!("/orders/{eve_order}/logs");
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = eve.page(&panel).await.expect("page");
+        if page.contains("<title>Pizza Demo | Too Many Requests</title>") {
+            break;
+        }
+    }
+    assert!(
+        page.contains("<title>Pizza Demo | Too Many Requests</title>")
+            && page.contains("too often"),
+        "a clear 429 page: {page}"
+    );
+    assert!(
+        p99 < P99_BOUND,
+        "the order's JSON took {p99:?} at p99 (bound {P99_BOUND:?}) while another customer \
+         hammered the log panel"
+    );
+}
