@@ -267,9 +267,22 @@ async fn sigterm_ends_open_streams_and_the_web_app_within_five_seconds() {
         streams.push(stream);
     }
     let web = services.last_mut().expect("the web app");
-    let (status, took) = web.terminate();
+    // Each stream is read to its end while the web app shuts down: the server ends it properly
+    // (its last chunk), rather than the connection breaking off when the process goes.
+    let reading = async {
+        let mut ends = Vec::new();
+        for stream in &mut streams {
+            let end = tokio::time::timeout(Duration::from_secs(5), stream.to_its_end()).await;
+            ends.push(end.map_err(|_| "still open 5 s after SIGTERM".to_owned()));
+        }
+        ends
+    };
+    let ((status, took), ends) = tokio::join!(web.stop(), reading);
     assert!(status.success(), "exit {status}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
+    for end in ends {
+        assert!(matches!(end, Ok(Ok(_))), "a stream ended properly: {end:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -32,6 +32,33 @@ impl EventStream {
         }
     }
 
+    /// Reads what is left; `Ok` with the events if the server ended the stream properly (the
+    /// body's last chunk), `Err` if the connection broke off instead.
+    pub async fn to_its_end(&mut self) -> Result<Vec<SseEvent>, String> {
+        let mut events = Vec::new();
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                events.extend(parse(&block));
+                continue;
+            }
+            let Some(body) = self.body.as_mut() else {
+                return Ok(events);
+            };
+            match body.next().await {
+                Some(Ok(bytes)) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                Some(Err(error)) => {
+                    self.body = None;
+                    return Err(error.to_string());
+                }
+                None => {
+                    self.body = None;
+                    return Ok(events);
+                }
+            }
+        }
+    }
+
     /// The next event, or `None` once the server has ended the stream.
     pub async fn next(&mut self) -> Option<SseEvent> {
         loop {
