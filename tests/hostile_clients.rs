@@ -376,3 +376,76 @@ async fn one_customer_hammering_the_log_panel_does_not_slow_another() {
          hammered the log panel"
     );
 }
+
+/// Sends `head` whole and reads the answer until the web app closes the connection.
+async fn answer_to(base: &str, head: &[u8]) -> String {
+    let (_, answer) = until_closed(
+        base,
+        head,
+        b"",
+        Duration::from_millis(100),
+        DEADLINE + SLACK,
+    )
+    .await
+    .expect("the connection is closed after the answer");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_heads_get_the_shops_error_pages() {
+    let broker = Broker::start();
+    let (_shop, _web, base) = web_app(&broker, &[]).await;
+    let html = |answer: &str, status: &str, title: &str| {
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer:.300}"
+        );
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("content-type: text/html"),
+            "{answer:.300}"
+        );
+        // The shop's page, not hyper's own plain and empty answer.
+        let shop_title = format!("<title>Pizza Demo | {title}</title>");
+        assert!(answer.contains(&shop_title), "{answer:.300}");
+    };
+
+    // Past the shop's cap on the target, below hyper's own.
+    let long = format!(
+        "GET /orders/search?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(65_000)
+    );
+    html(
+        &answer_to(&base, long.as_bytes()).await,
+        "414",
+        "Request-URI Too Long",
+    );
+
+    let many: String = (0..101).map(|n| format!("X-Field-{n}: y\r\n")).collect();
+    let many = format!("GET /health-check HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    html(
+        &answer_to(&base, many.as_bytes()).await,
+        "431",
+        "Request Header Fields Too Large",
+    );
+
+    let large = format!(
+        "GET /health-check HTTP/1.1\r\nHost: x\r\nX-Large: {}\r\n\r\n",
+        "b".repeat(420_000)
+    );
+    html(
+        &answer_to(&base, large.as_bytes()).await,
+        "431",
+        "Request Header Fields Too Large",
+    );
+
+    // Just inside the limits, a request is served as before.
+    let fields: String = (0..90).map(|n| format!("X-Field-{n}: y\r\n")).collect();
+    let inside = format!(
+        "GET /health-check?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{fields}\r\n",
+        "a".repeat(60_000)
+    );
+    let answer = answer_to(&base, inside.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.300}");
+}

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use pizza_tests::loadgen::Customer;
 use pizza_tests::prometheus::Prometheus;
 use pizza_tests::shop::{ids, order_details};
 use pizza_tests::{Broker, Shop};
@@ -192,12 +193,6 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
         expect(&prometheus, &sent(job, dead), 1.0).await;
     }
     expect(&prometheus, &consumed("bake", assembled), n + 1.0).await;
-    expect(
-        &prometheus,
-        "sum(pizza_handling_retries_total) or vector(0)",
-        0.0,
-    )
-    .await;
 
     // No order, customer or free text ever becomes a label.
     for (job, url) in &targets {
@@ -265,4 +260,90 @@ async fn a_taken_metrics_address_moves_the_listener_not_the_service() {
     assemble
         .wait_for_log("Order '7a4e0001' is assembled!", PATIENCE)
         .await;
+}
+
+fn requests(route: &str, status: u16) -> String {
+    format!(
+        "sum(http_server_request_duration_seconds_count{{job=\"webapp\",http_request_method=\"GET\",http_route=\"{route}\",http_response_status_code=\"{status}\"}})"
+    )
+}
+
+/// The web app's requests, counted by route template (an order's page is one route whatever the
+/// order), its open streams and the orders it sent; no order id, customer or path in any label.
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_sees_the_web_apps_requests_by_route_and_never_an_order() {
+    let broker = Broker::start();
+    let shop = Shop::open(&broker, &[]).await;
+    let web = shop.start(common::services::ServiceName::Webapp);
+    let base = web.web_address().await;
+    let url = web.metrics_url().await;
+    let prometheus = Prometheus::start(&[("webapp", url.as_str())]).await;
+    expect(&prometheus, "sum(up{job=\"webapp\"})", 1.0).await;
+
+    let customer = Customer::login(&base, "Metrics Ann").await.expect("login");
+    let mut orders = Vec::new();
+    for _ in 0..2 {
+        orders.push(customer.order().await.expect("order"));
+    }
+    for id in &orders {
+        assert_eq!(
+            customer
+                .answer(&format!("/orders/{id}"))
+                .await
+                .expect("page"),
+            reqwest::StatusCode::OK
+        );
+    }
+    let unmatched = "/no-such-page-3e7c";
+    assert_eq!(
+        customer.answer(unmatched).await.expect("answered"),
+        reqwest::StatusCode::NOT_FOUND
+    );
+    let stream = customer
+        .stream(&format!("/api/orders/{}/events", orders[0]), None)
+        .await
+        .expect("stream");
+
+    expect(&prometheus, &requests("/orders/{order_id}", 200), 2.0).await;
+    expect(&prometheus, &requests("other", 404), 1.0).await;
+    expect(
+        &prometheus,
+        "sum(pizza_event_streams_open{job=\"webapp\"})",
+        1.0,
+    )
+    .await;
+    expect(&prometheus, &sent("webapp", &shop.sys.topics.ordered), 2.0).await;
+    drop(stream);
+    expect(
+        &prometheus,
+        "sum(pizza_event_streams_open{job=\"webapp\"})",
+        0.0,
+    )
+    .await;
+
+    let series = prometheus
+        .query("{job=\"webapp\"}")
+        .await
+        .expect("the web app's series");
+    assert!(!series.is_empty());
+    for sample in &series {
+        for value in sample.labels.values() {
+            assert!(
+                !orders.iter().any(|id| value.contains(id.as_str()))
+                    && !value.contains("Metrics Ann")
+                    && !value.contains(unmatched),
+                "a label names an order, a customer or a path: {:?}",
+                sample.labels
+            );
+        }
+    }
+    let page = reqwest::get(&url)
+        .await
+        .expect("served")
+        .text()
+        .await
+        .expect("a page");
+    for id in &orders {
+        assert!(!page.contains(id.as_str()), "{page}");
+    }
 }

@@ -84,6 +84,11 @@ impl ErrorPage {
                 "Request Entity Too Large",
                 "The data value transmitted exceeds the capacity limit.",
             ),
+            414 => (
+                "Request-URI Too Long",
+                "The length of the requested URL exceeds the capacity limit for this server. \
+                 The request cannot be processed.",
+            ),
             415 => (
                 "Unsupported Media Type",
                 "The server does not support the media type transmitted in the request.",
@@ -96,6 +101,10 @@ impl ErrorPage {
             429 => (
                 "Too Many Requests",
                 "This user has exceeded an allotted request count. Try again later.",
+            ),
+            431 => (
+                "Request Header Fields Too Large",
+                "One or more header fields exceeds the maximum size.",
             ),
             503 => (
                 "Service Unavailable",

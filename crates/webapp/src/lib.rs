@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod deadline;
 pub mod error;
+pub mod head_limits;
 pub mod limits;
 pub mod log_feed;
 pub mod log_index;
@@ -22,6 +23,7 @@ pub mod state;
 pub mod stream_limits;
 pub mod streams;
 pub mod view_feed;
+pub mod web_metrics;
 
 pub use routes::router;
 pub use state::AppState;

@@ -2,14 +2,18 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use common::logging::LOG_FOLDER;
+use common::metrics::Metrics;
 use common::services::ServiceName;
-use common::settings::{config_paths, Invocation};
+use common::settings::{config_paths, Invocation, Settings};
+use tokio_util::sync::CancellationToken;
 use webapp::limits::{descriptor_limit, WebLimits};
 use webapp::serve::{serve, ServeOptions};
-use webapp::startup::build_state_with;
+use webapp::startup::{build_state_observed, Observed};
+use webapp::web_metrics::WebMetrics;
 
 fn main() -> ExitCode {
     common::app::run(
@@ -33,8 +37,10 @@ fn main() -> ExitCode {
                 request_deadline: limits.request_deadline,
                 max_connections,
             };
+            let observed = serve_metrics(&settings, &shutdown).await;
+            let logs_dir = PathBuf::from(LOG_FOLDER);
             let state =
-                build_state_with(&settings, limits, PathBuf::from(LOG_FOLDER), &shutdown).await?;
+                build_state_observed(&settings, limits, logs_dir, &shutdown, observed).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind} ([webapp] bind)"))?;
@@ -53,5 +59,24 @@ fn web_limits() -> anyhow::Result<WebLimits> {
     match config_paths(&args)? {
         Invocation::Run(paths) => Ok(WebLimits::load(&paths.sys)?),
         Invocation::Help => Ok(WebLimits::default()),
+    }
+}
+
+/// Starts the metrics listener before anything waits for the cluster, as the kitchen services
+/// do. A listener that cannot start costs the metrics, never the shop.
+async fn serve_metrics(settings: &Settings, shutdown: &CancellationToken) -> Observed {
+    let Some(address) = settings.sys.metrics.of(ServiceName::Webapp) else {
+        return Observed::default();
+    };
+    let web = WebMetrics::default();
+    let mut metrics = Metrics::new(true, None);
+    web.register(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
+    match common::metrics::serve(address, metrics.clone(), shutdown.clone()).await {
+        Ok(_) => Observed { web, metrics },
+        Err(error) => {
+            tracing::warn!("No metrics: {}", common::logging::error_chain(&error));
+            Observed::default()
+        }
     }
 }

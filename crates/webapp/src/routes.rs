@@ -26,7 +26,7 @@ use crate::session::{
     no_store, read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS,
 };
 use crate::state::AppState;
-use crate::{assets, deadline, order_logs, security, streams};
+use crate::{assets, deadline, head_limits, order_logs, security, streams, web_metrics};
 
 /// Forms here are a few hundred bytes; anything near this is not a pizza order.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -56,7 +56,14 @@ pub fn router(state: AppState) -> Router {
         // Inside the session layer, so its refusal is the shop's page too.
         .layer(middleware::from_fn(security::same_origin_posts))
         .layer(middleware::from_fn(no_store))
-        .layer(middleware::from_fn_with_state(state.clone(), read_session));
+        .layer(middleware::from_fn_with_state(state.clone(), read_session))
+        // Outside the session layer: a head this large is refused before its cookie is read.
+        .layer(middleware::from_fn(head_limits::refuse_oversized_heads))
+        // Outermost, so every answer is counted, refusals included.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web_metrics::record,
+        ));
     security::with_headers(routes).with_state(state)
 }
 

@@ -18,6 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::head_limits;
+
 /// How often, at most, a refused connection is logged: a flood must not flood the log too.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(5);
 /// A failed accept (out of descriptors, say) is retried after a pause instead of spinning.
@@ -42,7 +44,10 @@ pub async fn serve(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(options.request_deadline);
+        .header_read_timeout(options.request_deadline)
+        // Above the shop's own limits, so an oversized head gets the shop's page.
+        .max_buf_size(head_limits::HYPER_BUFFER_BYTES)
+        .max_headers(head_limits::HYPER_HEADER_FIELDS);
     let mut refusals = Refusals::default();
     loop {
         let accepted = tokio::select! {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::kafka::{producer_config, EventProducer, Outbound};
+use common::metrics::Metrics;
 use common::services::ServiceName;
 use common::settings::{Settings, Topic};
 use common::store::open_order_store;
@@ -17,6 +18,7 @@ use crate::session_key::session_key;
 use crate::state::{AppState, Shared};
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
+use crate::web_metrics::WebMetrics;
 
 /// [`build_state_with`] the default limits.
 pub async fn build_state(
@@ -27,11 +29,30 @@ pub async fn build_state(
     build_state_with(settings, WebLimits::default(), logs_dir, shutdown).await
 }
 
+/// Where the app's figures go: both unserved unless the binary serves them.
+#[derive(Clone, Default)]
+pub struct Observed {
+    pub web: WebMetrics,
+    /// Counts the events the producer sends.
+    pub metrics: Arc<Metrics>,
+}
+
+/// [`build_state_observed`] with figures served nowhere.
 pub async fn build_state_with(
     settings: &Settings,
     limits: WebLimits,
     logs_dir: PathBuf,
     shutdown: &CancellationToken,
+) -> anyhow::Result<AppState> {
+    build_state_observed(settings, limits, logs_dir, shutdown, Observed::default()).await
+}
+
+pub async fn build_state_observed(
+    settings: &Settings,
+    limits: WebLimits,
+    logs_dir: PathBuf,
+    shutdown: &CancellationToken,
+    observed: Observed,
 ) -> anyhow::Result<AppState> {
     let sys = &settings.sys;
     let store = open_order_store(&sys.orders_store).await?;
@@ -39,13 +60,20 @@ pub async fn build_state_with(
     let client_id = sys.client_ids.of(ServiceName::Webapp);
     let config = producer_config(&settings.kafka, client_id);
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
-    let producer = EventProducer::connect(&config, &topics, shutdown).await?;
+    let producer = EventProducer::connect(&config, &topics, shutdown)
+        .await?
+        .counted(observed.metrics);
     Ok(AppState::new(Shared {
         outbound: Outbound::new(producer, settings, &[Topic::Ordered], client_id, shutdown).await,
         view_feed: ViewFeed::start(store.clone(), shutdown).await?,
         log_feed: LogFeed::start(&logs_dir, shutdown),
         log_index: Arc::new(LogIndex::new(&logs_dir)),
-        streams: StreamLimits::new(sys.webapp.max_streams_per_customer, sys.webapp.max_streams),
+        streams: StreamLimits::counted(
+            sys.webapp.max_streams_per_customer,
+            sys.webapp.max_streams,
+            observed.web.streams_open(),
+        ),
+        web_metrics: observed.web,
         order_rate: RateLimit::per_minute("ordered", limits.orders_per_minute),
         log_rate: RateLimit::per_minute("asked for the log panel", limits.log_reads_per_minute),
         limits,

@@ -16,6 +16,7 @@ use crate::log_index::LogIndex;
 use crate::rate_limit::RateLimit;
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
+use crate::web_metrics::WebMetrics;
 
 /// Cloned for every request (axum hands each extractor its own copy), so it is one `Arc`.
 #[derive(Clone)]
@@ -47,6 +48,8 @@ pub struct Shared {
     /// Every order's log entries so far, for the flow panels.
     pub log_index: Arc<LogIndex>,
     pub streams: StreamLimits,
+    /// Requests and streams, for Prometheus.
+    pub web_metrics: WebMetrics,
     /// Deadlines, session lifetimes and each customer's share (`[webapp]`).
     pub limits: WebLimits,
     pub order_rate: RateLimit,

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use prometheus_client::metrics::gauge::Gauge;
+
 use crate::error::AppError;
 
 #[derive(Clone)]
@@ -15,6 +17,8 @@ struct Inner {
     per_customer: usize,
     per_instance: usize,
     open: Mutex<Open>,
+    /// The same total, for Prometheus.
+    gauge: Gauge,
 }
 
 #[derive(Default)]
@@ -31,11 +35,17 @@ pub struct StreamPermit {
 
 impl StreamLimits {
     pub fn new(per_customer: usize, per_instance: usize) -> Self {
+        Self::counted(per_customer, per_instance, Gauge::default())
+    }
+
+    /// Keeps `gauge` at the number of streams open.
+    pub fn counted(per_customer: usize, per_instance: usize, gauge: Gauge) -> Self {
         Self {
             inner: Arc::new(Inner {
                 per_customer,
                 per_instance,
                 open: Mutex::default(),
+                gauge,
             }),
         }
     }
@@ -55,6 +65,7 @@ impl StreamLimits {
         }
         *mine += 1;
         open.total += 1;
+        self.inner.gauge.inc();
         Ok(StreamPermit {
             inner: self.inner.clone(),
             customer_id: customer_id.to_owned(),
@@ -77,6 +88,7 @@ impl Drop for StreamPermit {
     fn drop(&mut self) {
         let mut open = self.inner.lock();
         open.total = open.total.saturating_sub(1);
+        self.inner.gauge.dec();
         if let Some(mine) = open.by_customer.get_mut(&self.customer_id) {
             *mine -= 1;
             if *mine == 0 {
@@ -101,5 +113,6 @@ mod tests {
         drop(a1);
         let _c1 = limits.open("c").expect("the place a1 freed");
         assert_eq!(limits.open_now(), 3);
+        assert_eq!(limits.inner.gauge.get(), 3);
     }
 }

@@ -178,6 +178,12 @@ impl Metrics {
         }
     }
 
+    /// Where a program registers figures of its own beside the shared ones (the web app's
+    /// requests and streams), before the metrics are shared.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// Whether anyone can read these: the consumer asks librdkafka for statistics only then.
     pub fn served(&self) -> bool {
         self.served
