@@ -213,32 +213,60 @@ mod tests {
         )
     }
 
-    proptest::proptest! {
-        /// Whatever a browser (or anyone else) sends, the form is either a pizza on the menu or
-        /// a 400 that names a field.
-        #[test]
-        fn any_form_is_a_menu_pizza_or_a_named_field_error(
-            sauce in sauce_or_anything(),
-            extras in proptest::collection::vec("(Basil|Rocket|Basil|Rocket|.{0,8})", 0..5),
-        ) {
+    /// Whatever a browser (or anyone else) sends, the form is either a pizza on the menu or a
+    /// 400 that names a field; the inputs reach each of the three answers, and the test says so.
+    #[test]
+    fn any_form_is_a_menu_pizza_or_a_named_field_error() {
+        use proptest::test_runner::{Config, TestRunner};
+        use std::cell::RefCell;
+        use std::collections::BTreeMap;
+
+        let reached: RefCell<BTreeMap<&'static str, usize>> = RefCell::default();
+        let forms = (
+            sauce_or_anything(),
+            proptest::collection::vec("(Basil|Rocket|Basil|Rocket|.{0,8})", 0..5),
+        );
+        let mut runner = TestRunner::new(Config::with_cases(512));
+        let outcome = runner.run(&forms, |(sauce, extras)| {
             let submitted = OrderForm {
                 sauce,
                 cheese: Some("Mozzarella".into()),
                 main_topping: Some("Ham".into()),
                 extra_topping: extras,
             };
-            match submitted.validate(&menu()) {
+            let branch = match submitted.validate(&menu()) {
                 Ok(pizza) => {
                     proptest::prop_assert!(menu().sauce.contains(&pizza.sauce));
                     for extra in &pizza.extra_toppings {
                         proptest::prop_assert!(menu().extra_toppings.contains(extra));
                     }
+                    "a pizza"
                 }
                 Err(AppError::BadField { field, .. }) => {
                     proptest::prop_assert!(field == "sauce" || field == "extra_topping");
+                    if field == "sauce" {
+                        "sauce refused"
+                    } else {
+                        "extra refused"
+                    }
                 }
-                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
-            }
+                Err(other) => {
+                    proptest::prop_assert!(false, "unexpected {other:?}");
+                    "unexpected"
+                }
+            };
+            *reached.borrow_mut().entry(branch).or_default() += 1;
+            Ok(())
+        });
+        if let Err(failure) = outcome {
+            panic!("{failure}");
+        }
+        let reached = reached.into_inner();
+        for branch in ["a pizza", "sauce refused", "extra refused"] {
+            assert!(
+                reached.contains_key(branch),
+                "never reached '{branch}': {reached:?}"
+            );
         }
     }
 }
