@@ -2,9 +2,12 @@
 //! takes over work another one may have finished without saying so: the topic is the record of
 //! what was done, so it is asked rather than guessed.
 //!
-//! Only the key's partition is read (every producer of the shop places a key the same way, see
-//! [`crate::partitioner`]), from the first event at or after the time to the partition's end.
+//! Every partition is read, from its first event at or after the time to its end: the key's
+//! partition is where the shop's producers put it (see [`crate::partitioner`]) only while the
+//! partition count stays the same and nobody sets another `partitioner`, and this is a rare
+//! path (a claim taken over), where being right matters more than reading less.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -12,7 +15,6 @@ use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::client_config_for_lookup;
-use crate::partitioner::partition_for;
 use crate::settings::KafkaSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +27,10 @@ pub enum LookupError {
     },
     #[error("topic '{0}' has no partitions")]
     NoPartitions(String),
-    #[error("reading topic '{topic}' up to offset {end} took longer than {patience:?}")]
+    #[error("reading topic '{topic}' to its end took longer than {patience:?} ({left} partition(s) left)")]
     Slow {
         topic: String,
-        end: i64,
+        left: usize,
         patience: Duration,
     },
 }
@@ -55,48 +57,53 @@ pub fn keyed_event_since(
     let metadata = consumer
         .fetch_metadata(Some(topic), PATIENCE)
         .map_err(failed)?;
-    let count = metadata
+    let partitions: Vec<i32> = metadata
         .topics()
         .iter()
-        .find(|t| t.name() == topic)
-        .map_or(0, |t| t.partitions().len());
-    let count = i32::try_from(count).unwrap_or(i32::MAX);
-    if count == 0 {
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
         return Err(LookupError::NoPartitions(topic.to_owned()));
     }
-    let partition = partition_for(key.as_bytes(), count);
 
     let mut at_time = TopicPartitionList::new();
-    at_time
-        .add_partition_offset(topic, partition, Offset::Offset(since_ms))
-        .map_err(failed)?;
-    let start = consumer
+    for partition in &partitions {
+        at_time
+            .add_partition_offset(topic, *partition, Offset::Offset(since_ms))
+            .map_err(failed)?;
+    }
+    let starts = consumer
         .offsets_for_times(at_time, PATIENCE)
-        .map_err(failed)?
-        .elements()
-        .first()
-        .map(|e| e.offset())
-        .unwrap_or(Offset::End);
-    let Offset::Offset(start) = start else {
-        // Nothing was written at or after that time.
-        return Ok(false);
-    };
-    let (_, end) = consumer
-        .fetch_watermarks(topic, partition, PATIENCE)
         .map_err(failed)?;
-    if start >= end {
+    // What is left to read: each partition with an event at or after the time, up to its end
+    // as of now.
+    let mut from = TopicPartitionList::new();
+    let mut ends: HashMap<i32, i64> = HashMap::new();
+    for element in starts.elements() {
+        let Offset::Offset(start) = element.offset() else {
+            // Nothing was written there at or after that time.
+            continue;
+        };
+        let (_, end) = consumer
+            .fetch_watermarks(topic, element.partition(), PATIENCE)
+            .map_err(failed)?;
+        if start < end {
+            from.add_partition_offset(topic, element.partition(), Offset::Offset(start))
+                .map_err(failed)?;
+            ends.insert(element.partition(), end);
+        }
+    }
+    if ends.is_empty() {
         return Ok(false);
     }
-    let mut from = TopicPartitionList::new();
-    from.add_partition_offset(topic, partition, Offset::Offset(start))
-        .map_err(failed)?;
     consumer.assign(&from).map_err(failed)?;
     let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
+    while !ends.is_empty() {
         if std::time::Instant::now() > deadline {
             return Err(LookupError::Slow {
                 topic: topic.to_owned(),
-                end,
+                left: ends.len(),
                 patience: PATIENCE,
             });
         }
@@ -105,12 +112,16 @@ pub fn keyed_event_since(
                 if message.key() == Some(key.as_bytes()) {
                     return Ok(true);
                 }
-                if message.offset() + 1 >= end {
-                    return Ok(false);
+                if ends
+                    .get(&message.partition())
+                    .is_some_and(|end| message.offset() + 1 >= *end)
+                {
+                    ends.remove(&message.partition());
                 }
             }
             Some(Err(error)) => return Err(failed(error)),
             None => {}
         }
     }
+    Ok(false)
 }
