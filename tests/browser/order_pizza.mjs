@@ -44,7 +44,8 @@ try {
   // The original's navigation, menu and footer.
   assert.equal(await page.title(), "Pizza Demo | Menu");
   assert.equal((await page.textContent("header summary")).trim(), "Margherita");
-  assert.deepEqual(await page.locator("header nav a").allTextContents(), ["View Menu", "My Orders"]);
+  // The original's two, then the shop floor this port adds.
+  assert.deepEqual(await page.locator("header nav a").allTextContents(), ["View Menu", "My Orders", "Shop Floor"]);
   assert.equal(await page.getAttribute("input[name=order_id]", "placeholder"), "Order");
   assert.equal(await page.textContent("form.search button"), "Search");
   await page.click("header summary");

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::settings::Topic;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ServiceName {
     Status,
@@ -54,6 +56,35 @@ impl ServiceName {
             ServiceName::Assemble => "microservice_assembled",
             ServiceName::Webapp => "webapp",
         }
+    }
+
+    /// The stage topics its consumer group reads: the shop's wiring, declared once (the services
+    /// subscribe to these, and the shop floor draws them, running or not).
+    pub const fn consumes(self) -> &'static [Topic] {
+        match self {
+            ServiceName::Webapp => &[],
+            ServiceName::Assemble => &[Topic::Ordered],
+            ServiceName::Bake => &[Topic::Assembled],
+            ServiceName::Delivery => &[Topic::Ordered, Topic::Baked],
+            ServiceName::Status => &[Topic::Status],
+        }
+    }
+
+    /// The stage topics it writes. Every program but `status` also writes `pizza-status` (see
+    /// [`Self::writes_status`]), and any may write the dead-letter topic.
+    pub const fn produces(self) -> &'static [Topic] {
+        match self {
+            ServiceName::Webapp => &[Topic::Ordered],
+            ServiceName::Assemble => &[Topic::Assembled],
+            ServiceName::Bake => &[Topic::Baked],
+            ServiceName::Delivery => &[Topic::Pending, Topic::Delivered],
+            ServiceName::Status => &[],
+        }
+    }
+
+    /// Whether it writes its stage's status on `pizza-status` (unless ksqlDB copies it).
+    pub const fn writes_status(self) -> bool {
+        !matches!(self, ServiceName::Status)
     }
 
     pub fn parse(name: &str) -> Option<Self> {

@@ -24,6 +24,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../static/orders.js"),
     ),
     (
+        "shop_floor.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/shop_floor.js"),
+    ),
+    (
         "menu.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../../static/menu.js"),

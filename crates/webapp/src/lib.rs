@@ -18,6 +18,7 @@ pub mod security;
 pub mod serve;
 pub mod session;
 pub mod session_key;
+pub mod shop_floor;
 pub mod startup;
 pub mod state;
 pub mod stream_limits;

@@ -111,6 +111,16 @@ pub struct OrdersPage<'a> {
     pub orders: Vec<OrderView>,
 }
 
+/// The shop floor: its picture is drawn by its script from the pushed figures; the page itself
+/// carries the wiring, for a browser without scripts.
+#[derive(Template)]
+#[template(path = "shop_floor.html")]
+pub struct ShopFloorPage<'a> {
+    pub username: Option<&'a str>,
+    pub searched: &'a str,
+    pub floor: crate::shop_floor::Floor,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorTemplate<'a> {

@@ -26,7 +26,9 @@ use crate::session::{
     no_store, read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS,
 };
 use crate::state::AppState;
-use crate::{assets, deadline, head_limits, order_logs, security, streams, web_metrics};
+use crate::{
+    assets, deadline, head_limits, order_logs, security, shop_floor, streams, web_metrics,
+};
 
 /// Forms here are a few hundred bytes; anything near this is not a pizza order.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -45,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/events", get(streams::customer_events))
         .route("/api/orders/{order_id}", get(order_json))
         .route("/api/orders/{order_id}/events", get(streams::order_events))
+        .route("/shop-floor", get(shop_floor::page))
+        .route("/shop-floor/events", get(shop_floor::events))
         .route("/health-check", get(|| async { "Ok" }))
         .route("/static/{file}", get(assets::asset))
         .fallback(|| async { AppError::NotFound })

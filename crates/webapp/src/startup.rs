@@ -15,6 +15,7 @@ use crate::log_feed::LogFeed;
 use crate::log_index::LogIndex;
 use crate::rate_limit::RateLimit;
 use crate::session_key::session_key;
+use crate::shop_floor::ShopFloor;
 use crate::state::{AppState, Shared};
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
@@ -68,6 +69,7 @@ pub async fn build_state_observed(
         view_feed: ViewFeed::start(store.clone(), shutdown).await?,
         log_feed: LogFeed::start(&logs_dir, shutdown),
         log_index: Arc::new(LogIndex::new(&logs_dir)),
+        shop_floor: ShopFloor::new(settings, store.clone(), shutdown),
         streams: StreamLimits::counted(
             sys.webapp.max_streams_per_customer,
             sys.webapp.max_streams,

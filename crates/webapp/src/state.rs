@@ -14,6 +14,7 @@ use crate::limits::WebLimits;
 use crate::log_feed::LogFeed;
 use crate::log_index::LogIndex;
 use crate::rate_limit::RateLimit;
+use crate::shop_floor::ShopFloor;
 use crate::stream_limits::StreamLimits;
 use crate::view_feed::ViewFeed;
 use crate::web_metrics::WebMetrics;
@@ -47,6 +48,8 @@ pub struct Shared {
     pub log_feed: LogFeed,
     /// Every order's log entries so far, for the flow panels.
     pub log_index: Arc<LogIndex>,
+    /// The shop floor's readings of the broker, taken while someone watches.
+    pub shop_floor: ShopFloor,
     pub streams: StreamLimits,
     /// Requests and streams, for Prometheus.
     pub web_metrics: WebMetrics,

@@ -41,7 +41,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The orders "My orders" shows, and so follows.
 const ORDERS_FOLLOWED: usize = 100;
 
-fn sse<S>(stream: S) -> Response
+pub(crate) fn sse<S>(stream: S) -> Response
 where
     S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
 {

@@ -4,7 +4,9 @@
 mod acks;
 mod client;
 mod dead_letter;
+mod dead_letter_tally;
 mod event_log;
+mod group_offsets;
 mod inbound;
 mod lookup;
 mod offsets;
@@ -19,6 +21,10 @@ mod topics;
 pub use acks::Ack;
 use client::client_config_for_lookup;
 pub use client::{admin_config, consumer_config, producer_config, with_host};
+pub use dead_letter_tally::{DeadLetterTally, UNKNOWN_SOURCE};
+pub use group_offsets::{
+    decode_assignment, GroupOffsets, GroupOffsetsError, GroupReader, Member, PartitionOffsets,
+};
 pub use inbound::{BoxError, HandleError, Inbound};
 pub use lookup::{keyed_event_since, LookupError};
 pub use outbound::{Outbound, StageSent};

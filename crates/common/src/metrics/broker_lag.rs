@@ -11,87 +11,15 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::{Offset, TopicPartitionList};
 
-use crate::kafka::with_host;
-use crate::settings::{ClientRole, KafkaSettings};
+use crate::kafka::{GroupOffsets, GroupReader, PartitionOffsets};
+use crate::settings::KafkaSettings;
 
-/// Each request to the broker gives up after this; a scrape waits for at most all of them.
-const PATIENCE: Duration = Duration::from_secs(3);
-
-/// One partition of a topic the group reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PartitionOffsets {
-    topic: String,
-    partition: i32,
-    oldest: i64,
-    /// The high watermark: the offset the next event will get.
-    newest: i64,
-    /// `None` while the group has committed nothing there.
-    committed: Option<i64>,
-}
-
-impl PartitionOffsets {
-    /// Events the group has still to handle. With nothing committed the group reads from the
-    /// oldest event (`auto.offset.reset = earliest`), so every event still kept is waiting.
-    fn lag(&self) -> i64 {
-        (self.newest - self.committed.unwrap_or(self.oldest)).max(0)
-    }
-}
-
-#[derive(Debug, Default)]
-struct Snapshot {
-    partitions: Vec<PartitionOffsets>,
-    /// `None` when the broker would not describe the group.
-    members: Option<usize>,
-}
-
+#[derive(Debug)]
 pub struct BrokerLag {
-    group: String,
-    topics: Vec<String>,
-    config: rdkafka::ClientConfig,
-    /// Created at the first scrape and kept: it joins nothing (it never subscribes), it only
-    /// asks for the group's committed offsets, so it disturbs no member's assignment.
-    reader: Mutex<Option<BaseConsumer>>,
-    snapshot: Mutex<Snapshot>,
+    reader: GroupReader,
+    snapshot: Mutex<GroupOffsets>,
     failing: Mutex<bool>,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum LagError {
-    #[error("cannot create the client that reads the group's offsets")]
-    Create(#[source] KafkaError),
-    #[error("cannot read the partitions of '{topic}'")]
-    Metadata {
-        topic: String,
-        #[source]
-        source: KafkaError,
-    },
-    #[error("cannot read the committed offsets of group '{group}'")]
-    Committed {
-        group: String,
-        #[source]
-        source: KafkaError,
-    },
-    #[error("cannot read the offsets of {topic}/{partition}")]
-    Watermarks {
-        topic: String,
-        partition: i32,
-        #[source]
-        source: KafkaError,
-    },
-}
-
-/// A collector must be `Debug`; the client inside is not.
-impl std::fmt::Debug for BrokerLag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BrokerLag")
-            .field("group", &self.group)
-            .field("topics", &self.topics)
-            .finish_non_exhaustive()
-    }
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,21 +32,9 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl BrokerLag {
     pub fn new(kafka: &KafkaSettings, group: &str, client_id: &str, topics: Vec<String>) -> Self {
-        let mut config = kafka.client_config(ClientRole::Consumer);
-        config.set("group.id", group);
-        crate::settings::set_default(
-            &mut config,
-            "client.id",
-            &(with_host(client_id) + "-metrics"),
-        );
-        config.set("enable.auto.commit", "false");
-        config.set("enable.auto.offset.store", "false");
         Self {
-            group: group.to_owned(),
-            topics,
-            config,
-            reader: Mutex::new(None),
-            snapshot: Mutex::new(Snapshot::default()),
+            reader: GroupReader::new(kafka, group, client_id, "metrics", topics),
+            snapshot: Mutex::new(GroupOffsets::default()),
             failing: Mutex::new(false),
         }
     }
@@ -136,7 +52,7 @@ impl BrokerLag {
     /// Asks the broker; on failure the figures are left out rather than shown stale, and the
     /// log says so once, not at every scrape.
     fn refresh(&self) {
-        let result = self.read();
+        let result = self.reader.read();
         let mut failing = locked(&self.failing);
         match result {
             Ok(snapshot) => {
@@ -154,82 +70,9 @@ impl BrokerLag {
                     );
                 }
                 *failing = true;
-                *locked(&self.snapshot) = Snapshot::default();
+                *locked(&self.snapshot) = GroupOffsets::default();
             }
         }
-    }
-
-    fn read(&self) -> Result<Snapshot, LagError> {
-        let mut reader = locked(&self.reader);
-        let consumer = match reader.take() {
-            Some(consumer) => consumer,
-            None => self.config.create().map_err(LagError::Create)?,
-        };
-        // Its queue holds only the client's own notices (errors, logs); nothing else reads it.
-        while consumer.poll(Duration::ZERO).is_some() {}
-        let snapshot = self.read_with(&consumer);
-        *reader = Some(consumer);
-        snapshot
-    }
-
-    fn read_with(&self, consumer: &BaseConsumer) -> Result<Snapshot, LagError> {
-        let mut list = TopicPartitionList::new();
-        for topic in &self.topics {
-            let metadata = consumer
-                .fetch_metadata(Some(topic), PATIENCE)
-                .map_err(|source| LagError::Metadata {
-                    topic: topic.clone(),
-                    source,
-                })?;
-            for found in metadata.topics().iter().filter(|t| t.name() == topic) {
-                for partition in found.partitions() {
-                    list.add_partition(topic, partition.id());
-                }
-            }
-        }
-        let committed = consumer
-            .committed_offsets(list, PATIENCE)
-            .map_err(|source| LagError::Committed {
-                group: self.group.clone(),
-                source,
-            })?;
-        let mut partitions = Vec::new();
-        for element in committed.elements() {
-            let (topic, partition) = (element.topic(), element.partition());
-            let (oldest, newest) = consumer
-                .fetch_watermarks(topic, partition, PATIENCE)
-                .map_err(|source| LagError::Watermarks {
-                    topic: topic.to_owned(),
-                    partition,
-                    source,
-                })?;
-            let committed = match element.offset() {
-                Offset::Offset(offset) => Some(offset),
-                _ => None,
-            };
-            partitions.push(PartitionOffsets {
-                topic: topic.to_owned(),
-                partition,
-                oldest,
-                newest,
-                committed,
-            });
-        }
-        partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-        // Not every cluster describes groups to every client; the lag does not depend on it.
-        let members = consumer
-            .fetch_group_list(Some(&self.group), PATIENCE)
-            .ok()
-            .and_then(|list| {
-                list.groups()
-                    .iter()
-                    .find(|g| g.name() == self.group)
-                    .map(|g| g.members().len())
-            });
-        Ok(Snapshot {
-            partitions,
-            members,
-        })
     }
 }
 
@@ -249,7 +92,7 @@ fn gauge<'a>(
 impl Collector for BrokerLag {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snapshot = locked(&self.snapshot);
-        let group = || ("consumergroup", self.group.clone());
+        let group = || ("consumergroup", self.reader.group().to_owned());
         let at = |p: &PartitionOffsets| {
             vec![
                 ("topic", p.topic.clone()),
@@ -300,7 +143,7 @@ impl Collector for BrokerLag {
             sums.into_iter()
                 .map(|(topic, lag)| (vec![group(), ("topic", topic.to_owned())], lag)),
         )?;
-        if let Some(members) = snapshot.members {
+        if let Some(members) = snapshot.members.as_ref().map(Vec::len) {
             gauge(
                 &mut encoder,
                 "kafka_consumergroup_members",
@@ -327,13 +170,6 @@ mod tests {
     }
 
     #[test]
-    fn lag_counts_from_the_commit_or_from_the_oldest_event_kept() {
-        assert_eq!(at(Some(7)).lag(), 0);
-        assert_eq!(at(Some(4)).lag(), 3);
-        assert_eq!(at(None).lag(), 5, "nothing committed: all kept events wait");
-    }
-
-    #[test]
     fn encodes_kafka_exporter_names_and_labels() {
         let lag = BrokerLag::new(
             &KafkaSettings {
@@ -345,7 +181,12 @@ mod tests {
             "pizza_client_bake",
             vec!["pizza-assembled".into()],
         );
-        *locked(&lag.snapshot) = Snapshot {
+        let member = crate::kafka::Member {
+            client_id: "pizza_client_bake".into(),
+            host: "127.0.0.1".into(),
+            partitions: None,
+        };
+        *locked(&lag.snapshot) = GroupOffsets {
             partitions: vec![
                 at(Some(4)),
                 PartitionOffsets {
@@ -353,7 +194,7 @@ mod tests {
                     ..at(None)
                 },
             ],
-            members: Some(1),
+            members: Some(vec![member]),
         };
         let mut registry = prometheus_client::registry::Registry::default();
         registry.register_collector(Box::new(lag));

@@ -123,6 +123,8 @@ pub trait OrderStore: StateStore {
     /// The watchdog: marks every watched order with no progress since `cutoff_ms` with the
     /// `stuck` status (keeping its event time, so any real progress replaces it); returns them.
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError>;
+    /// How many watched orders are flagged `stuck` now (progress since clears the flag).
+    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError>;
 
     /// The view's changes after `seq`, oldest first, at most `limit` of them. Every change of an
     /// order's status (a folded event, the watchdog's flag) is written with it, in the same

@@ -47,6 +47,7 @@ struct Statements {
     upsert_watches: String,
     delete_watches: String,
     flag_watches: String,
+    count_stuck: String,
     flag_orders: String,
     purge_orders_watch: String,
     purge_orders: String,
@@ -137,6 +138,7 @@ impl Statements {
                  (SELECT order_id FROM {watch} WHERE updated_at < $1 AND status <> $2 \
                   FOR UPDATE SKIP LOCKED) RETURNING order_id"
             ),
+            count_stuck: format!("SELECT COUNT(*) FROM {watch} WHERE status = $1"),
             flag_orders: format!(
                 "UPDATE {orders} SET status = $2 WHERE order_id = ANY($1) \
                  RETURNING order_id, customer_id, status_at"
@@ -479,6 +481,15 @@ impl OrderStore for PostgresOrderStore {
         }
         .await
         .map_err(|e| self.pg.error(e))
+    }
+
+    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError> {
+        let client = self.pg.client().await?;
+        client
+            .query_one(&self.sql.count_stuck, &[&stuck])
+            .await
+            .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
+            .map_err(|e| self.pg.error(e))
     }
 
     async fn last_change(&self) -> Result<i64, StoreError> {

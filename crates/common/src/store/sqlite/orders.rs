@@ -52,6 +52,7 @@ struct Statements {
     upsert_watch: String,
     delete_watch: String,
     select_stuck: String,
+    count_stuck: String,
     flag_order: String,
     flag_watch: String,
     purge_orders_watch: String,
@@ -108,6 +109,7 @@ impl Statements {
             select_stuck: format!(
                 "SELECT order_id FROM {watch} WHERE updated_at < ?1 AND status != ?2"
             ),
+            count_stuck: format!("SELECT COUNT(*) FROM {watch} WHERE status = ?1"),
             flag_order: format!(
                 "UPDATE {orders} SET status = ?2 WHERE order_id = ?1 RETURNING customer_id, status_at"
             ),
@@ -406,6 +408,13 @@ impl OrderStore for SqliteOrderStore {
                 let rows = statement.query_map(params![id, seq], change)?;
                 rows.collect()
             })
+            .await
+    }
+
+    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError> {
+        let sql = self.sql.clone();
+        self.db
+            .call(move |conn| conn.row(&sql.count_stuck, [stuck], |row| row.get(0)))
             .await
     }
 
