@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::settings::{config_paths, Invocation, Settings, USAGE_ARGS};
+use crate::settings::{config_paths, process_vars, Invocation, Settings, USAGE_ARGS};
 
 /// Runs a program: a usage or configuration problem stops it with one line on stderr and exit
 /// code 1; a clean shutdown exits 0.
@@ -27,8 +27,9 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let settings = match Settings::load(&paths) {
-        Ok(settings) => settings,
+    let loaded = process_vars().and_then(|vars| Settings::load_with_env(&paths, vars));
+    let (settings, from_environment) = match loaded {
+        Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{name}: {error}");
             return ExitCode::FAILURE;
@@ -55,6 +56,13 @@ where
             paths.kafka.display(),
             paths.sys.display()
         );
+        if !from_environment.is_empty() {
+            // Names only: the values are often secrets.
+            tracing::info!(
+                "Set by environment variables: {}",
+                from_environment.join(", ")
+            );
+        }
         body(settings, shutdown).await
     });
     match outcome {

@@ -1,31 +1,55 @@
 //! One ini file, read the way Python's `configparser` reads the original demo's files (indented
 //! continuation lines make multi-line values), with typed getters whose errors name the file,
-//! the section and the key.
+//! the section and the key, and environment variables laid over it (see [`super::env`]).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use ini::{Ini, ParseOption, Properties};
+use ini::{Ini, ParseOption};
 
+use super::env::{normalise, ConfigFile, EnvLayer};
 use super::SettingsError;
 
-/// A parsed ini file that remembers where it came from, so every error can say so.
+/// A parsed ini file that remembers where it came from, so every error can say so, with the
+/// environment variables that override its keys.
 #[derive(Debug, Clone)]
 pub struct IniFile {
     path: PathBuf,
     ini: Ini,
+    env: EnvLayer,
 }
 
 impl IniFile {
+    /// The file alone, without environment variables.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        Self::load_with_env(path, ConfigFile::Sys, std::iter::empty())
+    }
+
+    /// The file with the variables of `file`'s prefix among `vars` over it; a malformed one
+    /// of that prefix is refused, the others are left alone.
+    pub fn load_with_env(
+        path: &Path,
+        file: ConfigFile,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
             file: path.to_path_buf(),
             source,
         })?;
-        Self::parse(path, &text)
+        Self::parse_with_env(path, &text, file, vars)
     }
 
+    /// Text read from `path`, without environment variables.
     pub fn parse(path: &Path, text: &str) -> Result<Self, SettingsError> {
+        Self::parse_with_env(path, text, ConfigFile::Sys, std::iter::empty())
+    }
+
+    pub fn parse_with_env(
+        path: &Path,
+        text: &str,
+        file: ConfigFile,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
         let options = ParseOption {
             // The original's `[pizza]` lists put one item per indented line.
             enabled_indented_mutiline_value: true,
@@ -42,6 +66,7 @@ impl IniFile {
         Ok(Self {
             path: path.to_path_buf(),
             ini,
+            env: EnvLayer::collect(file, vars)?,
         })
     }
 
@@ -49,17 +74,41 @@ impl IniFile {
         &self.path
     }
 
-    pub fn has_section(&self, section: &str) -> bool {
-        self.ini.section(Some(section)).is_some()
+    /// The variables that set a key of this file, by name (never with their values).
+    pub fn environment_variables(&self) -> impl Iterator<Item = &str> {
+        self.env.names()
     }
 
-    /// Every key of a section, in file order (the `[kafka]` section is passed to librdkafka as it is).
+    /// A section only a variable names is there too.
+    pub fn has_section(&self, section: &str) -> bool {
+        self.ini.section(Some(section)).is_some() || self.env.has_section(section)
+    }
+
+    /// Every key of a section, in file order, each with its variable's value where one is set,
+    /// then the keys only variables give (the `[kafka]` section is passed to librdkafka as it
+    /// is, so those are named as librdkafka's properties are: `SASL_PASSWORD` is `sasl.password`).
     pub fn section(&self, section: &str) -> Result<Vec<(String, String)>, SettingsError> {
-        Ok(self
-            .properties(section)?
+        let in_file: Vec<(&str, &str)> = match self.ini.section(Some(section)) {
+            Some(properties) => properties.iter().collect(),
+            None if self.env.has_section(section) => Vec::new(),
+            None => return Err(self.missing_section(section)),
+        };
+        let mut pairs: Vec<(String, String)> = in_file
             .iter()
-            .map(|(key, value)| (key.to_owned(), value.trim().to_owned()))
-            .collect())
+            .map(|(key, value)| {
+                let value = self.env.get(section, key).map_or(*value, |v| &v.value);
+                ((*key).to_owned(), value.trim().to_owned())
+            })
+            .collect();
+        for variable in self.env.in_section(section) {
+            if !in_file
+                .iter()
+                .any(|(key, _)| normalise(key) == variable.key)
+            {
+                pairs.push((variable.property_name(), variable.value.trim().to_owned()));
+            }
+        }
+        Ok(pairs)
     }
 
     /// A value that must be there and not be empty.
@@ -73,7 +122,7 @@ impl IniFile {
 
     /// A value that may be left out (with its section); `None` then.
     pub fn optional(&self, section: &str, key: &str) -> Result<Option<String>, SettingsError> {
-        match self.ini.get_from(Some(section), key).map(str::trim) {
+        match self.value(section, key).map(str::trim) {
             None => Ok(None),
             Some("") => Err(self.invalid(section, key, "", "a non-empty value")),
             Some(value) => Ok(Some(value.to_owned())),
@@ -101,7 +150,7 @@ impl IniFile {
         expected: &'static str,
         accept: impl Fn(&T) -> bool,
     ) -> Result<T, SettingsError> {
-        match self.ini.get_from(Some(section), key) {
+        match self.value(section, key) {
             None => Ok(default),
             Some(raw) => self.convert(section, key, raw, expected, accept),
         }
@@ -122,7 +171,8 @@ impl IniFile {
         Ok(items)
     }
 
-    /// The error for a value that is there but wrong.
+    /// The error for a value that is there but wrong, naming the variable it came from if a
+    /// variable sets that key.
     pub fn invalid(
         &self,
         section: &str,
@@ -130,12 +180,22 @@ impl IniFile {
         value: &str,
         expected: &'static str,
     ) -> SettingsError {
-        SettingsError::Invalid {
-            file: self.path.clone(),
-            section: section.to_owned(),
-            key: key.to_owned(),
-            value: value.trim().to_owned(),
-            expected,
+        let (section, key, value) = (section.to_owned(), key.to_owned(), value.trim().to_owned());
+        match self.env.get(&section, &key) {
+            Some(variable) => SettingsError::InvalidVariable {
+                variable: variable.name.clone(),
+                section,
+                key,
+                value,
+                expected,
+            },
+            None => SettingsError::Invalid {
+                file: self.path.clone(),
+                section,
+                key,
+                value,
+                expected,
+            },
         }
     }
 
@@ -154,23 +214,33 @@ impl IniFile {
             .ok_or_else(|| self.invalid(section, key, raw, expected))
     }
 
-    fn properties(&self, section: &str) -> Result<&Properties, SettingsError> {
-        self.ini
-            .section(Some(section))
-            .ok_or_else(|| SettingsError::MissingSection {
-                file: self.path.clone(),
-                section: section.to_owned(),
-            })
+    /// A variable's value, else the file's.
+    fn value(&self, section: &str, key: &str) -> Option<&str> {
+        match self.env.get(section, key) {
+            Some(variable) => Some(&variable.value),
+            None => self.ini.get_from(Some(section), key),
+        }
     }
 
     fn raw(&self, section: &str, key: &str) -> Result<&str, SettingsError> {
-        self.properties(section)?
-            .get(key)
-            .ok_or_else(|| SettingsError::MissingKey {
-                file: self.path.clone(),
-                section: section.to_owned(),
-                key: key.to_owned(),
-            })
+        if let Some(value) = self.value(section, key) {
+            return Ok(value);
+        }
+        if !self.has_section(section) {
+            return Err(self.missing_section(section));
+        }
+        Err(SettingsError::MissingKey {
+            file: self.path.clone(),
+            section: section.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    fn missing_section(&self, section: &str) -> SettingsError {
+        SettingsError::MissingSection {
+            file: self.path.clone(),
+            section: section.to_owned(),
+        }
     }
 }
 
@@ -180,6 +250,111 @@ mod tests {
 
     fn ini(text: &str) -> IniFile {
         IniFile::parse(Path::new("test.ini"), text).expect("valid ini")
+    }
+
+    fn ini_with(text: &str, vars: &[(&str, &str)]) -> Result<IniFile, SettingsError> {
+        let vars = vars.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned()));
+        IniFile::parse_with_env(Path::new("test.ini"), text, ConfigFile::Sys, vars)
+    }
+
+    #[test]
+    fn a_variable_overrides_the_key_it_names() {
+        let file = ini_with(
+            "[state-store-orders]\nname = orders.db\ntable_orders = orders\n",
+            &[("PIZZA_SYS__STATE_STORE_ORDERS__NAME", "postgres://u:p@h/d")],
+        )
+        .expect("valid");
+        assert_eq!(
+            file.string("state-store-orders", "name").expect("set"),
+            "postgres://u:p@h/d"
+        );
+        assert_eq!(
+            file.string("state-store-orders", "table_orders")
+                .expect("file"),
+            "orders"
+        );
+        assert_eq!(
+            file.environment_variables().collect::<Vec<_>>(),
+            ["PIZZA_SYS__STATE_STORE_ORDERS__NAME"]
+        );
+    }
+
+    #[test]
+    fn a_key_only_a_variable_gives_is_read_by_name() {
+        let file = ini_with(
+            "[simulation]\ntime_scale = 2\n",
+            &[
+                ("PIZZA_SYS__SIMULATION__SPEED", "3"),
+                ("PIZZA_SYS__PIZZA__SAUCE", "Tomato, Pesto"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            file.checked::<f64>("simulation", "speed", "a number", |_| true)
+                .expect("from the variable"),
+            3.0
+        );
+        assert!(file.has_section("pizza"), "a section only a variable names");
+        assert_eq!(
+            file.list("pizza", "sauce").expect("list"),
+            ["Tomato", "Pesto"]
+        );
+        let error = file.string("pizza", "cheese").expect_err("missing");
+        assert_eq!(error.to_string(), "test.ini: [pizza] cheese is missing");
+    }
+
+    #[test]
+    fn a_section_lists_variable_only_keys_with_dots() {
+        let file = ini_with(
+            "[kafka]\nbootstrap.servers = h:9092\nsasl.username = key\n",
+            &[
+                ("PIZZA_SYS__KAFKA__SASL_USERNAME", "other-key"),
+                ("PIZZA_SYS__KAFKA__SASL_PASSWORD", "secret"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            file.section("kafka").expect("section"),
+            [
+                ("bootstrap.servers".to_owned(), "h:9092".to_owned()),
+                ("sasl.username".to_owned(), "other-key".to_owned()),
+                ("sasl.password".to_owned(), "secret".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_from_a_variable_names_the_variable() {
+        let file = ini_with(
+            "[simulation]\ntime_scale = 2\n",
+            &[("PIZZA_SYS__SIMULATION__TIME_SCALE", "fast")],
+        )
+        .expect("valid");
+        let error = file
+            .checked::<f64>("simulation", "time_scale", "a number", |_| true)
+            .expect_err("not a number");
+        assert_eq!(
+            error.to_string(),
+            "environment variable PIZZA_SYS__SIMULATION__TIME_SCALE: \
+             [simulation] time_scale = \"fast\" is not a number"
+        );
+    }
+
+    #[test]
+    fn a_malformed_variable_is_refused_and_others_prefixes_are_left_alone() {
+        let error = ini_with("[a]\nb = 1\n", &[("PIZZA_SYS_SIMULATION_TIME_SCALE", "0")])
+            .expect_err("malformed");
+        assert_eq!(
+            error.to_string(),
+            "environment variable PIZZA_SYS_SIMULATION_TIME_SCALE: \
+             not of the form PIZZA_SYS__<SECTION>__<KEY>"
+        );
+        let file = ini_with(
+            "[a]\nb = 1\n",
+            &[("PIZZA_KAFKA__A__B", "2"), ("PIZZA_SESSION_KEY", "00")],
+        )
+        .expect("not this file's variables");
+        assert_eq!(file.string("a", "b").expect("file"), "1");
     }
 
     #[test]

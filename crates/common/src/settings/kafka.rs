@@ -113,6 +113,7 @@ pub fn set_default(config: &mut ClientConfig, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::ConfigFile;
 
     #[test]
     fn broker_workarounds_are_off_unless_the_file_switches_them_on() {
@@ -218,6 +219,73 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "example.ini: [kafka] bootstrap.servers = \"{{ host:port }}\" is not filled in (a placeholder is left)"
+        );
+    }
+
+    fn with_env(path: &Path, vars: &[(&str, &str)]) -> Result<KafkaSettings, SettingsError> {
+        let vars = vars.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned()));
+        KafkaSettings::from_ini(&IniFile::load_with_env(path, ConfigFile::Kafka, vars)?)
+    }
+
+    fn example_ini() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config_kafka/example.ini")
+    }
+
+    /// The shipped example, its placeholders left as they are, made usable by variables alone.
+    #[test]
+    fn variables_fill_in_the_example_files_placeholders() {
+        let settings = with_env(
+            &example_ini(),
+            &[
+                ("PIZZA_KAFKA__KAFKA__BOOTSTRAP_SERVERS", "pkc-1.cloud:9092"),
+                ("PIZZA_KAFKA__KAFKA__SASL_USERNAME", "KEY"),
+                ("PIZZA_KAFKA__KAFKA__SASL_PASSWORD", "Ab#cd;Ef\\gh"),
+                ("PIZZA_KAFKA__KAFKA__CLIENT_RACK", "use1-az1"),
+                ("PIZZA_KAFKA__KSQLDB__ENDPOINT", "https://ksql:443"),
+                ("PIZZA_KAFKA__LOCAL_BROKER__REREAD_SKIPPED_OFFSETS", "true"),
+            ],
+        )
+        .expect("settings");
+        let config = settings.client_config(ClientRole::Consumer);
+        assert_eq!(config.get("bootstrap.servers"), Some("pkc-1.cloud:9092"));
+        assert_eq!(config.get("sasl.password"), Some("Ab#cd;Ef\\gh"));
+        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(
+            config.get("client.rack"),
+            Some("use1-az1"),
+            "a key only a variable gives reaches librdkafka under its dotted name"
+        );
+        let ksqldb = settings.ksqldb.expect("a section only variables give");
+        assert_eq!(ksqldb.endpoint, "https://ksql:443");
+        assert_eq!(ksqldb.password, None);
+        assert!(settings.workarounds.reread_skipped_offsets);
+    }
+
+    #[test]
+    fn a_placeholder_in_a_variable_names_the_variable() {
+        let error = with_env(
+            &example_ini(),
+            &[
+                ("PIZZA_KAFKA__KAFKA__BOOTSTRAP_SERVERS", "h:9092"),
+                ("PIZZA_KAFKA__KAFKA__SASL_USERNAME", "KEY"),
+                ("PIZZA_KAFKA__KAFKA__SASL_PASSWORD", "{{ secret }}"),
+            ],
+        )
+        .expect_err("placeholder");
+        assert_eq!(
+            error.to_string(),
+            "environment variable PIZZA_KAFKA__KAFKA__SASL_PASSWORD: [kafka] sasl.password = \
+             \"{{ secret }}\" is not filled in (a placeholder is left)"
+        );
+        let error = with_env(
+            &example_ini(),
+            &[("PIZZA_KAFKA__KAFKA_SASL_PASSWORD", "secret")],
+        )
+        .expect_err("malformed");
+        assert_eq!(
+            error.to_string(),
+            "environment variable PIZZA_KAFKA__KAFKA_SASL_PASSWORD: \
+             not of the form PIZZA_KAFKA__<SECTION>__<KEY>"
         );
     }
 

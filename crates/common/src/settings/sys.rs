@@ -422,6 +422,7 @@ fn positive_f64(file: &IniFile, section: &str, key: &str) -> Result<f64, Setting
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::ConfigFile;
 
     fn load(relative: &str) -> (IniFile, String) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -503,6 +504,79 @@ mod tests {
             error.to_string(),
             "default.ini: [metrics] bake = \"oven\" is not an address such as 127.0.0.1:9402 \
              (port 0: the system chooses), or off"
+        );
+    }
+
+    fn shipped_with(vars: &[(&str, &str)]) -> Result<SysSettings, SettingsError> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config_sys/postgres.ini");
+        let vars = vars.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned()));
+        SysSettings::from_ini(&IniFile::load_with_env(&path, ConfigFile::Sys, vars)?)
+    }
+
+    #[test]
+    fn variables_override_keys_and_give_missing_ones() {
+        let url = "postgres://pizza:s3cret@db:5432/pizza";
+        let settings = shipped_with(&[
+            ("PIZZA_SYS__STATE_STORE_ORDERS__NAME", url),
+            ("PIZZA_SYS__KAFKA_TOPIC_CONFIG__NUM_PARTITIONS", "6"),
+            ("PIZZA_SYS__METRICS__BAKE", "off"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            settings.orders_store.location,
+            StoreLocation::Postgres(url.to_owned())
+        );
+        assert_ne!(
+            settings.delivery_store.location,
+            StoreLocation::Postgres(url.to_owned()),
+            "only the key the variable names"
+        );
+        assert_eq!(settings.topic_config.num_partitions, 6);
+        assert_eq!(settings.metrics.of(ServiceName::Bake), None);
+    }
+
+    #[test]
+    fn a_bad_value_from_a_variable_names_the_variable() {
+        let error = shipped_with(&[("PIZZA_SYS__METRICS__WEBAPP", "oven")]).expect_err("bad");
+        assert_eq!(
+            error.to_string(),
+            "environment variable PIZZA_SYS__METRICS__WEBAPP: [metrics] webapp = \"oven\" is not \
+             an address such as 127.0.0.1:9402 (port 0: the system chooses), or off"
+        );
+        let error = shipped_with(&[("PIZZA_SYS__STATE_STORE_DELIVERY__NAME", "s3cret")])
+            .expect_err("not a URL");
+        assert!(
+            error
+                .to_string()
+                .starts_with("environment variable PIZZA_SYS__STATE_STORE_DELIVERY__NAME: "),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn settings_name_the_variables_that_set_keys() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let paths = crate::settings::ConfigPaths {
+            kafka: root.join("config_kafka/localhost.ini"),
+            sys: root.join("config_sys/default.ini"),
+        };
+        let vars = [
+            ("PIZZA_KAFKA__KAFKA__SASL_PASSWORD", "secret"),
+            ("PIZZA_SYS__SIMULATION__TIME_SCALE", "0"),
+            ("HOME", "/root"),
+        ]
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .to_vec();
+        let (settings, names) =
+            crate::settings::Settings::load_with_env(&paths, vars).expect("valid");
+        assert_eq!(settings.sys.time_scale, 0.0);
+        assert_eq!(
+            names,
+            [
+                "PIZZA_KAFKA__KAFKA__SASL_PASSWORD",
+                "PIZZA_SYS__SIMULATION__TIME_SCALE"
+            ]
         );
     }
 
