@@ -51,3 +51,73 @@ impl Handler for Assemble {
 fn main() -> ExitCode {
     common::service::run::<Assemble>()
 }
+
+#[cfg(test)]
+mod tests {
+    use common::kafka::{inbound, test_settings, RecordingSink};
+
+    use super::*;
+
+    const ORDERED: &[u8] = br#"{"status": 100, "timestamp": 1676235639159, "order": {
+        "extra_toppings": ["Mushroom", "Black olives"], "customer_id": "d94a6c43",
+        "name": "Italo", "sauce": "Tomato", "cheese": "Mozzarella", "main_topping": "Pepperoni"}}"#;
+
+    fn assemble() -> (Assemble, Arc<RecordingSink>) {
+        let (ctx, sink) = ServiceContext::recording(ServiceName::Assemble, test_settings());
+        (Assemble { ctx }, sink)
+    }
+
+    fn ordered(assemble: &Assemble, key: &str, payload: &[u8]) -> Inbound {
+        inbound(&assemble.ctx.sys().topics, Topic::Ordered, key, payload)
+    }
+
+    #[tokio::test]
+    async fn an_order_is_announced_assembled_with_its_baking_time_and_status() {
+        let (assemble, sink) = assemble();
+        let event = ordered(&assemble, "order-1", ORDERED);
+        assemble.handle(&event).await.expect("handled");
+
+        let sent = sink.sent();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        let (stage, status) = (&sent[0], &sent[1]);
+        assert_eq!(stage.topic, "pizza-assembled");
+        assert_eq!(stage.key, "order-1");
+        // The recipe's baking time as the original computes it (see `recipe`'s tests).
+        assert_eq!(stage.json()["baking_time"], 11);
+        assert_eq!(stage.json()["status"], 200);
+        assert_eq!(status.topic, "pizza-status");
+        assert_eq!(status.key, "order-1");
+        assert_eq!(status.json()["status"], 200);
+        assert_eq!(status.json()["timestamp"], stage.json()["timestamp"]);
+    }
+
+    #[tokio::test]
+    async fn an_order_that_is_not_an_order_is_malformed_and_sends_nothing() {
+        let (assemble, sink) = assemble();
+        for event in [
+            ordered(&assemble, "order-1", b"{\"status\": 100}"),
+            ordered(&assemble, "order-1", b"not json"),
+            ordered(&assemble, "no spaces allowed", ORDERED),
+        ] {
+            let handled = assemble.handle(&event).await;
+            assert!(
+                matches!(handled, Err(HandleError::Malformed(_))),
+                "{handled:?}"
+            );
+        }
+        assert_eq!(sink.sent(), []);
+    }
+
+    #[tokio::test]
+    async fn a_broker_that_refuses_the_event_is_worth_retrying() {
+        let (assemble, sink) = assemble();
+        sink.fail("pizza-assembled");
+        let handled = assemble
+            .handle(&ordered(&assemble, "order-1", ORDERED))
+            .await;
+        assert!(
+            matches!(handled, Err(HandleError::Transient(_))),
+            "{handled:?}"
+        );
+    }
+}

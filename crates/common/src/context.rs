@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::events::StageEvent;
+use crate::events::{python_json, StageEvent};
+#[cfg(any(test, feature = "testing"))]
+use crate::kafka::RecordingSink;
 use crate::kafka::{
-    ensure_topic, producer_config, EventProducer, HandleError, Outbound, ProduceError, TopicOutcome,
+    ensure_topic, producer_config, EventProducer, EventSink, HandleError, Outbound, ProduceError,
+    TopicOutcome,
 };
 use crate::logging::error_chain;
 use crate::metrics::Metrics;
@@ -18,7 +21,8 @@ use crate::settings::{Settings, SysSettings, Topic};
 pub struct ServiceContext {
     pub name: ServiceName,
     pub settings: Settings,
-    pub outbound: Outbound,
+    /// Kafka's [`Outbound`] in a running service; a recorder in a handler's tests.
+    pub sink: Arc<dyn EventSink>,
     /// `None` when the cluster has no dead-letter topic and would not let us create one: dead
     /// letters are then kept in the log.
     pub dead_letter_topic: Option<String>,
@@ -60,11 +64,27 @@ impl ServiceContext {
         Ok(Arc::new(Self {
             name,
             settings,
-            outbound,
+            sink: Arc::new(outbound),
             dead_letter_topic,
             shutdown,
             metrics,
         }))
+    }
+
+    /// A context that needs no broker: whatever the service sends goes to a [`RecordingSink`],
+    /// returned beside it, and dead letters to the configured dead-letter topic.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn recording(name: ServiceName, settings: Settings) -> (Arc<Self>, Arc<RecordingSink>) {
+        let sink = Arc::new(RecordingSink::new(settings.sys.topics.clone()));
+        let ctx = Arc::new(Self {
+            name,
+            dead_letter_topic: Some(settings.sys.topics.dead_letter.clone()),
+            settings,
+            sink: sink.clone(),
+            shutdown: CancellationToken::new(),
+            metrics: Arc::default(),
+        });
+        (ctx, sink)
     }
 
     pub fn sys(&self) -> &SysSettings {
@@ -94,11 +114,13 @@ impl ServiceContext {
         order_id: &str,
         event: &E,
     ) -> Result<(), HandleError> {
+        let payload = python_json::to_vec(event).map_err(|source| ProduceError::Encode {
+            topic: self.sys().topics.name(stage).to_owned(),
+            source,
+        })?;
         Ok(self
-            .outbound
-            .stage(stage, order_id, event)
-            .await
-            .all()
+            .sink
+            .stage(stage, order_id, payload, event.status_at())
             .await?)
     }
 }

@@ -257,3 +257,181 @@ fn not_hexadecimal(customer_id: &str) -> EventError {
 fn main() -> ExitCode {
     common::service::run::<Delivery>()
 }
+
+#[cfg(test)]
+mod tests {
+    use common::kafka::{inbound, test_settings, RecordingSink};
+    use common::settings::StoreLocation;
+
+    use super::*;
+
+    /// `int(CUSTOMER, 16) % 10 + 5` is 10 s (see `route`), instant at `time_scale` 0.
+    const CUSTOMER: &str = "d94a6c43d9f487c1bef659f05c002213";
+
+    struct Shop {
+        delivery: Delivery,
+        sink: Arc<RecordingSink>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn shop() -> Shop {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut settings = test_settings();
+        settings.sys.delivery_store.location =
+            StoreLocation::Sqlite(dir.path().join("delivery.db"));
+        let (ctx, sink) = ServiceContext::recording(ServiceName::Delivery, settings);
+        let delivery = Delivery::start(ctx).await.expect("store opens");
+        Shop {
+            delivery,
+            sink,
+            _dir: dir,
+        }
+    }
+
+    impl Shop {
+        fn ordered(&self, customer_id: &str) -> Inbound {
+            let payload = format!(
+                r#"{{"status": 100, "timestamp": 1676235639159, "order": {{"extra_toppings": [],
+                "customer_id": "{customer_id}", "name": "Italo", "sauce": "Tomato",
+                "cheese": "Mozzarella", "main_topping": "Pepperoni"}}}}"#
+            );
+            let topics = &self.delivery.ctx.sys().topics;
+            inbound(topics, Topic::Ordered, "order-1", payload.as_bytes())
+        }
+
+        fn baked(&self) -> Inbound {
+            let topics = &self.delivery.ctx.sys().topics;
+            let payload = br#"{"status": 300, "timestamp": 1676235650000}"#;
+            inbound(topics, Topic::Baked, "order-1", payload)
+        }
+
+        async fn state(&self) -> Option<DeliveryState> {
+            let known = self.delivery.store.load("order-1").await.expect("loads");
+            known.map(|k| k.value)
+        }
+
+        fn statuses(&self) -> Vec<Option<i64>> {
+            let sent = self.sink.sent_to("pizza-status");
+            sent.iter().map(|s| s.json()["status"].as_i64()).collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_early_warning_alone_is_remembered_and_sends_nothing() {
+        let shop = shop().await;
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        assert_eq!(shop.sink.sent(), []);
+        let state = shop.state().await.expect("remembered");
+        assert_eq!(state.customer_id.as_deref(), Some(CUSTOMER));
+        assert!(!state.baked);
+    }
+
+    #[tokio::test]
+    async fn warned_then_baked_is_delivered_on_time() {
+        let shop = shop().await;
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        shop.delivery.handle(&shop.baked()).await.expect("handled");
+
+        let delivered = shop.sink.sent_to("pizza-delivered");
+        assert_eq!(delivered.len(), 1, "{:?}", shop.sink.sent());
+        assert_eq!(delivered[0].key, "order-1");
+        assert_eq!(delivered[0].json()["status"], 999);
+        assert_eq!(shop.statuses(), [Some(999)]);
+        assert_eq!(shop.sink.sent_to("pizza-pending"), []);
+        let state = shop.state().await.expect("kept");
+        assert!(state.delivered && !state.late, "{state:?}");
+        assert_eq!(state.claimed_until, None);
+    }
+
+    #[tokio::test]
+    async fn baked_before_the_early_warning_is_pending_then_delivered_late() {
+        let shop = shop().await;
+        shop.delivery.handle(&shop.baked()).await.expect("handled");
+        let pending = shop.sink.sent_to("pizza-pending");
+        assert_eq!(pending.len(), 1, "{:?}", shop.sink.sent());
+        assert_eq!(pending[0].key, "order-1");
+        assert_eq!(pending[0].json()["status"], 150);
+        assert_eq!(shop.statuses(), [Some(150)]);
+        assert_eq!(shop.sink.sent_to("pizza-delivered"), []);
+
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        assert_eq!(shop.sink.sent_to("pizza-delivered").len(), 1);
+        assert_eq!(shop.statuses(), [Some(150), Some(999)]);
+        let state = shop.state().await.expect("kept");
+        assert!(state.delivered && state.late, "{state:?}");
+    }
+
+    #[tokio::test]
+    async fn notices_heard_again_after_delivery_send_nothing_more() {
+        let shop = shop().await;
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        shop.delivery.handle(&shop.baked()).await.expect("handled");
+        let before = shop.sink.sent();
+        shop.delivery.handle(&shop.baked()).await.expect("handled");
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        assert_eq!(shop.sink.sent(), before);
+    }
+
+    #[tokio::test]
+    async fn a_customer_id_that_is_not_hexadecimal_is_malformed_and_not_remembered() {
+        let shop = shop().await;
+        let handled = shop.delivery.handle(&shop.ordered("not-hex")).await;
+        assert!(
+            matches!(
+                handled,
+                Err(HandleError::Malformed(EventError::BadValue(_)))
+            ),
+            "{handled:?}"
+        );
+        assert_eq!(shop.sink.sent(), []);
+        assert_eq!(shop.state().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_baked_event_that_is_not_one_is_malformed() {
+        let shop = shop().await;
+        let topics = &shop.delivery.ctx.sys().topics;
+        let event = inbound(topics, Topic::Baked, "order-1", b"{}");
+        let handled = shop.delivery.handle(&event).await;
+        assert!(
+            matches!(handled, Err(HandleError::Malformed(_))),
+            "{handled:?}"
+        );
+        assert_eq!(shop.state().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_the_broker_refuses_is_retried_and_its_claim_released() {
+        let shop = shop().await;
+        shop.sink.fail("pizza-delivered");
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        let handled = shop.delivery.handle(&shop.baked()).await;
+        assert!(
+            matches!(handled, Err(HandleError::Transient(_))),
+            "{handled:?}"
+        );
+        let state = shop.state().await.expect("kept");
+        assert!(!state.delivered, "{state:?}");
+        // Released: lapsed at once, so the replayed notice can deliver without waiting.
+        let until = state.claimed_until.expect("an ended claim");
+        assert!(until <= now_ms(), "{state:?}");
+    }
+}

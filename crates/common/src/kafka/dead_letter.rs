@@ -2,13 +2,39 @@
 //! reason and origin in headers (or, on a cluster where that topic cannot exist, into the log),
 //! the order (when the key names one) is marked `something_wrong`, and the loop moves on.
 
-use rdkafka::message::{Header, OwnedHeaders};
-
 use super::event_log::text;
-use super::{acknowledged, Inbound, Outbound, ProduceError};
+use super::{Inbound, ProduceError};
 use crate::context::ServiceContext;
 use crate::events::now_ms;
 use crate::status::StatusAt;
+
+/// The copy of an unhandled event: its own key and value, byte for byte (it may not be JSON, or
+/// even UTF-8), with why and where from in headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Empty when the event had none.
+    pub key: Vec<u8>,
+    /// Empty when the event had none.
+    pub payload: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl DeadLetter {
+    pub fn of(event: &Inbound, service: &str, reason: &str) -> Self {
+        let headers = vec![
+            ("error.reason", reason.to_owned()),
+            ("error.service", service.to_owned()),
+            ("error.topic", event.topic.clone()),
+            ("error.partition", event.partition.to_string()),
+            ("error.offset", event.offset.to_string()),
+        ];
+        Self {
+            key: event.key.clone().unwrap_or_default(),
+            payload: event.payload.clone().unwrap_or_default(),
+            headers,
+        }
+    }
+}
 
 pub(super) async fn dead_letter(
     ctx: &ServiceContext,
@@ -16,7 +42,10 @@ pub(super) async fn dead_letter(
     reason: &str,
 ) -> Result<(), ProduceError> {
     match &ctx.dead_letter_topic {
-        Some(topic) => copy(&ctx.outbound, topic, ctx.name.as_str(), event, reason).await?,
+        Some(topic) => {
+            let letter = DeadLetter::of(event, ctx.name.as_str(), reason);
+            ctx.sink.dead_letter(topic, &letter).await?;
+        }
         None => tracing::error!(
             "Dead letter kept in the log (there is no dead-letter topic): {}, reason: {reason}, key: {}, value: {}",
             event.origin(),
@@ -29,40 +58,7 @@ pub(super) async fn dead_letter(
             status: ctx.sys().status.ids.something_wrong,
             timestamp: now_ms(),
         };
-        ctx.outbound.status(&order_id, something_wrong).await?;
+        ctx.sink.status(&order_id, something_wrong).await?;
     }
-    Ok(())
-}
-
-async fn copy(
-    outbound: &Outbound,
-    topic: &str,
-    service: &str,
-    event: &Inbound,
-    reason: &str,
-) -> Result<(), ProduceError> {
-    let partition = event.partition.to_string();
-    let offset = event.offset.to_string();
-    let headers = [
-        ("error.reason", reason),
-        ("error.service", service),
-        ("error.topic", event.topic.as_str()),
-        ("error.partition", partition.as_str()),
-        ("error.offset", offset.as_str()),
-    ]
-    .into_iter()
-    .fold(OwnedHeaders::new(), |headers, (key, value)| {
-        headers.insert(Header {
-            key,
-            value: Some(value),
-        })
-    });
-    let key = event.key.as_deref().unwrap_or_default();
-    let payload = event.payload.as_deref().unwrap_or_default();
-    let delivery = outbound
-        .producer()
-        .enqueue(topic, key, payload, Some(headers))?;
-    acknowledged(topic, delivery).await?;
-    outbound.producer().count_sent(topic);
     Ok(())
 }

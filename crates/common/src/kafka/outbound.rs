@@ -3,9 +3,12 @@
 //! once for every sender: `[status-events] produced_by` when set; otherwise what the cluster
 //! shows (see `query_watch`), so each status reaches `pizza-status` once.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use futures::future::{self, BoxFuture, FutureExt};
+use rdkafka::message::{Header, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::StageEvent;
@@ -13,8 +16,9 @@ use crate::logging::error_chain;
 use crate::settings::{KafkaSettings, Settings, StatusSource, Topic, Topics};
 use crate::status::StatusAt;
 
-use super::producer::{EventProducer, Landed, ProduceError};
+use super::producer::{acknowledged, EventProducer, Landed, ProduceError};
 use super::query_watch::{HandOver, QueryWatch};
+use super::{DeadLetter, EventSink};
 
 #[derive(Clone)]
 pub struct Outbound(Arc<Shared>);
@@ -110,7 +114,18 @@ impl Outbound {
     pub async fn stage<E: StageEvent>(&self, stage: Topic, order_id: &str, event: &E) -> StageSent {
         let topic = self.0.topics.name(stage);
         let sent = self.0.producer.send_json(topic, order_id, event);
-        let at = event.status_at();
+        self.stage_sent(stage, order_id, event.status_at(), sent)
+            .await
+    }
+
+    /// Sees to the status of a stage whose event `sent` is on its way.
+    async fn stage_sent(
+        &self,
+        stage: Topic,
+        order_id: &str,
+        at: StatusAt,
+        sent: impl Future<Output = Result<Landed, ProduceError>>,
+    ) -> StageSent {
         let query = match &self.0.writers {
             StatusWriters::Us => None,
             StatusWriters::KsqlDb => {
@@ -162,6 +177,47 @@ impl Outbound {
             .producer
             .send_json(&self.0.topics.status, order_id, &at)
             .await
+    }
+}
+
+#[async_trait]
+impl EventSink for Outbound {
+    async fn stage(
+        &self,
+        stage: Topic,
+        order_id: &str,
+        payload: Vec<u8>,
+        status: StatusAt,
+    ) -> Result<(), ProduceError> {
+        let topic = self.0.topics.name(stage);
+        let sent = self.0.producer.send(topic, order_id, &payload, None);
+        self.stage_sent(stage, order_id, status, sent)
+            .await
+            .all()
+            .await
+    }
+
+    async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError> {
+        Outbound::status(self, order_id, at).await.map(|_| ())
+    }
+
+    /// Not logged as produced, unlike the shop's own events: the loop has already logged it as
+    /// skipped, with its origin and reason.
+    async fn dead_letter(&self, topic: &str, letter: &DeadLetter) -> Result<(), ProduceError> {
+        let headers = letter
+            .headers
+            .iter()
+            .fold(OwnedHeaders::new(), |headers, (key, value)| {
+                headers.insert(Header {
+                    key,
+                    value: Some(value.as_str()),
+                })
+            });
+        let producer = &self.0.producer;
+        let delivery = producer.enqueue(topic, &letter.key, &letter.payload, Some(headers))?;
+        acknowledged(topic, delivery).await?;
+        producer.count_sent(topic);
+        Ok(())
     }
 }
 

@@ -288,3 +288,129 @@ fn commit(consumer: &StreamConsumer<RebalanceLogger>, offsets: &OffsetTracker) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::{test_settings, RecordingSink, Sent};
+    use crate::services::ServiceName;
+    use crate::status::StatusAt;
+
+    /// Reads its events as the kitchen services do: the key, then the value.
+    struct Reads;
+
+    impl Handler for Reads {
+        async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
+            event.order_id()?;
+            let _: StatusAt = event.decode()?;
+            Ok(())
+        }
+    }
+
+    fn baked(key: &[u8], payload: &[u8]) -> Inbound {
+        Inbound {
+            kind: Topic::Baked,
+            topic: "pizza-baked".into(),
+            partition: 3,
+            offset: 42,
+            key: Some(key.to_vec()),
+            payload: Some(payload.to_vec()),
+        }
+    }
+
+    fn context() -> (Arc<ServiceContext>, Arc<RecordingSink>) {
+        ServiceContext::recording(ServiceName::Delivery, test_settings())
+    }
+
+    /// `reason`: how the `error.reason` header starts (the rest is serde's wording).
+    fn assert_dead_letter(letter: &Sent, key: &str, payload: &[u8], reason: &str) {
+        assert_eq!(letter.topic, "pizza-dead-letter");
+        assert_eq!(letter.key, key);
+        assert_eq!(letter.payload, payload);
+        let said = letter.header("error.reason").unwrap_or_default();
+        assert!(said.starts_with(reason), "{said:?}");
+        let headers: Vec<(&str, &str)> = letter
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            headers[1..],
+            [
+                ("error.service", "delivery"),
+                ("error.topic", "pizza-baked"),
+                ("error.partition", "3"),
+                ("error.offset", "42"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_handled_event_sends_nothing_of_the_loops_own_and_may_be_committed() {
+        let (ctx, sink) = context();
+        let event = baked(b"order-1", br#"{"status": 300, "timestamp": 1}"#);
+        let done = process(ctx, Arc::new(Reads), event).await;
+        assert_eq!(done, (("pizza-baked".into(), 3, 42), true));
+        assert_eq!(sink.sent(), []);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_is_dead_lettered_with_its_origin_and_its_order_marked() {
+        let (ctx, sink) = context();
+        let event = baked(b"order-1", b"not json");
+        let done = process(ctx.clone(), Arc::new(Reads), event).await;
+        assert_eq!(done, (("pizza-baked".into(), 3, 42), true));
+
+        let sent = sink.sent();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        let reason = "the value is not a valid event: ";
+        assert_dead_letter(&sent[0], "order-1", b"not json", reason);
+        assert_eq!(sent[1].topic, "pizza-status");
+        assert_eq!(sent[1].key, "order-1");
+        assert_eq!(sent[1].json()["status"], 430);
+
+        let page = ctx.metrics.scrape(Duration::ZERO).await.expect("encodes");
+        let counted = "pizza_dead_letters_total{messaging_destination_name=\"pizza-baked\",reason=\"bad_value\"} 1";
+        assert!(page.contains(counted), "{page}");
+    }
+
+    #[tokio::test]
+    async fn an_event_without_an_order_id_is_dead_lettered_and_no_order_is_marked() {
+        let (ctx, sink) = context();
+        let event = baked(b"not an order id", br#"{"status": 300, "timestamp": 1}"#);
+        let done = process(ctx, Arc::new(Reads), event).await;
+        assert!(done.1);
+        let sent = sink.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let reason = "the key is not an order id: not an order id";
+        assert_dead_letter(
+            &sent[0],
+            "not an order id",
+            br#"{"status": 300, "timestamp": 1}"#,
+            reason,
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_dead_letter_topic_the_order_is_still_marked() {
+        let (ctx, sink) = context();
+        let mut ctx = Arc::into_inner(ctx).expect("the only reference");
+        ctx.dead_letter_topic = None;
+        let done = process(Arc::new(ctx), Arc::new(Reads), baked(b"order-1", b"{}")).await;
+        assert!(done.1);
+        let sent = sink.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].topic, "pizza-status");
+        assert_eq!(sent[0].json()["status"], 430);
+    }
+
+    #[tokio::test]
+    async fn a_dead_letter_the_broker_refuses_keeps_the_offset_until_shutdown() {
+        let (ctx, sink) = context();
+        sink.fail("pizza-dead-letter");
+        ctx.shutdown.cancel();
+        let done = process(ctx, Arc::new(Reads), baked(b"order-1", b"not json")).await;
+        assert_eq!(done, (("pizza-baked".into(), 3, 42), false));
+        assert_eq!(sink.sent(), []);
+    }
+}

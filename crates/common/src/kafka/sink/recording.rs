@@ -1,0 +1,166 @@
+//! A sink that keeps what is sent instead of sending it, and the configuration tests run with.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use super::EventSink;
+use crate::kafka::{DeadLetter, Inbound, ProduceError};
+use crate::settings::{KafkaSettings, Settings, StatusSource, SysSettings, Topic, Topics};
+use crate::status::StatusAt;
+
+/// The repository's own configuration (`config_sys/default.ini`, `config_kafka/localhost.ini`),
+/// with instant simulated times and every status written by the services, as a recorder does.
+pub fn test_settings() -> Settings {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut sys = SysSettings::load(&root.join("config_sys/default.ini"))
+        .expect("config_sys/default.ini is the repository's own and valid");
+    sys.time_scale = 0.0;
+    sys.status_source = StatusSource::Services;
+    let kafka = KafkaSettings::load(&root.join("config_kafka/localhost.ini"))
+        .expect("config_kafka/localhost.ini is the repository's own and valid");
+    Settings { kafka, sys }
+}
+
+/// One event as it would have reached the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub topic: String,
+    pub key: String,
+    pub payload: Vec<u8>,
+    /// Only dead letters have any.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Sent {
+    /// The value as JSON; `Null` when it is not JSON (a dead letter's copy of a malformed event).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.payload).unwrap_or_default()
+    }
+
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Writes every status itself, as `[status-events] produced_by = services` does.
+pub struct RecordingSink {
+    topics: Topics,
+    sent: Mutex<Vec<Sent>>,
+    failing: Mutex<HashSet<String>>,
+}
+
+impl RecordingSink {
+    pub fn new(topics: Topics) -> Self {
+        Self {
+            topics,
+            sent: Mutex::default(),
+            failing: Mutex::default(),
+        }
+    }
+
+    /// From now on, every send to `topic` fails as if the broker were down.
+    pub fn fail(&self, topic: &str) {
+        locked(&self.failing).insert(topic.to_owned());
+    }
+
+    /// Everything sent so far, in order.
+    pub fn sent(&self) -> Vec<Sent> {
+        locked(&self.sent).clone()
+    }
+
+    /// What was sent to `topic`, in order.
+    pub fn sent_to(&self, topic: &str) -> Vec<Sent> {
+        locked(&self.sent)
+            .iter()
+            .filter(|sent| sent.topic == topic)
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, sent: Sent) -> Result<(), ProduceError> {
+        if locked(&self.failing).contains(&sent.topic) {
+            return Err(ProduceError::Delivery {
+                topic: sent.topic,
+                source: KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure),
+            });
+        }
+        locked(&self.sent).push(sent);
+        Ok(())
+    }
+
+    fn record_json(&self, topic: &str, key: &str, value: &StatusAt) -> Result<(), ProduceError> {
+        let payload =
+            crate::events::python_json::to_vec(value).map_err(|source| ProduceError::Encode {
+                topic: topic.to_owned(),
+                source,
+            })?;
+        self.record(Sent {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            payload,
+            headers: Vec::new(),
+        })
+    }
+}
+
+#[async_trait]
+impl EventSink for RecordingSink {
+    async fn stage(
+        &self,
+        stage: Topic,
+        order_id: &str,
+        payload: Vec<u8>,
+        status: StatusAt,
+    ) -> Result<(), ProduceError> {
+        // Both are attempted, as the producer sends them side by side.
+        let event = self.record(Sent {
+            topic: self.topics.name(stage).to_owned(),
+            key: order_id.to_owned(),
+            payload,
+            headers: Vec::new(),
+        });
+        let status = self.record_json(&self.topics.status, order_id, &status);
+        event.and(status)
+    }
+
+    async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError> {
+        self.record_json(&self.topics.status, order_id, &at)
+    }
+
+    async fn dead_letter(&self, topic: &str, letter: &DeadLetter) -> Result<(), ProduceError> {
+        self.record(Sent {
+            topic: topic.to_owned(),
+            key: String::from_utf8_lossy(&letter.key).into_owned(),
+            payload: letter.payload.clone(),
+            headers: letter
+                .headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        })
+    }
+}
+
+/// A test that panicked while holding the lock leaves nothing half-written worth refusing.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An event of `kind` as the consumer hands it over, from partition 0 at offset 0.
+pub fn inbound(topics: &Topics, kind: Topic, key: &str, payload: &[u8]) -> Inbound {
+    Inbound {
+        kind,
+        topic: topics.name(kind).to_owned(),
+        partition: 0,
+        offset: 0,
+        key: Some(key.as_bytes().to_vec()),
+        payload: Some(payload.to_vec()),
+    }
+}
