@@ -21,8 +21,6 @@ struct Assemble {
 
 impl Service for Assemble {
     const NAME: ServiceName = ServiceName::Assemble;
-    const CONSUMES: &'static [Topic] = &[Topic::Ordered];
-    const PRODUCES: &'static [Topic] = &[Topic::Assembled];
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         Ok(Self { ctx })

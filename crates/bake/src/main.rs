@@ -21,8 +21,6 @@ struct Bake {
 
 impl Service for Bake {
     const NAME: ServiceName = ServiceName::Bake;
-    const CONSUMES: &'static [Topic] = &[Topic::Assembled];
-    const PRODUCES: &'static [Topic] = &[Topic::Baked];
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         Ok(Self { ctx })

@@ -11,14 +11,12 @@ use crate::context::ServiceContext;
 use crate::kafka::{run_consumer, Handler};
 use crate::metrics::{BrokerLag, Metrics};
 use crate::services::ServiceName;
-use crate::settings::{Settings, Topic};
+use crate::settings::Settings;
 
 pub trait Service: Handler + Sized {
+    /// Which program it is; what it reads and writes is declared with the name
+    /// ([`ServiceName::consumes`], [`ServiceName::produces`]), where the shop floor finds it too.
     const NAME: ServiceName;
-    /// The topics its consumer group reads.
-    const CONSUMES: &'static [Topic];
-    /// The topics it writes, besides `pizza-status` and the dead-letter topic.
-    const PRODUCES: &'static [Topic];
 
     /// Builds the service once its producer is connected (opens its store, …).
     fn start(ctx: Arc<ServiceContext>) -> impl Future<Output = anyhow::Result<Self>> + Send;
@@ -35,9 +33,10 @@ pub fn run<S: Service>() -> ExitCode {
     crate::app::run(S::NAME.as_str(), |settings, shutdown| async move {
         let metrics = serve_metrics::<S>(&settings, &shutdown).await;
         let ctx =
-            ServiceContext::connect_with(S::NAME, settings, S::PRODUCES, shutdown, metrics).await?;
+            ServiceContext::connect_with(S::NAME, settings, S::NAME.produces(), shutdown, metrics)
+                .await?;
         let service = Arc::new(S::start(ctx.clone()).await?);
-        let consume = run_consumer(ctx, S::CONSUMES, service.clone());
+        let consume = run_consumer(ctx, S::NAME.consumes(), service.clone());
         let (consumed, ()) = tokio::join!(consume, service.chores());
         consumed?;
         Ok(())
@@ -55,7 +54,11 @@ async fn serve_metrics<S: Service>(
         return Arc::default();
     };
     let broker_lag = sys.group_ids.of(S::NAME).map(|group| {
-        let topics = sys.topics.names(S::CONSUMES).into_iter().map(str::to_owned);
+        let topics = sys
+            .topics
+            .names(S::NAME.consumes())
+            .into_iter()
+            .map(str::to_owned);
         BrokerLag::new(
             &settings.kafka,
             group,

@@ -49,8 +49,6 @@ struct ClaimedElsewhere {
 
 impl Service for Delivery {
     const NAME: ServiceName = ServiceName::Delivery;
-    const CONSUMES: &'static [Topic] = &[Topic::Ordered, Topic::Baked];
-    const PRODUCES: &'static [Topic] = &[Topic::Pending, Topic::Delivered];
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         let store = open_delivery_store(&ctx.sys().delivery_store).await?;

@@ -12,7 +12,6 @@ use common::kafka::{HandleError, Handler, Inbound};
 use common::periodic::{retention, RETENTION_PERIOD};
 use common::service::Service;
 use common::services::ServiceName;
-use common::settings::Topic;
 use common::status::StatusAt;
 use common::store::{open_order_store, OrderStore, StatusChange};
 
@@ -26,8 +25,6 @@ struct Status {
 
 impl Service for Status {
     const NAME: ServiceName = ServiceName::Status;
-    const CONSUMES: &'static [Topic] = &[Topic::Status];
-    const PRODUCES: &'static [Topic] = &[];
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         let store = open_order_store(&ctx.sys().orders_store).await?;
@@ -76,7 +73,7 @@ fn main() -> ExitCode {
 mod tests {
     use common::events::{OrderDetails, Pizza, PizzaOrdered};
     use common::kafka::{inbound, test_settings, RecordingSink};
-    use common::settings::StoreLocation;
+    use common::settings::{StoreLocation, Topic};
 
     use super::*;
 

@@ -61,8 +61,14 @@ fn hours(hours: f64) -> Duration {
 }
 
 impl WebLimits {
+    /// From the system file and the `PIZZA_SYS__WEBAPP__…` variables, as every other key.
     pub fn load(sys_file: &Path) -> Result<Self, SettingsError> {
-        Self::from_ini(&IniFile::load(sys_file)?)
+        let vars = common::settings::process_vars()?;
+        Self::from_ini(&IniFile::load_with_env(
+            sys_file,
+            common::settings::ConfigFile::Sys,
+            vars,
+        )?)
     }
 
     pub fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {

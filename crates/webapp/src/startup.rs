@@ -6,7 +6,7 @@ use std::sync::Arc;
 use common::kafka::{producer_config, EventProducer, Outbound};
 use common::metrics::Metrics;
 use common::services::ServiceName;
-use common::settings::{Settings, Topic};
+use common::settings::Settings;
 use common::store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
@@ -65,7 +65,14 @@ pub async fn build_state_observed(
         .await?
         .counted(observed.metrics);
     Ok(AppState::new(Shared {
-        outbound: Outbound::new(producer, settings, &[Topic::Ordered], client_id, shutdown).await,
+        outbound: Outbound::new(
+            producer,
+            settings,
+            ServiceName::Webapp.produces(),
+            client_id,
+            shutdown,
+        )
+        .await,
         view_feed: ViewFeed::start(store.clone(), shutdown).await?,
         log_feed: LogFeed::start(&logs_dir, shutdown),
         log_index: Arc::new(LogIndex::new(&logs_dir)),
