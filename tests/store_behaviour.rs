@@ -164,11 +164,21 @@ async fn the_watchdog_flags_orders_without_progress_once_and_progress_clears_it(
             orders.flag_stuck(2_000, 50).await.expect("flag").is_empty(),
             "{store}"
         );
+        assert_eq!(
+            orders.count_stuck(50).await.expect("count"),
+            1,
+            "the shop floor's count, {store}"
+        );
         let changes = orders
             .update_statuses(vec![("slow".into(), at(200, 25))], 6_000)
             .await
             .expect("update");
         assert_eq!(changes, [StatusChange::Updated { previous: 50 }], "{store}");
+        assert_eq!(
+            orders.count_stuck(50).await.expect("count"),
+            0,
+            "progress clears the count, {store}"
+        );
         // Something wrong is final for the watchdog too.
         orders
             .update_statuses(vec![("busy".into(), at(430, 30))], 7_000)
