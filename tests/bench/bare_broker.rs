@@ -64,7 +64,7 @@ fn relay(
 }
 
 /// `in_flight` orders at a time, each replaced when its last status is read, for `seconds`.
-pub async fn measure(
+pub(crate) async fn measure(
     kafka: &KafkaSettings,
     partitions: i32,
     in_flight: usize,

@@ -21,7 +21,7 @@ const ORDER_SECONDS: u64 = 20;
 
 /// What differs from the shipped files, for a sweep; nothing by default.
 #[derive(Debug, Default, Clone)]
-pub struct Changes {
+pub(crate) struct Changes {
     /// The broker's storage instead of `localhost.ini`'s `[local-broker] storage`.
     pub sqlite: Option<bool>,
     /// `key = value` lines of `[kafka]` that replace the shipped ones.
@@ -41,7 +41,7 @@ fn shipped_kafka_ini(shipped: &str, broker: &Broker, changes: &[String]) -> Stri
     text
 }
 
-pub async fn measure(changes: &Changes) -> anyhow::Result<Value> {
+pub(crate) async fn measure(changes: &Changes) -> anyhow::Result<Value> {
     let shipped = std::fs::read_to_string(workspace_root().join("config_kafka/localhost.ini"))?;
     let sqlite = match changes.sqlite {
         Some(sqlite) => sqlite,

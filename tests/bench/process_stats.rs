@@ -23,13 +23,13 @@ fn ticks(fields: &[u64], range: std::ops::Range<usize>) -> Duration {
 }
 
 /// User plus system CPU time the process has used so far.
-pub fn cpu_time(pid: u32) -> Duration {
+pub(crate) fn cpu_time(pid: u32) -> Duration {
     ticks(&stat_fields(pid), 11..13)
 }
 
 /// CPU time of a server that works in child processes (PostgreSQL): the process, its children
 /// alive now, and those it has reaped.
-pub fn tree_cpu_time(pid: u32) -> Duration {
+pub(crate) fn tree_cpu_time(pid: u32) -> Duration {
     let mut total = ticks(&stat_fields(pid), 11..15);
     let children = std::fs::read_dir("/proc")
         .into_iter()
@@ -47,13 +47,13 @@ pub fn tree_cpu_time(pid: u32) -> Duration {
 
 /// Resident set size in MB. It counts the executable's clean code pages, shared with the page
 /// cache, as many as the kernel happened to map: more when the file was just built or read.
-pub fn resident_mb(pid: u32) -> f64 {
+pub(crate) fn resident_mb(pid: u32) -> f64 {
     megabytes(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
 /// Private dirty memory in MB: what the process alone holds and the kernel could not drop and
 /// read back from a file (heap, stacks, queues, relocated data).
-pub fn private_dirty_mb(pid: u32) -> f64 {
+pub(crate) fn private_dirty_mb(pid: u32) -> f64 {
     megabytes(&format!("/proc/{pid}/smaps_rollup"), "Private_Dirty:")
 }
 

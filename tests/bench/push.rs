@@ -64,7 +64,7 @@ fn stamp_reader(kafka: &KafkaSettings, topic: &str, stop: Arc<AtomicBool>) -> St
 
 /// 10 orders a second for 10 s, each followed by its stream: from each status event's timestamp
 /// to its pushed event.
-pub async fn latency(base: &str, kafka: &KafkaSettings, status_topic: &str) -> Value {
+pub(crate) async fn latency(base: &str, kafka: &KafkaSettings, status_topic: &str) -> Value {
     let stop = Arc::new(AtomicBool::new(false));
     let stamps = stamp_reader(kafka, status_topic, stop.clone());
     // The reader is assigned its partitions before the first order.
@@ -123,7 +123,12 @@ pub async fn latency(base: &str, kafka: &KafkaSettings, status_topic: &str) -> V
 
 /// `count` streams open on the web app (`customers` customers, `count / customers` each, on their
 /// "My orders" stream) while each customer orders once; what the web app spends meanwhile.
-pub async fn many_streams(base: &str, webapp_pid: u32, count: usize, customers: usize) -> Value {
+pub(crate) async fn many_streams(
+    base: &str,
+    webapp_pid: u32,
+    count: usize,
+    customers: usize,
+) -> Value {
     let mut people = Vec::new();
     for n in 0..customers {
         match Customer::login(base, &format!("Crowd{n}")).await {

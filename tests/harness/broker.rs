@@ -19,6 +19,15 @@ pub struct Broker {
     extra: Vec<String>,
 }
 
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("port", &self.port)
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The broker drops the leading / of an absolute SQLite path, so a durable broker runs from its
 /// folder.
 const DURABLE: &str = "sqlite://broker.db";

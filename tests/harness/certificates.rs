@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The files a TLS listener needs, and the authority a client must trust.
+#[derive(Debug)]
 pub struct Certificates {
     /// The server's certificate, signed by `ca` (`--cert`).
     pub cert: PathBuf,

@@ -36,6 +36,7 @@ struct Endpoint {
     running: Arc<Vec<String>>,
 }
 
+#[derive(Debug)]
 pub struct KsqlDbDouble {
     pub endpoint: String,
     received: Arc<Mutex<Vec<Received>>>,
@@ -108,6 +109,7 @@ async fn answer(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Stri
 /// names, committing as it goes. Each query also commits where it starts as soon as it is
 /// assigned its partitions: ksqlDB does not, but the local broker does not describe a group's
 /// assignments, so this is how the services can tell, before the first order, what it reads.
+#[derive(Debug)]
 pub struct Relay {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<usize>>,

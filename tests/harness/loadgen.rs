@@ -37,6 +37,14 @@ pub struct Customer {
     cookie: String,
 }
 
+impl std::fmt::Debug for Customer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Customer")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
 fn check(response: &reqwest::Response, expected: StatusCode, what: &str) -> Result<(), Failure> {
     let status = response.status();
     if status == expected {

@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 use crate::broker::unused_port;
 
+#[derive(Debug)]
 pub struct Postgres {
     pub port: u16,
     child: Option<Child>,

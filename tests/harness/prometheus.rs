@@ -11,6 +11,7 @@ use tempfile::TempDir;
 
 use crate::broker::unused_port;
 
+#[derive(Debug)]
 pub struct Prometheus {
     child: Child,
     dir: TempDir,

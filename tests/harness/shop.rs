@@ -27,6 +27,16 @@ pub struct Shop {
     pub orders: Arc<dyn OrderStore>,
 }
 
+impl std::fmt::Debug for Shop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shop")
+            .field("dir", &self.dir)
+            .field("kafka_ini", &self.kafka_ini)
+            .field("sys_ini", &self.sys_ini)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The services that react to orders, in start order: everything but the web app.
 pub const KITCHEN: [ServiceName; 4] = [
     ServiceName::Status,
@@ -370,6 +380,7 @@ pub fn ordered(order_id: &str) -> PizzaOrdered {
     }
 }
 
+#[derive(Debug)]
 pub struct Service {
     pub name: ServiceName,
     child: Child,

@@ -23,6 +23,14 @@ pub struct EventStream {
     buffer: String,
 }
 
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EventStream {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         Self {

@@ -21,6 +21,14 @@ pub struct Opened {
     _server: Option<Arc<Postgres>>,
 }
 
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Opened {
     pub fn orders(&self) -> &dyn OrderStore {
         self.orders.as_ref()
@@ -100,6 +108,7 @@ pub async fn each_store() -> Vec<Opened> {
 
 /// A fresh place for each implementation to keep its rows, for opening several stores on it (as
 /// several instances would).
+#[derive(Debug)]
 pub struct Location {
     pub name: &'static str,
     pub location: StoreLocation,

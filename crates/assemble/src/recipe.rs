@@ -4,7 +4,7 @@ use common::events::Pizza;
 use md5::{Digest, Md5};
 
 /// The last four hex digits of md5("{sauce}@{cheese}@{extras joined by ,}@{main_topping}").
-pub fn recipe_seed(order: &Pizza) -> u64 {
+pub(crate) fn recipe_seed(order: &Pizza) -> u64 {
     let recipe = format!(
         "{}@{}@{}@{}",
         order.sauce,
@@ -17,12 +17,12 @@ pub fn recipe_seed(order: &Pizza) -> u64 {
 }
 
 /// Seconds to assemble: 4 to 11.
-pub fn assembling_seconds(seed: u64) -> u64 {
+pub(crate) fn assembling_seconds(seed: u64) -> u64 {
     seed % 8 + 4
 }
 
 /// Seconds the oven needs, announced to bake: 8 to 15.
-pub fn baking_seconds(seed: u64) -> u64 {
+pub(crate) fn baking_seconds(seed: u64) -> u64 {
     seed % 8 + 8
 }
 

@@ -30,6 +30,16 @@ pub struct ServiceContext {
     pub metrics: Arc<Metrics>,
 }
 
+impl std::fmt::Debug for ServiceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceContext")
+            .field("name", &self.name)
+            .field("dead_letter_topic", &self.dead_letter_topic)
+            .field("shutdown", &self.shutdown)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ServiceContext {
     /// Connects the producer for the topics the service writes (plus `pizza-status` and the
     /// dead-letter topic, which every service may need).

@@ -33,6 +33,14 @@ pub struct KsqlDb {
     settings: KsqlDbSettings,
 }
 
+impl std::fmt::Debug for KsqlDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KsqlDb")
+            .field("endpoint", &self.settings.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
 impl KsqlDb {
     pub fn new(settings: &KsqlDbSettings) -> Self {
         let http = reqwest::Client::builder()

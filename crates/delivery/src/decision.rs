@@ -14,13 +14,13 @@
 use common::store::DeliveryState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice<'a> {
+pub(crate) enum Notice<'a> {
     EarlyWarning { customer_id: &'a str },
     Baked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// The early warning was noted; the pizza is not baked yet.
     Remembered,
     /// Baked before the early warning arrived: tell the customer to bear with us.
@@ -43,7 +43,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// What the store should hold afterwards; `None` leaves it as it is.
     pub save: Option<DeliveryState>,
     pub action: Action,
@@ -54,7 +54,7 @@ fn keep(action: Action) -> Decision {
 }
 
 /// Decides what to do at `now` (ms); a delivery started now is claimed for `claim_ms`.
-pub fn decide(
+pub(crate) fn decide(
     known: Option<&DeliveryState>,
     notice: Notice<'_>,
     now: i64,
@@ -126,7 +126,7 @@ pub fn decide(
 }
 
 /// The state once the driver is back.
-pub fn delivered(claimed: &DeliveryState) -> DeliveryState {
+pub(crate) fn delivered(claimed: &DeliveryState) -> DeliveryState {
     DeliveryState {
         claimed_until: None,
         delivered: true,
@@ -137,7 +137,7 @@ pub fn delivered(claimed: &DeliveryState) -> DeliveryState {
 /// The state when a delivery is given up (shutdown, or its event not acknowledged): the claim
 /// lapses now, so the replayed notice delivers at once wherever it lands, once it has made sure
 /// the given-up delivery did not reach the door after all.
-pub fn released(claimed: &DeliveryState, now: i64) -> DeliveryState {
+pub(crate) fn released(claimed: &DeliveryState, now: i64) -> DeliveryState {
     DeliveryState {
         claimed_until: Some(now),
         ..claimed.clone()
@@ -241,7 +241,7 @@ mod tests {
     /// Whatever order the notices come in, and however often, one driver goes out.
     #[test]
     fn any_interleaving_delivers_exactly_once() {
-        let sequences: [&[Notice]; 6] = [
+        let sequences: [&[Notice<'_>]; 6] = [
             &[EARLY, Notice::Baked],
             &[Notice::Baked, EARLY],
             &[EARLY, EARLY, Notice::Baked, Notice::Baked],

@@ -2,7 +2,7 @@
 
 /// `int(customer_id, 16) % 10 + 5` seconds, doubled when the early warning came late (the driver
 /// could not plan ahead). `None` when the customer id is not hexadecimal.
-pub fn delivery_seconds(customer_id: &str, late: bool) -> Option<u64> {
+pub(crate) fn delivery_seconds(customer_id: &str, late: bool) -> Option<u64> {
     if customer_id.is_empty() {
         return None;
     }

@@ -28,13 +28,13 @@ struct Pending {
 struct Stopped;
 
 #[derive(Clone)]
-pub struct ViewWriter {
+pub(crate) struct ViewWriter {
     queue: mpsc::Sender<Pending>,
 }
 
 impl ViewWriter {
     /// Starts the writer task; it ends when the last `ViewWriter` is dropped.
-    pub fn start(store: Arc<dyn OrderStore>) -> Self {
+    pub(crate) fn start(store: Arc<dyn OrderStore>) -> Self {
         let (queue, mut waiting) = mpsc::channel::<Pending>(MAX_BATCH);
         tokio::spawn(async move {
             while let Some(first) = waiting.recv().await {
@@ -52,7 +52,7 @@ impl ViewWriter {
     }
 
     /// Folds one event into the view; returns once it is committed.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         order_id: &str,
         incoming: StatusAt,

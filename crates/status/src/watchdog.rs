@@ -10,7 +10,7 @@ use common::logging::error_chain;
 use common::periodic;
 use common::store::OrderStore;
 
-pub async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {
+pub(crate) async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {
     let settings = &ctx.sys().orders_store;
     let period = Duration::from_secs_f64(settings.status_watchdog_minutes * 60.0);
     let timeout_ms = (settings.status_invalid_timeout_minutes * 60_000.0) as i64;

@@ -60,6 +60,10 @@ fn hours(hours: f64) -> Duration {
     Duration::from_secs_f64(hours * 3600.0)
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "`SettingsError` is what every settings loader in `common` returns"
+)]
 impl WebLimits {
     /// From the system file and the `PIZZA_SYS__WEBAPP__…` variables, as every other key.
     pub fn load(sys_file: &Path) -> Result<Self, SettingsError> {
@@ -151,6 +155,10 @@ pub fn descriptor_limit() -> Option<u64> {
 mod tests {
     use super::*;
 
+    #[allow(
+        clippy::result_large_err,
+        reason = "the error `WebLimits::from_ini` returns"
+    )]
     fn parse(text: &str) -> Result<WebLimits, SettingsError> {
         WebLimits::from_ini(&IniFile::parse(Path::new("sys.ini"), text)?)
     }

@@ -26,6 +26,14 @@ pub struct LogFeed {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for LogFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogFeed")
+            .field("logs_dir", &self.inner.logs_dir)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     followers: Mutex<Followers>,
     next_id: AtomicU64,
@@ -96,6 +104,15 @@ pub struct FollowingLogs {
     inner: Arc<Inner>,
     order_id: String,
     id: u64,
+}
+
+impl std::fmt::Debug for FollowingLogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FollowingLogs")
+            .field("order_id", &self.order_id)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for FollowingLogs {

@@ -20,6 +20,21 @@ pub struct LogIndex {
     files: Vec<(ServiceName, Mutex<FileIndex>)>,
 }
 
+impl std::fmt::Debug for LogIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogIndex")
+            .field(
+                "services",
+                &self
+                    .files
+                    .iter()
+                    .map(|(service, _)| service)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 struct FileIndex {
     path: PathBuf,
     /// Where reading stopped; `None` until the file is first read.

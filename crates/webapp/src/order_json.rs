@@ -4,7 +4,7 @@ use common::events::Pizza;
 use common::store::OrderRecord;
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct OrderJson<'a> {
     order_id: &'a str,
     status: i64,

@@ -24,7 +24,7 @@ pub fn render_as(status: StatusCode, page: impl Template) -> Result<Response, Ap
 // `searched`, what the navigation's search box holds: the order on an order page, as in the
 // original.
 
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub username: Option<&'a str>,
@@ -33,13 +33,14 @@ pub struct LoginPage<'a> {
 }
 
 /// A choice the menu refused, shown above the form.
+#[derive(Debug)]
 pub struct Problem {
     pub field: &'static str,
     pub label: &'static str,
     pub message: String,
 }
 
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "menu.html")]
 pub struct MenuPage<'a> {
     pub username: Option<&'a str>,
@@ -68,6 +69,7 @@ impl MenuPage<'_> {
 }
 
 /// An order as the pages show it.
+#[derive(Debug)]
 pub struct OrderView {
     pub record: OrderRecord,
     pub status_text: String,
@@ -91,7 +93,7 @@ impl OrderView {
 
 /// The order page, or (with no order) the original's "Order 'x' not found" in its place: an
 /// unknown id and someone else's order get the same page.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "order.html")]
 pub struct OrderPage<'a> {
     pub username: Option<&'a str>,
@@ -103,7 +105,7 @@ pub struct OrderPage<'a> {
     pub ksqldb: bool,
 }
 
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "orders.html")]
 pub struct OrdersPage<'a> {
     pub username: Option<&'a str>,
@@ -113,7 +115,7 @@ pub struct OrdersPage<'a> {
 
 /// The shop floor: its picture is drawn by its script from the pushed figures; the page itself
 /// carries the wiring, for a browser without scripts.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "shop_floor.html")]
 pub struct ShopFloorPage<'a> {
     pub username: Option<&'a str>,

@@ -19,6 +19,16 @@ pub struct RateLimit {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("what", &self.what)
+            .field("per_second", &self.per_second)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Bucket {
     tokens: f64,

@@ -27,6 +27,7 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// How long open connections get to finish once the web app is asked to stop.
 const DRAIN: Duration = Duration::from_secs(4);
 
+#[derive(Debug)]
 pub struct ServeOptions {
     pub request_deadline: Duration,
     pub max_connections: usize,

@@ -31,7 +31,7 @@ pub async fn build_state(
 }
 
 /// Where the app's figures go: both unserved unless the binary serves them.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Observed {
     pub web: WebMetrics,
     /// Counts the events the producer sends.

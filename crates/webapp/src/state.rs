@@ -20,7 +20,7 @@ use crate::view_feed::ViewFeed;
 use crate::web_metrics::WebMetrics;
 
 /// Cloned for every request (axum hands each extractor its own copy), so it is one `Arc`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
 
 impl AppState {
@@ -59,6 +59,17 @@ pub struct Shared {
     pub log_rate: RateLimit,
     /// Streams end when it is cancelled, so a graceful shutdown is not held up by them.
     pub shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("limits", &self.limits)
+            .field("streams", &self.streams)
+            .field("order_rate", &self.order_rate)
+            .field("log_rate", &self.log_rate)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FromRef<AppState> for Key {

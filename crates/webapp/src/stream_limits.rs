@@ -13,6 +13,15 @@ pub struct StreamLimits {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for StreamLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamLimits")
+            .field("per_customer", &self.inner.per_customer)
+            .field("per_instance", &self.inner.per_instance)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     per_customer: usize,
     per_instance: usize,
@@ -31,6 +40,14 @@ struct Open {
 pub struct StreamPermit {
     inner: Arc<Inner>,
     customer_id: String,
+}
+
+impl std::fmt::Debug for StreamPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamPermit")
+            .field("customer_id", &self.customer_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamLimits {

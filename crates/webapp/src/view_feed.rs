@@ -29,6 +29,12 @@ pub struct ViewFeed {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for ViewFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewFeed").finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     by_order: Mutex<Followers>,
     by_customer: Mutex<Followers>,
@@ -42,6 +48,16 @@ pub struct Following {
     key: String,
     id: u64,
     by_customer: bool,
+}
+
+impl std::fmt::Debug for Following {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Following")
+            .field("key", &self.key)
+            .field("id", &self.id)
+            .field("by_customer", &self.by_customer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Following {

@@ -37,7 +37,7 @@ struct RequestLabels {
 }
 
 /// Cheap to clone: every clone updates the same figures.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct WebMetrics {
     requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
     streams_open: Gauge,

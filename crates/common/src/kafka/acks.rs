@@ -30,7 +30,7 @@ pub struct Landed {
 /// Resolves when the broker acknowledges the event, or refuses it for good.
 pub type Ack = oneshot::Receiver<Result<Landed, KafkaError>>;
 
-pub struct AckContext;
+pub(crate) struct AckContext;
 
 impl ClientContext for AckContext {}
 
@@ -56,13 +56,13 @@ const POLL_SLICE: Duration = Duration::from_secs(5);
 
 /// The producer and the thread that polls it. Dropping the last handle tells the thread to stop;
 /// it is not joined, so dropping never waits for a slice to end.
-pub struct AckedProducer {
+pub(crate) struct AckedProducer {
     producer: Arc<BaseProducer<AckContext>>,
     stop: Arc<AtomicBool>,
 }
 
 impl AckedProducer {
-    pub fn create(config: &ClientConfig) -> Result<Self, ProduceError> {
+    pub(crate) fn create(config: &ClientConfig) -> Result<Self, ProduceError> {
         let producer: Arc<BaseProducer<AckContext>> = Arc::new(
             config
                 .create_with_context(AckContext)
@@ -83,7 +83,7 @@ impl AckedProducer {
     }
 
     /// Hands the event to librdkafka and returns the future of its acknowledgement.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         topic: &str,
         key: &[u8],
@@ -101,7 +101,7 @@ impl AckedProducer {
         Ok(rx)
     }
 
-    pub fn client(&self) -> &Client<AckContext> {
+    pub(crate) fn client(&self) -> &Client<AckContext> {
         self.producer.client()
     }
 }

@@ -23,6 +23,15 @@ use super::{DeadLetter, EventSink};
 #[derive(Clone)]
 pub struct Outbound(Arc<Shared>);
 
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("producer", &self.0.producer)
+            .field("topics", &self.0.topics)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Shared {
     producer: EventProducer,
     topics: Topics,

@@ -60,6 +60,14 @@ pub struct EventProducer {
     metrics: Option<Arc<Metrics>>,
 }
 
+impl std::fmt::Debug for EventProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventProducer")
+            .field("opened", &self.opened)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How long start-up waits for the cluster to answer before giving up with a clear error.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(60);
 

@@ -13,7 +13,7 @@ use rdkafka::{ClientContext, TopicPartitionList};
 use crate::metrics::ClientStats;
 
 #[derive(Default)]
-pub struct RebalanceLogger {
+pub(crate) struct RebalanceLogger {
     rebalances: AtomicU64,
     stats: Option<Arc<ClientStats>>,
 }
@@ -27,7 +27,7 @@ impl RebalanceLogger {
     }
 
     /// How many assignments and revocations this member has seen.
-    pub fn rebalances(&self) -> u64 {
+    pub(crate) fn rebalances(&self) -> u64 {
         self.rebalances.load(Ordering::Relaxed)
     }
 }
@@ -57,7 +57,7 @@ impl ConsumerContext for RebalanceLogger {
 }
 
 /// `pizza-baked [0, 1], pizza-ordered [0, 1]`: topics sorted, partitions sorted.
-pub fn describe(list: &TopicPartitionList) -> String {
+pub(crate) fn describe(list: &TopicPartitionList) -> String {
     let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
     for element in list.elements() {
         by_topic

@@ -90,7 +90,7 @@ fn gauge<'a>(
 }
 
 impl Collector for BrokerLag {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let snapshot = locked(&self.snapshot);
         let group = || ("consumergroup", self.reader.group().to_owned());
         let at = |p: &PartitionOffsets| {

@@ -248,6 +248,7 @@ fn topic_labels(topic: &str) -> TopicLabels {
     }
 }
 
+#[derive(Debug)]
 pub struct InFlight(Gauge);
 
 impl Drop for InFlight {

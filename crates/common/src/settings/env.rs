@@ -105,7 +105,7 @@ pub(super) struct Variable {
 impl Variable {
     /// The name a key of a whole section listed for librdkafka is given when no key of the file
     /// matches.
-    pub fn property_name(&self) -> String {
+    pub(crate) fn property_name(&self) -> String {
         self.key.to_lowercase().replace('_', ".")
     }
 }
@@ -117,7 +117,7 @@ pub(super) struct EnvLayer {
 }
 
 impl EnvLayer {
-    pub fn collect(
+    pub(crate) fn collect(
         file: ConfigFile,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
@@ -169,23 +169,23 @@ impl EnvLayer {
         Ok(Self { variables })
     }
 
-    pub fn get(&self, section: &str, key: &str) -> Option<&Variable> {
+    pub(crate) fn get(&self, section: &str, key: &str) -> Option<&Variable> {
         let (section, key) = (normalise(section), normalise(key));
         self.variables
             .iter()
             .find(|v| v.section == section && v.key == key)
     }
 
-    pub fn in_section(&self, section: &str) -> impl Iterator<Item = &Variable> {
+    pub(crate) fn in_section(&self, section: &str) -> impl Iterator<Item = &Variable> {
         let section = normalise(section);
         self.variables.iter().filter(move |v| v.section == section)
     }
 
-    pub fn has_section(&self, section: &str) -> bool {
+    pub(crate) fn has_section(&self, section: &str) -> bool {
         self.in_section(section).next().is_some()
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.variables.iter().map(|v| v.name.as_str())
     }
 }

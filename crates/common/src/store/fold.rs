@@ -10,7 +10,7 @@ use crate::store::StatusChange;
 
 /// What to write after folding a batch.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Folded {
+pub(crate) struct Folded {
     /// For each event, in order, what it did.
     pub changes: Vec<StatusChange>,
     /// The new status of every order that changed.
@@ -22,7 +22,7 @@ pub struct Folded {
 }
 
 /// Folds `events` into `current` (each order's status now; an order missing is unknown).
-pub fn fold(
+pub(crate) fn fold(
     mut current: HashMap<String, StatusAt>,
     events: &[(String, StatusAt)],
     rules: &StatusRules,

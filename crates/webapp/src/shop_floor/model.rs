@@ -16,11 +16,11 @@ use serde::Serialize;
 /// that one event does not look like a flood.
 const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// How far back the sparklines go.
-pub const HISTORY: Duration = Duration::from_secs(300);
+pub(crate) const HISTORY: Duration = Duration::from_secs(300);
 
 /// One reading of one consumer group.
 #[derive(Debug, Clone)]
-pub enum GroupReading {
+pub(crate) enum GroupReading {
     Read(GroupOffsets),
     /// The broker could not be asked; the message says why.
     Failed(String),
@@ -28,7 +28,7 @@ pub enum GroupReading {
 
 /// One round of readings, at one moment.
 #[derive(Debug, Clone)]
-pub struct Reading {
+pub(crate) struct Reading {
     pub at: Instant,
     pub groups: BTreeMap<ServiceName, GroupReading>,
     /// The end of every partition of every topic drawn, for what is written along each edge.
@@ -112,7 +112,7 @@ pub struct DeadLetters {
 }
 
 /// The topics on the picture, in the order an order meets them.
-pub const DRAWN: [Topic; 6] = [
+pub(crate) const DRAWN: [Topic; 6] = [
     Topic::Ordered,
     Topic::Assembled,
     Topic::Baked,
@@ -123,12 +123,12 @@ pub const DRAWN: [Topic; 6] = [
 
 /// The last few minutes of readings, for rates and sparklines.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     readings: VecDeque<Reading>,
 }
 
 impl History {
-    pub fn push(&mut self, reading: Reading) {
+    pub(crate) fn push(&mut self, reading: Reading) {
         let now = reading.at;
         self.readings.push_back(reading);
         while self
@@ -205,7 +205,7 @@ fn lag_of(reading: &Reading, service: ServiceName, topic: &str) -> Option<i64> {
 }
 
 /// What waits for `service` on `topic`, in the shop's words.
-pub fn waiting_words(service: ServiceName, topic: Topic, lag: i64) -> String {
+pub(crate) fn waiting_words(service: ServiceName, topic: Topic, lag: i64) -> String {
     if lag <= 0 {
         return "nothing waiting".to_owned();
     }
@@ -226,7 +226,7 @@ pub fn waiting_words(service: ServiceName, topic: Topic, lag: i64) -> String {
 }
 
 /// How long `lag` events take at `rate` per second, in words.
-pub fn drain_words(lag: i64, rate: Option<f64>) -> String {
+pub(crate) fn drain_words(lag: i64, rate: Option<f64>) -> String {
     match rate {
         _ if lag <= 0 => "all caught up".to_owned(),
         Some(rate) if rate > 0.0 => {
@@ -266,7 +266,11 @@ fn member_view(member: &Member) -> MemberView {
 }
 
 /// The page's state from the readings so far.
-pub fn floor(history: &History, topics: &Topics, groups: &BTreeMap<ServiceName, String>) -> Floor {
+pub(crate) fn floor(
+    history: &History,
+    topics: &Topics,
+    groups: &BTreeMap<ServiceName, String>,
+) -> Floor {
     let latest = history.latest();
     let start = history.window_start();
     let elapsed = match (latest, start) {

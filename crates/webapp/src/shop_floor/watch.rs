@@ -25,6 +25,15 @@ pub type Following = watch::Receiver<Option<Arc<Floor>>>;
 #[derive(Clone)]
 pub struct ShopFloor(Arc<Inner>);
 
+impl std::fmt::Debug for ShopFloor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopFloor")
+            .field("groups", &self.0.groups)
+            .field("stuck_status", &self.0.stuck_status)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     kafka: common::settings::KafkaSettings,
     topics: Topics,

@@ -50,6 +50,7 @@ impl Sent {
 }
 
 /// Writes every status itself, as `[status-events] produced_by = services` does.
+#[derive(Debug)]
 pub struct RecordingSink {
     topics: Topics,
     sent: Mutex<Vec<Sent>>,

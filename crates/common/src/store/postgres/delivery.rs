@@ -11,7 +11,7 @@ use crate::store::{
 
 const MIGRATIONS: [&str; 1] = [include_str!("sql/delivery_1.sql")];
 
-pub struct PostgresDeliveryStore {
+pub(crate) struct PostgresDeliveryStore {
     pg: Pg,
     sql: Statements,
     retention_hours: f64,
@@ -47,7 +47,10 @@ impl Statements {
 }
 
 impl PostgresDeliveryStore {
-    pub async fn open(url: &str, settings: &DeliveryStoreSettings) -> Result<Self, StoreError> {
+    pub(crate) async fn open(
+        url: &str,
+        settings: &DeliveryStoreSettings,
+    ) -> Result<Self, StoreError> {
         let table = table_name(&settings.table_customers)?;
         let pg = Pg::connect(url)?;
         pg.migrate(

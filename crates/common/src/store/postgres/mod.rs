@@ -14,8 +14,8 @@ use tokio_postgres::{Config, NoTls};
 
 use super::StoreError;
 
-pub use delivery::PostgresDeliveryStore;
-pub use orders::PostgresOrderStore;
+pub(crate) use delivery::PostgresDeliveryStore;
+pub(crate) use orders::PostgresOrderStore;
 
 /// Connections per store and process: the services' work is short statements, and a server
 /// serves many processes.

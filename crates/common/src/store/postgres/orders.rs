@@ -25,7 +25,7 @@ const MIGRATIONS: [&str; 3] = [
 /// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
 const CHANGES_KEPT_MS: i64 = 3_600_000;
 
-pub struct PostgresOrderStore {
+pub(crate) struct PostgresOrderStore {
     pg: Pg,
     url: String,
     /// The channel `NOTIFY` says "the view changed" on.
@@ -154,7 +154,10 @@ impl Statements {
 }
 
 impl PostgresOrderStore {
-    pub async fn open(url: &str, settings: &OrdersStoreSettings) -> Result<Self, StoreError> {
+    pub(crate) async fn open(
+        url: &str,
+        settings: &OrdersStoreSettings,
+    ) -> Result<Self, StoreError> {
         let orders = table_name(&settings.table_orders)?;
         let watch = table_name(&settings.table_status)?;
         let pg = Pg::connect(url)?;

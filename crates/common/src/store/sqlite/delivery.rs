@@ -18,7 +18,7 @@ const MIGRATIONS: [&str; 2] = [
     include_str!("sql/delivery_2.sql"),
 ];
 
-pub struct SqliteDeliveryStore {
+pub(crate) struct SqliteDeliveryStore {
     db: Arc<Db>,
     sql: Arc<Statements>,
     retention_hours: f64,
@@ -54,7 +54,10 @@ impl Statements {
 }
 
 impl SqliteDeliveryStore {
-    pub async fn open(path: &Path, settings: &DeliveryStoreSettings) -> Result<Self, StoreError> {
+    pub(crate) async fn open(
+        path: &Path,
+        settings: &DeliveryStoreSettings,
+    ) -> Result<Self, StoreError> {
         let table = table_name(&settings.table_customers)?;
         let db = Db::open(path)?;
         let name = table.clone();

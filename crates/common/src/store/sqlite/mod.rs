@@ -9,8 +9,8 @@ mod orders;
 
 use rusqlite::Connection;
 
-pub use delivery::SqliteDeliveryStore;
-pub use orders::SqliteOrderStore;
+pub(crate) use delivery::SqliteDeliveryStore;
+pub(crate) use orders::SqliteOrderStore;
 
 use db::Db;
 

@@ -28,7 +28,7 @@ const MIGRATIONS: [&str; 3] = [
 /// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
 const CHANGES_KEPT_MS: i64 = 3_600_000;
 
-pub struct SqliteOrderStore {
+pub(crate) struct SqliteOrderStore {
     path: PathBuf,
     db: Arc<Db>,
     sql: Arc<Statements>,
@@ -135,7 +135,10 @@ impl Statements {
 }
 
 impl SqliteOrderStore {
-    pub async fn open(path: &Path, settings: &OrdersStoreSettings) -> Result<Self, StoreError> {
+    pub(crate) async fn open(
+        path: &Path,
+        settings: &OrdersStoreSettings,
+    ) -> Result<Self, StoreError> {
         let orders = table_name(&settings.table_orders)?;
         let watch = table_name(&settings.table_status)?;
         let db = Db::open(path)?;
