@@ -8,7 +8,8 @@ use rdkafka::ClientConfig;
 use super::client_role::ClientRole;
 use super::{IniFile, SettingsError};
 
-#[derive(Debug, Clone)]
+/// Debug shows the keys of `[kafka]` but no value: `sasl.password` is among them.
+#[derive(Clone)]
 pub struct KafkaSettings {
     /// The `[kafka]` section, e.g. `bootstrap.servers`, `security.protocol`, `sasl.*`.
     pub properties: Vec<(String, String)>,
@@ -25,11 +26,32 @@ pub struct BrokerWorkarounds {
     pub reread_skipped_offsets: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KsqlDbSettings {
     pub endpoint: String,
     pub username: Option<String>,
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.properties.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("KafkaSettings")
+            .field("properties", &keys)
+            .field("ksqldb", &self.ksqldb)
+            .field("workarounds", &self.workarounds)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KsqlDbSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KsqlDbSettings")
+            .field("endpoint", &self.endpoint)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "(hidden)"))
+            .finish()
+    }
 }
 
 impl KafkaSettings {
@@ -135,6 +157,19 @@ mod tests {
             wrong.to_string(),
             "k.ini: [local-broker] reread_skipped_offsets = \"yes\" is not true or false"
         );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let file = IniFile::parse(
+            Path::new("cloud.ini"),
+            "[kafka]\nbootstrap.servers = host:9092\nsasl.password = s3cret-kafka\n\
+             [ksqldb]\nendpoint = https://ksql:443\nusername = key\npassword = s3cret-ksql\n",
+        )
+        .expect("valid");
+        let shown = format!("{:?}", KafkaSettings::from_ini(&file).expect("settings"));
+        assert!(shown.contains("sasl.password"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[test]
