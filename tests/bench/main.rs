@@ -4,7 +4,7 @@
 //! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N]
 //!              [--customers N] [--history N]
 //!              [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push]
-//!              [--demo-only [--partitions N]]
+//!              [--demo-only [--partitions N]] [--metrics on|off]
 
 mod bare_broker;
 mod demo_config;
@@ -56,6 +56,9 @@ struct Args {
     /// point of a sweep of its settings.
     demo_only: bool,
     partitions: Option<u32>,
+    /// Whether the services serve metrics (and are scraped every few seconds during the peak,
+    /// as Prometheus would), to measure what the metrics cost.
+    metrics: bool,
 }
 
 /// The services' extra environment, as given on the command line.
@@ -77,6 +80,7 @@ fn parse_args() -> anyhow::Result<Args> {
         push: false,
         demo_only: false,
         partitions: None,
+        metrics: true,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -117,6 +121,11 @@ fn parse_args() -> anyhow::Result<Args> {
                 "push" => args.push = true,
                 other => bail!("--follow is poll or push, not {other}"),
             },
+            "--metrics" => match value()?.as_str() {
+                "on" => args.metrics = true,
+                "off" => args.metrics = false,
+                other => bail!("--metrics is on or off, not {other}"),
+            },
             "--service-env" => {
                 let given = value()?;
                 let (key, val) = given
@@ -127,7 +136,7 @@ fn parse_args() -> anyhow::Result<Args> {
             other => bail!(
                 "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N] \
                  [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push] \
-                 [--demo-only [--partitions N]]"
+                 [--demo-only [--partitions N]] [--metrics on|off]"
             ),
         }
     }
@@ -523,6 +532,11 @@ async fn main() -> anyhow::Result<()> {
             "0.75",
         ),
     ];
+    if !args.metrics {
+        for service in ServiceName::ALL {
+            settings.push(("metrics", service.as_str(), "off"));
+        }
+    }
     let postgres = args.postgres.then(Postgres::start);
     let database = postgres.as_ref().map(|server| server.database("bench"));
     if let Some(url) = &database {
@@ -597,7 +611,33 @@ async fn main() -> anyhow::Result<()> {
         }
         highest
     };
-    let (peak, at_peak) = tokio::join!(peak_run, sampler);
+    let scrapes = if args.metrics {
+        let mut urls = Vec::new();
+        for (service, _) in &services {
+            urls.push(service.metrics_url().await);
+        }
+        urls
+    } else {
+        Vec::new()
+    };
+    // Every 5 s, three times as often as Prometheus's default, so the cost is not understated.
+    let scraper = async {
+        let until = Instant::now() + Duration::from_secs(args.seconds);
+        let mut scraped = 0usize;
+        while !scrapes.is_empty() && Instant::now() < until {
+            for url in &scrapes {
+                if reqwest::get(url)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    scraped += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        scraped
+    };
+    let (peak, at_peak, scraped) = tokio::join!(peak_run, sampler, scraper);
     let cpu: Vec<Duration> = cpu_by_service(&services)
         .into_iter()
         .zip(cpu_before)
@@ -653,6 +693,7 @@ async fn main() -> anyhow::Result<()> {
         "poll_ms": args.poll.as_millis() as u64,
         "follow": if args.push { "push" } else { "poll" },
         "kafka": args.kafka,
+        "metrics": if args.metrics { json!({"scrapes": scraped}) } else { json!("off") },
         "service_env": args.service_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "light": order_figures(&light),
         "peak": order_figures(&peak),

@@ -119,9 +119,17 @@ pub struct StatusRules {
 }
 
 impl StatusRules {
-    /// Whether the watchdog stops watching an order that shows `status`.
-    pub fn finished(&self, status: i64) -> bool {
-        self.completed.contains(&status) || self.unwatched.contains(&status)
+    /// Whether an order that shows `status` is done with: nothing replaces it in the view, and
+    /// a page following the order stops.
+    pub fn is_completed(&self, status: i64) -> bool {
+        self.completed.contains(&status)
+    }
+
+    /// Whether the watchdog stops watching an order that shows `status`: when it is completed,
+    /// and also after `something_wrong`, after which nothing more will happen but a late event
+    /// may still be folded in.
+    pub fn stops_watchdog(&self, status: i64) -> bool {
+        self.is_completed(status) || self.unwatched.contains(&status)
     }
 }
 

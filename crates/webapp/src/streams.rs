@@ -71,12 +71,7 @@ struct OrderStream {
 
 impl OrderStream {
     fn finished(&self, status: i64) -> bool {
-        self.state
-            .sys
-            .orders_store
-            .rules
-            .completed
-            .contains(&status)
+        self.state.sys.orders_store.rules.is_completed(status)
     }
 
     fn event(&self, seq: i64, status: StatusAt) -> Event {
@@ -145,8 +140,7 @@ pub async fn order_events(
         .sys
         .orders_store
         .rules
-        .completed
-        .contains(&record.status.status);
+        .is_completed(record.status.status);
     if queue.is_empty() && finished {
         // Nothing more will come: 204 tells the browser not to reconnect.
         return Ok(StatusCode::NO_CONTENT.into_response());

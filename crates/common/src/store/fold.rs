@@ -51,7 +51,7 @@ pub(crate) fn fold(
     for order_id in changed {
         let now = current[order_id];
         folded.statuses.push((order_id.to_owned(), now));
-        if rules.finished(now.status) {
+        if rules.stops_watchdog(now.status) {
             folded.unwatch.push(order_id.to_owned());
         } else {
             folded.watch.push((order_id.to_owned(), now.status));
