@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use common::events::now_ms;
 use common::services::ServiceName;
-use common::store::DeliveryState;
 use pizza_tests::shop::ordered;
 use pizza_tests::{Broker, Shop};
+use store::DeliveryState;
 
 const HOUR_MS: i64 = 3_600_000;
 

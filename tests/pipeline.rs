@@ -7,11 +7,11 @@ use std::time::Duration;
 use common::events::{now_ms, PizzaAssembled};
 use common::services::ServiceName;
 use common::status::StatusAt;
-use common::store::DeliveryState;
 use pizza_tests::shop::{ids, order_details, ordered};
 use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};
 use rdkafka::producer::FutureRecord;
+use store::DeliveryState;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 

@@ -3,9 +3,9 @@
 
 use common::events::{OrderDetails, Pizza, PizzaOrdered};
 use common::status::StatusAt;
-use common::store::{open_delivery_store, open_order_store};
-use common::store::{DeliveryState, StatusChange, StoreError};
 use pizza_tests::stores::{delivery_settings, each_location, each_store, orders_settings, HOUR};
+use store::{open_delivery_store, open_order_store};
+use store::{DeliveryState, StatusChange, StoreError};
 
 fn placed(customer: &str, timestamp: i64) -> PizzaOrdered {
     PizzaOrdered {
@@ -113,7 +113,7 @@ async fn statuses_fold_by_event_time_and_delivered_stays_delivered() {
             ],
             "{store}"
         );
-        let status = |record: Option<common::store::OrderRecord>| record.map(|o| o.status);
+        let status = |record: Option<store::OrderRecord>| record.map(|o| o.status);
         assert_eq!(
             status(orders.get_order("o").await.expect("q")),
             Some(at(300, 30)),

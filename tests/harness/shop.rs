@@ -10,7 +10,7 @@ use common::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
 use common::kafka::{create_topics, producer_config, EventProducer, Outbound};
 use common::services::ServiceName;
 use common::settings::{KafkaSettings, Settings, StoreLocation, SysSettings, Topic};
-use common::store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
+use store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
 use tempfile::TempDir;
 
 use crate::binaries::{binary, workspace_root};

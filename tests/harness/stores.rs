@@ -9,7 +9,7 @@ use crate::postgres::{fresh_name, Postgres};
 
 use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
 use common::status::StatusRules;
-use common::store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
+use store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
 
 pub const HOUR: i64 = 3_600_000;
 

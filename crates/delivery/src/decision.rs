@@ -11,7 +11,7 @@
 //! `pizza-delivered` event acknowledged, its "delivered" not yet saved): so a delivery that
 //! follows an earlier claim first looks for that event on the topic.
 
-use common::store::DeliveryState;
+use store::DeliveryState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Notice<'a> {

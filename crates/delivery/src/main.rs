@@ -13,12 +13,12 @@ use common::backoff::Backoff;
 use common::context::ServiceContext;
 use common::events::{now_ms, EventError, PizzaOrdered};
 use common::kafka::{keyed_event_since, HandleError, Handler, Inbound};
-use common::periodic::{retention, RETENTION_PERIOD};
 use common::service::Service;
 use common::services::ServiceName;
 use common::settings::Topic;
 use common::status::StatusAt;
-use common::store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
+use store::retention::{retention, RETENTION_PERIOD};
+use store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
 
 use decision::{decide, delivered, released, Action, Notice};
 use route::delivery_seconds;

@@ -8,10 +8,10 @@
 use std::process::ExitCode;
 
 use common::kafka::{create_topics, TopicOutcome};
-use common::ksqldb::{queries, stream_name, KsqlDb, KsqlDbError};
 use common::logging::error_chain;
 use common::services::ServiceName;
 use common::settings::{Settings, Topic};
+use ksqldb::{queries, stream_name, KsqlDb, KsqlDbError};
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("--services") {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use common::context::ServiceContext;
 use common::kafka::{HandleError, Handler, Inbound};
-use common::periodic::{retention, RETENTION_PERIOD};
 use common::service::Service;
 use common::services::ServiceName;
 use common::status::StatusAt;
-use common::store::{open_order_store, OrderStore, StatusChange};
+use store::retention::{retention, RETENTION_PERIOD};
+use store::{open_order_store, OrderStore, StatusChange};
 
 use view_writer::ViewWriter;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::events::now_ms;
 use common::kafka::HandleError;
 use common::status::StatusAt;
-use common::store::{OrderStore, StatusChange, StoreError};
+use store::{OrderStore, StatusChange, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most events in one transaction; the consume loop has at most 256 in flight anyway.

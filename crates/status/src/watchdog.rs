@@ -8,7 +8,7 @@ use common::context::ServiceContext;
 use common::events::now_ms;
 use common::logging::error_chain;
 use common::periodic;
-use common::store::OrderStore;
+use store::OrderStore;
 
 pub(crate) async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {
     let settings = &ctx.sys().orders_store;

@@ -1,8 +1,8 @@
 //! An order as the order page follows it: `/api/orders/<id>` and each event of its stream.
 
 use common::events::Pizza;
-use common::store::OrderRecord;
 use serde::Serialize;
+use store::OrderRecord;
 
 #[derive(Debug, Serialize)]
 pub struct OrderJson<'a> {

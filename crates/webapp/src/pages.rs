@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use common::store::OrderRecord;
+use store::OrderRecord;
 
 use crate::error::{AppError, ErrorPage};
 use crate::order_form::OrderForm;

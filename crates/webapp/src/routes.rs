@@ -13,8 +13,8 @@ use axum_extra::extract::{Form, PrivateCookieJar};
 use common::events::{now_ms, OrderDetails, PizzaOrdered};
 use common::logging::error_chain;
 use common::settings::Topic;
-use common::store::{OrderRecord, StoreError};
 use serde::Deserialize;
+use store::{OrderRecord, StoreError};
 
 use crate::error::AppError;
 use crate::order_form::{self, OrderForm};

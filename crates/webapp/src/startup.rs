@@ -7,7 +7,7 @@ use common::kafka::{producer_config, EventProducer, Outbound};
 use common::metrics::Metrics;
 use common::services::ServiceName;
 use common::settings::Settings;
-use common::store::open_order_store;
+use store::open_order_store;
 use tokio_util::sync::CancellationToken;
 
 use crate::limits::WebLimits;

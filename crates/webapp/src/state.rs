@@ -7,7 +7,7 @@ use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 use common::kafka::Outbound;
 use common::settings::SysSettings;
-use common::store::OrderStore;
+use store::OrderStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::limits::WebLimits;

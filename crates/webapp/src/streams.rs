@@ -23,9 +23,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use common::status::StatusAt;
-use common::store::OrderRecord;
 use futures::Stream;
 use serde::Serialize;
+use store::OrderRecord;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;

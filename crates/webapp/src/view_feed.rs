@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::logging::error_chain;
-use common::store::{OrderStore, StoreError, ViewChange};
+use store::{OrderStore, StoreError, ViewChange};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

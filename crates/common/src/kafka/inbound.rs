@@ -70,12 +70,6 @@ impl HandleError {
     }
 }
 
-impl From<crate::store::StoreError> for HandleError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::transient(error)
-    }
-}
-
 impl From<super::ProduceError> for HandleError {
     fn from(error: super::ProduceError) -> Self {
         match error {

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use super::topics::Topics;
 use super::{IniFile, SettingsError};
@@ -383,17 +382,16 @@ fn location(file: &IniFile, section: &str) -> Result<StoreLocation, SettingsErro
     let name = file.string(section, "name")?;
     match class.as_str() {
         "sqlite" | "utils.db.sqlite" => Ok(StoreLocation::Sqlite(name.into())),
-        "postgres" => match tokio_postgres::Config::from_str(&name) {
-            Ok(_) if name.starts_with("postgres://") || name.starts_with("postgresql://") => {
-                Ok(StoreLocation::Postgres(name))
-            }
-            _ => Err(file.invalid(
-                section,
-                "name",
-                "(not shown: it may hold a password)",
-                "a postgres://user:password@host:port/database URL",
-            )),
-        },
+        // Only the scheme is checked here; the store parses the rest of the URL when it opens.
+        "postgres" if name.starts_with("postgres://") || name.starts_with("postgresql://") => {
+            Ok(StoreLocation::Postgres(name))
+        }
+        "postgres" => Err(file.invalid(
+            section,
+            "name",
+            "(not shown: it may hold a password)",
+            "a postgres://user:password@host:port/database URL",
+        )),
         _ => Err(file.invalid(
             section,
             "db_module_class",

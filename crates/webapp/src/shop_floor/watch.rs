@@ -11,7 +11,7 @@ use common::kafka::{DeadLetterTally, GroupReader};
 use common::logging::error_chain;
 use common::services::ServiceName;
 use common::settings::{Settings, Topics};
-use common::store::OrderStore;
+use store::OrderStore;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 

@@ -11,14 +11,14 @@ use tokio::sync::watch;
 
 use super::migrations::migrate;
 use super::{CachedStatements, Db};
-use crate::events::{OrderDetails, Pizza, PizzaOrdered};
-use crate::settings::OrdersStoreSettings;
-use crate::status::{StatusAt, StatusRules};
-use crate::store::fold::fold;
-use crate::store::{
+use crate::fold::fold;
+use crate::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
     ViewChange,
 };
+use common::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::settings::OrdersStoreSettings;
+use common::status::{StatusAt, StatusRules};
 
 const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
@@ -215,7 +215,7 @@ impl StateStore for SqliteOrderStore {
                 tx.run(&sql.purge_changes, [now_ms - CHANGES_KEPT_MS])?;
                 tx.run(
                     &sql.purge_sessions_ended,
-                    [now_ms - crate::store::SESSIONS_ENDED_KEPT_MS],
+                    [now_ms - crate::SESSIONS_ENDED_KEPT_MS],
                 )?;
                 tx.commit()?;
                 Ok(purged)
@@ -358,7 +358,7 @@ impl OrderStore for SqliteOrderStore {
 
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError> {
         let sql = self.sql.clone();
-        let now_ms = crate::events::now_ms();
+        let now_ms = common::events::now_ms();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::status::{supersedes, StatusAt, StatusRules};
-use crate::store::StatusChange;
+use crate::StatusChange;
+use common::status::{supersedes, StatusAt, StatusRules};
 
 /// What to write after folding a batch.
 #[derive(Debug, Default, PartialEq, Eq)]

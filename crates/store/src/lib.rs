@@ -3,21 +3,23 @@
 //! keeps its own. `db_module_class` picks the implementation.
 //!
 //! Stores load and save; the rules they apply are pure functions elsewhere (the status ordering
-//! rule in [`crate::status`], delivery's decision in the delivery service), so every
+//! rule in [`common::status`], delivery's decision in the delivery service), so every
 //! implementation keeps the same rules by calling them, not by copying them.
 
 mod fold;
 mod postgres;
 mod records;
+pub mod retention;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::events::PizzaOrdered;
-use crate::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
-use crate::status::StatusAt;
+use common::events::PizzaOrdered;
+use common::kafka::HandleError;
+use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
+use common::status::StatusAt;
 
 pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned, ViewChange};
 
@@ -86,6 +88,13 @@ impl StoreError {
     }
 }
 
+/// A store that fails while an event is handled fails for now: the event is tried again.
+impl From<StoreError> for HandleError {
+    fn from(error: StoreError) -> Self {
+        Self::transient(error)
+    }
+}
+
 /// What every store does, whatever it holds.
 #[async_trait]
 pub trait StateStore: Send + Sync {
@@ -113,7 +122,7 @@ pub trait OrderStore: StateStore {
         limit: usize,
     ) -> Result<Vec<OrderRecord>, StoreError>;
     /// Folds status events into the view, in their order, in one transaction: each replaces what
-    /// its order shows only where [`crate::status::supersedes`] says so, and an order that is
+    /// its order shows only where [`common::status::supersedes`] says so, and an order that is
     /// finished stops being watched.
     async fn update_statuses(
         &self,

@@ -8,14 +8,14 @@ use tokio::sync::watch;
 use tokio_postgres::Row;
 
 use super::Pg;
-use crate::events::{OrderDetails, Pizza, PizzaOrdered};
-use crate::settings::OrdersStoreSettings;
-use crate::status::{StatusAt, StatusRules};
-use crate::store::fold::fold;
-use crate::store::{
+use crate::fold::fold;
+use crate::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
     ViewChange,
 };
+use common::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::settings::OrdersStoreSettings;
+use common::status::{StatusAt, StatusRules};
 
 const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
@@ -259,7 +259,7 @@ impl StateStore for PostgresOrderStore {
                 .await?;
             tx.execute(
                 &self.sql.purge_sessions_ended,
-                &[&(now_ms - crate::store::SESSIONS_ENDED_KEPT_MS)],
+                &[&(now_ms - crate::SESSIONS_ENDED_KEPT_MS)],
             )
             .await?;
             tx.commit().await?;
@@ -447,7 +447,7 @@ impl OrderStore for PostgresOrderStore {
                     .iter()
                     .map(|(id, customer, at)| (id.as_str(), customer.as_str(), *at))
                     .collect();
-                let now_ms = crate::events::now_ms();
+                let now_ms = common::events::now_ms();
                 announce(&tx, &self.sql, &self.channel, &changes, now_ms).await?;
             }
             tx.commit().await?;

@@ -1,7 +1,7 @@
 //! What the stores hold, whatever keeps it.
 
-use crate::events::OrderDetails;
-use crate::status::StatusAt;
+use common::events::OrderDetails;
+use common::status::StatusAt;
 
 /// An order as the view shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use rusqlite::{params, OptionalExtension};
 
 use super::migrations::migrate;
 use super::{CachedStatements, Db};
-use crate::settings::DeliveryStoreSettings;
-use crate::store::{
+use crate::{
     hours_before, table_name, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned,
 };
+use common::settings::DeliveryStoreSettings;
 
 const MIGRATIONS: [&str; 2] = [
     include_str!("sql/delivery_1.sql"),

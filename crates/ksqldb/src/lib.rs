@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::settings::{KsqlDbSettings, Topic, Topics};
+use common::settings::{KsqlDbSettings, Topic, Topics};
 
 const STREAMS: &str = include_str!("../../../ksql/streams.sql");
 const QUERIES: &str = include_str!("../../../ksql/queries.sql");

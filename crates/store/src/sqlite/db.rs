@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{ffi, Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// Writes committed together at most, which bounds how long the first of them waits.
 const MOST_WRITES_PER_COMMIT: usize = 256;

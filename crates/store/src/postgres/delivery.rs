@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 
 use super::Pg;
-use crate::settings::DeliveryStoreSettings;
-use crate::store::{
+use crate::{
     hours_before, table_name, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned,
 };
+use common::settings::DeliveryStoreSettings;
 
 const MIGRATIONS: [&str; 1] = [include_str!("sql/delivery_1.sql")];
 

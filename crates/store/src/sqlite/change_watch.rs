@@ -12,7 +12,7 @@ use std::path::Path;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::watch;
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 pub(super) fn watch(database: &Path) -> Result<watch::Receiver<u64>, StoreError> {
     let failed = |source| StoreError::Watch {

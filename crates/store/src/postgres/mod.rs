@@ -78,7 +78,7 @@ impl Pg {
                 Err(error) if error.is_unavailable() && started.elapsed() < START_PATIENCE => {
                     tracing::warn!(
                         "Waiting for the database ({})",
-                        crate::logging::error_chain(&error)
+                        common::logging::error_chain(&error)
                     );
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
@@ -165,5 +165,20 @@ mod tests {
     fn the_password_never_shows() {
         let config = Config::from_str("postgres://shop:s3cret@db.example:5433/pizza").expect("url");
         assert_eq!(described(&config), "postgres://shop@db.example:5433/pizza");
+    }
+
+    /// Settings check only a PostgreSQL store's scheme; the rest of the URL is refused here, when
+    /// the store opens, without a connection attempt and without showing the password.
+    #[test]
+    fn a_url_postgres_cannot_read_is_refused_when_the_store_opens() {
+        let Err(error) = Pg::connect("postgres://shop:s3cret@db.example:oven/pizza") else {
+            panic!("a port that is not a number");
+        };
+        let message = common::logging::error_chain(&error);
+        assert!(
+            message.starts_with("state store the [state-store-*] name"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
     }
 }
