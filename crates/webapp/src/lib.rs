@@ -8,6 +8,7 @@ pub mod head_limits;
 pub mod limits;
 pub mod log_feed;
 pub mod log_index;
+pub mod order_access;
 pub mod order_form;
 pub mod order_json;
 pub mod order_logs;

@@ -1,7 +1,5 @@
 //! Thin handlers: read the request, ask the store or the producer, answer.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::HeaderMap;
@@ -17,6 +15,7 @@ use serde::Deserialize;
 use store::{OrderRecord, StoreError};
 
 use crate::error::AppError;
+use crate::order_access::{is_order_id, own_order, read_order_logs};
 use crate::order_form::{self, OrderForm};
 use crate::order_json::OrderJson;
 use crate::pages::{
@@ -26,9 +25,7 @@ use crate::session::{
     no_store, read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS,
 };
 use crate::state::AppState;
-use crate::{
-    assets, deadline, head_limits, order_logs, security, shop_floor, streams, web_metrics,
-};
+use crate::{assets, deadline, head_limits, security, shop_floor, streams, web_metrics};
 
 /// Forms here are a few hundred bytes; anything near this is not a pizza order.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -243,27 +240,6 @@ async fn store_new_order(state: &AppState, placed: &PizzaOrdered) -> Result<Stri
     }
 }
 
-/// The customer's own order, or 404 (for an unknown id and for anyone else's alike).
-pub(crate) async fn own_order(
-    state: &AppState,
-    customer: &Customer,
-    order_id: &str,
-) -> Result<OrderRecord, AppError> {
-    if !is_order_id(order_id) {
-        return Err(AppError::NotFound);
-    }
-    state
-        .store
-        .get_order(order_id)
-        .await?
-        .filter(|order| order.details.customer_id == customer.customer_id)
-        .ok_or(AppError::NotFound)
-}
-
-fn is_order_id(text: &str) -> bool {
-    text.len() == 8 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 fn view(state: &AppState, record: OrderRecord) -> OrderView {
     let label = state.sys.status.label(record.status.status).into_owned();
     OrderView::new(record, label)
@@ -370,13 +346,6 @@ async fn order_json(
         .into_response())
 }
 
-/// How long reading the log files for one panel may take before the request gives up.
-const LOG_READ_PATIENCE: Duration = Duration::from_secs(10);
-
-#[derive(Debug, thiserror::Error)]
-#[error("reading the log files took longer than {0:?}")]
-struct SlowLogs(Duration);
-
 async fn order_logs(
     State(state): State<AppState>,
     customer: Customer,
@@ -390,17 +359,4 @@ async fn order_logs(
         Json(logs),
     )
         .into_response())
-}
-
-/// An order's entries in the services' log files on this host.
-pub(crate) async fn read_order_logs(
-    state: &AppState,
-    order_id: String,
-) -> Result<order_logs::OrderLogs, AppError> {
-    let index = state.log_index.clone();
-    let reading = tokio::task::spawn_blocking(move || index.read(&order_id));
-    tokio::time::timeout(LOG_READ_PATIENCE, reading)
-        .await
-        .map_err(|_| AppError::Internal(Box::new(SlowLogs(LOG_READ_PATIENCE))))?
-        .map_err(|e| AppError::Internal(Box::new(e)))
 }

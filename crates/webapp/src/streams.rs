@@ -30,8 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::log_feed::FollowingLogs;
+use crate::order_access::{own_order, read_order_logs};
 use crate::order_json::OrderJson;
-use crate::routes::own_order;
 use crate::session::Customer;
 use crate::state::AppState;
 use crate::stream_limits::StreamPermit;
@@ -191,7 +191,7 @@ pub async fn log_events(
     // Following first, then reading what is written: an entry written in between may come
     // twice, and the panel shows it once.
     let following = state.log_feed.follow(&record.order_id);
-    let logs = crate::routes::read_order_logs(&state, record.order_id).await?;
+    let logs = read_order_logs(&state, record.order_id).await?;
     let snapshot = serde_json::to_string(&logs).unwrap_or_default();
     let stream = LogStream {
         first: Some(Event::default().event("snapshot").data(snapshot)),
