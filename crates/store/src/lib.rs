@@ -203,6 +203,10 @@ pub async fn open_delivery_store(
     }
 }
 
+/// How long a change of the view is kept for pages that reconnect: far longer than any
+/// reconnection takes. The same for every backend.
+pub(crate) const CHANGES_KEPT_MS: i64 = 3_600_000;
+
 /// Table names come from configuration and end up in SQL text, so only plain identifiers pass.
 fn table_name(name: &str) -> Result<String, StoreError> {
     let plain = !name.is_empty()

@@ -11,7 +11,7 @@ use super::Pg;
 use crate::fold::fold;
 use crate::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
-    ViewChange,
+    ViewChange, CHANGES_KEPT_MS,
 };
 use common::events::{OrderDetails, Pizza, PizzaOrdered};
 use common::settings::OrdersStoreSettings;
@@ -22,8 +22,6 @@ const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_2.sql"),
     include_str!("sql/orders_3.sql"),
 ];
-/// How long a change is kept for pages that reconnect: far longer than any reconnection takes.
-const CHANGES_KEPT_MS: i64 = 3_600_000;
 
 pub(crate) struct PostgresOrderStore {
     pg: Pg,
