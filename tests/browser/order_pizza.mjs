@@ -1,7 +1,7 @@
 // Orders a pizza the way a person does, in headless Chromium, and checks what they would see:
 //   node order_pizza.mjs BASE_URL SCREENSHOT_FOLDER
 // Exits non-zero with the reason on the first thing that is not as expected.
-import { chromium } from "playwright-core";
+import { launch, stepper } from "./launch.mjs";
 import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";
 
@@ -11,16 +11,8 @@ if (!base) {
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
-const started = Date.now();
-const step = (what) => console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // Root in a container has no sandbox; the rest keeps Chromium off the (closed) network.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const step = stepper();
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   const problems = [];

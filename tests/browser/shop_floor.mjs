@@ -4,7 +4,7 @@
 // It asks its caller to stop and start bake: it prints "stop bake" / "start bake" and waits for
 // a line on standard input saying it is done. Exits non-zero with the reason on the first thing
 // that is not as expected.
-import { chromium } from "playwright-core";
+import { launch, stepper } from "./launch.mjs";
 import { mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
@@ -15,8 +15,7 @@ if (!base) {
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
-const started = Date.now();
-const step = (what) => console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+const step = stepper();
 const input = createInterface({ input: process.stdin });
 const replies = input[Symbol.asyncIterator]();
 async function ask(request) {
@@ -27,12 +26,7 @@ async function ask(request) {
 }
 
 const ORDERS = 3;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 1300, height: 1000 } });
   const floor = await context.newPage();

@@ -153,13 +153,7 @@ impl History {
             .rev()
             .skip(1)
             .find(|r| now.duration_since(r.at) >= RATE_WINDOW)
-            .or_else(|| {
-                self.readings
-                    .iter()
-                    .rev()
-                    .nth(1)
-                    .filter(|_| self.readings.len() > 1)
-            })
+            .or_else(|| self.readings.front().filter(|_| self.readings.len() > 1))
     }
 }
 
