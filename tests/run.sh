@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ./start_demo.sh --install-broker
 
 # Debian packages: Chromium for the browser test, PostgreSQL for the stores on a database server,
-# Prometheus to scrape the services' metrics (tests/metrics.rs), procps for the demo scripts.
+# Prometheus to scrape the services' metrics (tests/it/metrics.rs), procps for the demo scripts.
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || [ -n "${PG_BIN:-}" ] || missing+=(postgresql)

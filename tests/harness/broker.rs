@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::certificates::Certificates;
+use crate::gate::{self, Load};
 
 pub struct Broker {
     pub port: u16,
@@ -17,6 +18,8 @@ pub struct Broker {
     folder: TempDir,
     storage: &'static str,
     extra: Vec<String>,
+    /// A broker means a test with services on it: see [`gate`].
+    _load: Load,
 }
 
 impl std::fmt::Debug for Broker {
@@ -74,6 +77,7 @@ impl Broker {
     }
 
     fn launch(storage: &'static str, extra: &[&str]) -> Self {
+        let load = gate::load();
         let folder = tempfile::Builder::new()
             .prefix("broker-")
             .tempdir()
@@ -86,6 +90,7 @@ impl Broker {
             folder,
             storage,
             extra,
+            _load: load,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod binaries;
 pub mod broker;
 pub mod certificates;
+pub mod gate;
 pub mod ini;
 pub mod ksqldb_double;
 pub mod loadgen;

@@ -1,5 +1,5 @@
 //! Every state store implementation, opened fresh and empty, for the behaviour suite
-//! (`tests/store_behaviour.rs`): SQLite in a temporary folder, PostgreSQL in a new database on a
+//! (`tests/it/store_behaviour.rs`): SQLite in a temporary folder, PostgreSQL in a new database on a
 //! real server.
 
 use std::fmt;

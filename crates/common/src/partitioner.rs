@@ -1,7 +1,7 @@
 //! The Java client's default partitioner for keyed records: where an order's events are. The
 //! shop's producers leave placement to librdkafka's `murmur2_random`, which computes the same
 //! (`kafka::client::producer_config`; librdkafka's default, CRC32, would not). This says where
-//! an order's events belong, for whoever checks (`tests/partitions_added.rs` holds the two
+//! an order's events belong, for whoever checks (`tests/it/partitions_added.rs` holds the two
 //! together).
 
 /// `toPositive(murmur2(key)) % partitions`, exactly as `org.apache.kafka.clients.producer`

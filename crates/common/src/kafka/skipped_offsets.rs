@@ -5,7 +5,7 @@
 //! Offsets on the shop's topics are dense (no compaction, no transactions), so a jump means
 //! events this member has not seen. nisshi 0.8.1 (like tansu 0.6.0 before it) shows this under
 //! concurrent producers: a fetch can return a later batch of a partition before an earlier one is
-//! visible, and the earlier one is never delivered (`tests/skipped_offsets.rs` shows it with
+//! visible, and the earlier one is never delivered (`tests/it/skipped_offsets.rs` shows it with
 //! plain clients). Seeking back to the first missing offset recovers it (the events after it come
 //! again, and handling is idempotent). A gap that is still there after one re-read is accepted,
 //! as on a cluster with transaction markers or compaction, where it is normal.
