@@ -41,12 +41,20 @@ resolve() {
   if [ -e "$1" ] || [[ "$1" == */* ]]; then echo "$1"; else echo "$2/$1"; fi
 }
 
-# ini_value FILE SECTION KEY: the value of KEY in [SECTION], trimmed.
+# ini_value KAFKA|SYS FILE SECTION KEY: the value of KEY in [SECTION] of the Kafka or the system
+# FILE, trimmed. As in the programs, a variable PIZZA_<KAFKA|SYS>__<SECTION>__<KEY> wins
+# (upper-case, each . and - written _; docs/configuration.md).
 ini_value() {
-  awk -v section="[$2]" -v key="$3" '
+  local variable
+  variable="PIZZA_$1__$(printf '%s__%s' "$3" "$4" | tr 'a-z.-' 'A-Z__')"
+  if [ -n "${!variable+set}" ]; then
+    printf '%s\n' "${!variable}"
+    return
+  fi
+  awk -v section="[$3]" -v key="$4" '
     /^\[/ { in_section = ($0 == section); next }
     in_section && $0 ~ "^" key "[ \t]*[=:]" { sub(/^[^=:]*[=:][ \t]*/, ""); sub(/[ \t\r]+$/, ""); print; exit }
-  ' "$1"
+  ' "$2"
 }
 
 listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -99,7 +107,7 @@ start_broker() {
 
 # The PostgreSQL URL of a [state-store-*] section, when its store is on PostgreSQL.
 postgres_url() {
-  [ "$(ini_value "$1" "$2" db_module_class)" = postgres ] && ini_value "$1" "$2" name
+  [ "$(ini_value SYS "$1" "$2" db_module_class)" = postgres ] && ini_value SYS "$1" "$2" name
 }
 
 # Runs a PostgreSQL command; as the postgres user when we are root (it refuses to run as root).
@@ -263,12 +271,12 @@ main() {
   cargo build --release --bins --quiet
 
   local bootstrap host port
-  bootstrap=$(ini_value "$kafka_ini" kafka bootstrap.servers)
+  bootstrap=$(ini_value KAFKA "$kafka_ini" kafka bootstrap.servers)
   bootstrap=${bootstrap%%,*}
   host=${bootstrap%:*}
   port=${bootstrap##*:}
   if is_loopback "$host" && ! listening "$host" "$port"; then
-    start_broker "$host" "$port" "$(ini_value "$kafka_ini" local-broker storage)"
+    start_broker "$host" "$port" "$(ini_value KAFKA "$kafka_ini" local-broker storage)"
   fi
 
   mkdir -p logs pid data
@@ -296,7 +304,7 @@ main() {
   done
 
   local bind web_host web_port tries
-  bind=$(ini_value "$sys_ini" webapp bind)
+  bind=$(ini_value SYS "$sys_ini" webapp bind)
   bind=${bind:-127.0.0.1:8000}
   web_host=${bind%:*}
   web_port=${bind##*:}

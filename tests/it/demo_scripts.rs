@@ -42,6 +42,8 @@ const LINKED: &[&str] = &[
 /// A checkout of links, where the demo runs. Dropping it stops whatever the demo left running.
 struct DemoFolder {
     root: TempDir,
+    /// Variables every script is run with, as a deployment would export them.
+    env: Vec<(String, String)>,
 }
 
 impl DemoFolder {
@@ -56,7 +58,10 @@ impl DemoFolder {
         }
         std::os::unix::fs::symlink(target_dir(), root.path().join("target"))
             .expect("link the target folder");
-        Self { root }
+        Self {
+            root,
+            env: Vec::new(),
+        }
     }
 
     fn path(&self) -> &Path {
@@ -75,6 +80,7 @@ impl DemoFolder {
     fn output(&self, script: &str, args: &[&Path]) -> Output {
         Command::new(self.path().join(script))
             .args(args)
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .current_dir(self.path())
             .output()
             .expect("the script runs")
@@ -198,10 +204,15 @@ fn assert_topic_lines(said: &str, outcome: &str) {
 async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_everything() {
     // The demo starts its own broker, not the harness's, so it says it loads the machine.
     let _load = gate::load();
-    let demo = DemoFolder::new();
+    let mut demo = DemoFolder::new();
     let broker_port = unused_port();
     let web_port = unused_port();
     let web = format!("127.0.0.1:{web_port}");
+    // The web app's address comes from the environment, over another in the file: the script
+    // must wait for, and announce, the one the web app binds.
+    demo.env
+        .push(("PIZZA_SYS__WEBAPP__BIND".into(), web.clone()));
+    let web_in_file = format!("127.0.0.1:{}", unused_port());
     let kafka_ini = demo.config("config_kafka/localhost.ini", |text| {
         set_key(
             &text,
@@ -212,7 +223,7 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
     });
     let sys_ini = demo.config("config_sys/default.ini", |text| {
         let text = set_key(&text, "simulation", "time_scale", "0");
-        set_key(&text, "webapp", "bind", &web)
+        set_key(&text, "webapp", "bind", &web_in_file)
     });
 
     let said = demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
