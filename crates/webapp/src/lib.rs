@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod deadline;
 pub mod error;
+mod followers;
 pub mod head_limits;
 pub mod limits;
 pub mod log_feed;

@@ -3,10 +3,8 @@
 //! only what was appended, and watches nothing while no panel is open: every line any service
 //! logs would otherwise wake the watcher, a thousand times a second under load.
 
-use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use common::services::ServiceName;
@@ -14,12 +12,11 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::followers::{Follower, Followers};
 use crate::order_logs::{entries, orders_named, whole};
 
 /// Entries a panel may have waiting before it counts as unable to keep up.
 const BACKLOG: usize = 256;
-
-type Followers = HashMap<String, HashMap<u64, mpsc::Sender<String>>>;
 
 #[derive(Clone)]
 pub struct LogFeed {
@@ -35,8 +32,7 @@ impl std::fmt::Debug for LogFeed {
 }
 
 struct Inner {
-    followers: Mutex<Followers>,
-    next_id: AtomicU64,
+    followers: Followers<String>,
     logs_dir: PathBuf,
     /// The watch, while any panel is open.
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
@@ -46,10 +42,6 @@ struct Inner {
 }
 
 impl Inner {
-    fn followers(&self) -> MutexGuard<'_, Followers> {
-        locked(&self.followers)
-    }
-
     fn watcher(&self) -> MutexGuard<'_, Option<notify::RecommendedWatcher>> {
         locked(&self.watcher)
     }
@@ -86,7 +78,7 @@ impl Inner {
     }
 }
 
-/// A panic while a lock is held leaves these maps and places usable, so poisoning is ignored.
+/// A panic while a lock is held leaves the watch and places usable, so poisoning is ignored.
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -100,30 +92,16 @@ fn log_paths(logs_dir: &Path) -> Vec<PathBuf> {
 
 /// An order's new log entries, until dropped.
 pub struct FollowingLogs {
+    // Before `entries`, so that the panel leaves the registry before its channel closes.
+    follower: Follower<String>,
     pub entries: mpsc::Receiver<String>,
-    inner: Arc<Inner>,
-    order_id: String,
-    id: u64,
 }
 
 impl std::fmt::Debug for FollowingLogs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FollowingLogs")
-            .field("order_id", &self.order_id)
-            .field("id", &self.id)
+            .field("follower", &self.follower)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for FollowingLogs {
-    fn drop(&mut self) {
-        let mut followers = self.inner.followers();
-        if let Some(panels) = followers.get_mut(&self.order_id) {
-            panels.remove(&self.id);
-            if panels.is_empty() {
-                followers.remove(&self.order_id);
-            }
-        }
     }
 }
 
@@ -142,8 +120,7 @@ impl LogFeed {
         let _ = std::fs::create_dir_all(logs_dir);
         let (wake, woken) = watch::channel(0u64);
         let inner = Arc::new(Inner {
-            followers: Mutex::default(),
-            next_id: AtomicU64::new(0),
+            followers: Followers::new(BACKLOG),
             logs_dir: logs_dir.to_path_buf(),
             watcher: Mutex::default(),
             wake,
@@ -162,23 +139,13 @@ impl LogFeed {
     }
 
     pub fn follow(&self, order_id: &str) -> FollowingLogs {
-        let (sender, entries) = mpsc::channel(BACKLOG);
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut followers = self.inner.followers();
+        let mut followers = self.inner.followers.lock();
         if followers.is_empty() {
             self.inner.start_watching();
         }
-        followers
-            .entry(order_id.to_owned())
-            .or_default()
-            .insert(id, sender);
+        let (follower, entries) = followers.follow(order_id);
         drop(followers);
-        FollowingLogs {
-            entries,
-            inner: self.inner.clone(),
-            order_id: order_id.to_owned(),
-            id,
-        }
+        FollowingLogs { follower, entries }
     }
 }
 
@@ -201,7 +168,7 @@ async fn follow(
         }
         {
             // The last panel closed: stop watching until the next one opens.
-            let followers = inner.followers();
+            let followers = inner.followers.lock();
             if followers.is_empty() {
                 inner.watcher().take();
                 continue;
@@ -224,15 +191,9 @@ async fn follow(
 }
 
 fn dispatch(inner: &Inner, entry: &str) {
-    let mut followers = inner.followers();
+    let mut followers = inner.followers.lock();
     for order_id in orders_named(entry) {
-        let Some(panels) = followers.get_mut(&order_id) else {
-            continue;
-        };
-        panels.retain(|_, panel| panel.try_send(entry.to_owned()).is_ok());
-        if panels.is_empty() {
-            followers.remove(&order_id);
-        }
+        followers.send(&order_id, entry);
     }
 }
 

@@ -5,9 +5,7 @@
 //! A stream that cannot keep up loses its place (its channel is dropped, which ends it); the
 //! browser reconnects with `Last-Event-ID` and catches up from the store.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::logging::error_chain;
@@ -15,14 +13,14 @@ use store::{OrderStore, StoreError, ViewChange};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::followers::{Follower, Followers};
+
 /// Changes read from the store at a time.
 const BATCH: usize = 500;
 /// How often the place is moved on while nobody follows anything.
 const PLACE_KEPT_EVERY: Duration = Duration::from_secs(1);
 /// Changes a stream may have waiting before it counts as unable to keep up.
 const BACKLOG: usize = 64;
-
-type Followers = HashMap<String, HashMap<u64, mpsc::Sender<ViewChange>>>;
 
 #[derive(Clone)]
 pub struct ViewFeed {
@@ -36,69 +34,35 @@ impl std::fmt::Debug for ViewFeed {
 }
 
 struct Inner {
-    by_order: Mutex<Followers>,
-    by_customer: Mutex<Followers>,
-    next_id: AtomicU64,
+    by_order: Followers<ViewChange>,
+    by_customer: Followers<ViewChange>,
 }
 
 /// Which of an order's or a customer's changes a stream receives, until it is dropped.
 pub struct Following {
+    // Before `changes`, so that the stream leaves the registry before its channel closes.
+    follower: Follower<ViewChange>,
     pub changes: mpsc::Receiver<ViewChange>,
-    inner: Arc<Inner>,
-    key: String,
-    id: u64,
-    by_customer: bool,
 }
 
 impl std::fmt::Debug for Following {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Following")
-            .field("key", &self.key)
-            .field("id", &self.id)
-            .field("by_customer", &self.by_customer)
+            .field("follower", &self.follower)
             .finish_non_exhaustive()
     }
 }
 
-impl Drop for Following {
-    fn drop(&mut self) {
-        let mut followers = self.inner.followers(self.by_customer);
-        if let Some(streams) = followers.get_mut(&self.key) {
-            streams.remove(&self.id);
-            if streams.is_empty() {
-                followers.remove(&self.key);
-            }
-        }
-    }
-}
-
 impl Inner {
-    fn followers(&self, by_customer: bool) -> std::sync::MutexGuard<'_, Followers> {
-        let followers = if by_customer {
-            &self.by_customer
-        } else {
-            &self.by_order
-        };
-        followers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn is_followed(&self) -> bool {
-        !self.followers(false).is_empty() || !self.followers(true).is_empty()
+        !self.by_order.is_empty() || !self.by_customer.is_empty()
     }
 
     /// Hands a change to each stream following its order or customer; a stream whose backlog
     /// is full, or which is gone, is dropped.
     fn dispatch(&self, change: &ViewChange) {
-        for (by_customer, key) in [(false, &change.order_id), (true, &change.customer_id)] {
-            let mut followers = self.followers(by_customer);
-            let Some(streams) = followers.get_mut(key) else {
-                continue;
-            };
-            streams.retain(|_, stream| stream.try_send(change.clone()).is_ok());
-            if streams.is_empty() {
-                followers.remove(key);
-            }
-        }
+        self.by_order.send(&change.order_id, change);
+        self.by_customer.send(&change.customer_id, change);
     }
 }
 
@@ -109,9 +73,8 @@ impl ViewFeed {
         shutdown: &CancellationToken,
     ) -> Result<Self, StoreError> {
         let inner = Arc::new(Inner {
-            by_order: Mutex::default(),
-            by_customer: Mutex::default(),
-            next_id: AtomicU64::new(0),
+            by_order: Followers::new(BACKLOG),
+            by_customer: Followers::new(BACKLOG),
         });
         let woken = store.watch_changes().await?;
         let last = store.last_change().await?;
@@ -120,28 +83,13 @@ impl ViewFeed {
     }
 
     pub fn follow_order(&self, order_id: &str) -> Following {
-        self.follow(order_id, false)
+        let (follower, changes) = self.inner.by_order.follow(order_id);
+        Following { follower, changes }
     }
 
     pub fn follow_customer(&self, customer_id: &str) -> Following {
-        self.follow(customer_id, true)
-    }
-
-    fn follow(&self, key: &str, by_customer: bool) -> Following {
-        let (sender, changes) = mpsc::channel(BACKLOG);
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .followers(by_customer)
-            .entry(key.to_owned())
-            .or_default()
-            .insert(id, sender);
-        Following {
-            changes,
-            inner: self.inner.clone(),
-            key: key.to_owned(),
-            id,
-            by_customer,
-        }
+        let (follower, changes) = self.inner.by_customer.follow(customer_id);
+        Following { follower, changes }
     }
 }
 
