@@ -18,6 +18,7 @@ mod partitions_added;
 mod pipeline;
 mod push;
 mod secured_cluster;
+mod shop_floor;
 mod shutdown;
 mod skipped_offsets;
 mod store_behaviour;
