@@ -23,7 +23,7 @@ pub use sys::{
     defaults, ClientIds, DeliveryStoreSettings, GroupIds, Menu, MetricsSettings,
     OrdersStoreSettings, StatusSource, StoreLocation, SysSettings, TopicConfig, WebappSettings,
 };
-pub use topics::{Topic, Topics, DEFAULT_DEAD_LETTER};
+pub use topics::{Topics, DEFAULT_DEAD_LETTER};
 
 /// Both files, read once at start-up.
 #[derive(Debug, Clone)]
