@@ -14,9 +14,9 @@ mod push;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use common::events::{now_ms, PizzaOrdered};
-use common::services::ServiceName;
-use common::status::StatusAt;
+use common::domain::events::{now_ms, PizzaOrdered};
+use common::domain::status::StatusAt;
+use common::domain::wiring::ServiceName;
 use pizza_tests::loadgen::{
     closed_loop, paced, percentile, reads, Customer, Follow, OrderRun, ReadRun,
 };

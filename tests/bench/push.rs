@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::events::now_ms;
+use common::domain::events::now_ms;
 use common::settings::{ClientRole, KafkaSettings};
 use pizza_tests::loadgen::{percentile, Customer};
 use rdkafka::consumer::{BaseConsumer, Consumer};

@@ -6,10 +6,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
+use common::domain::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{create_topics, producer_config, EventProducer, Outbound};
-use common::services::ServiceName;
-use common::settings::{KafkaSettings, Settings, StoreLocation, SysSettings, Topic};
+use common::settings::{KafkaSettings, Settings, StoreLocation, SysSettings};
 use store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
 use tempfile::TempDir;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::postgres::{fresh_name, Postgres};
 
+use common::domain::status::StatusRules;
 use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
-use common::status::StatusRules;
 use store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
 
 pub const HOUR: i64 = 3_600_000;

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::binaries::workspace_root;
 use pizza_tests::{Broker, Shop};
 

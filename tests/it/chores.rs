@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use common::events::now_ms;
-use common::services::ServiceName;
+use common::domain::events::now_ms;
+use common::domain::wiring::ServiceName;
 use pizza_tests::shop::ordered;
 use pizza_tests::{Broker, Shop};
 use store::DeliveryState;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::loadgen::Customer;
 use pizza_tests::postgres::{fresh_name, Postgres};
 use pizza_tests::{Broker, Shop};

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::settled;
 use pizza_tests::shop::{ids, KITCHEN};
 use pizza_tests::{Broker, Service, Shop};

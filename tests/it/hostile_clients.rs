@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::gate;
 use pizza_tests::loadgen::{percentile, Customer};
 use pizza_tests::postgres::{fresh_name, Postgres};

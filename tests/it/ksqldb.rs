@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use common::settings::Topic;
+use common::domain::topics::Topic;
 use pizza_tests::binaries::binary;
 use pizza_tests::ksqldb_double::{query_group, KsqlDbDouble, Relay};
 use pizza_tests::shop::ids;

@@ -230,7 +230,7 @@ async fn a_taken_metrics_address_moves_the_listener_not_the_service() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
     let taken = holder.local_addr().expect("its address").to_string();
     let shop = Shop::open(&broker, &[("metrics", "assemble", &taken)]).await;
-    let assemble = shop.start(common::services::ServiceName::Assemble);
+    let assemble = shop.start(common::domain::wiring::ServiceName::Assemble);
     let url = assemble.metrics_url().await;
     assert!(
         !url.contains(&taken),
@@ -274,7 +274,7 @@ fn requests(route: &str, status: u16) -> String {
 async fn prometheus_sees_the_web_apps_requests_by_route_and_never_an_order() {
     let broker = Broker::start();
     let shop = Shop::open(&broker, &[]).await;
-    let web = shop.start(common::services::ServiceName::Webapp);
+    let web = shop.start(common::domain::wiring::ServiceName::Webapp);
     let base = web.web_address().await;
     let url = web.metrics_url().await;
     let prometheus = Prometheus::start(&[("webapp", url.as_str())]).await;

@@ -6,8 +6,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use common::services::ServiceName;
-use common::settings::Topic;
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use pizza_tests::binaries::{binary, workspace_root};
 use pizza_tests::shop::{ids, KITCHEN};
 use pizza_tests::topic_reader::statuses_by_order;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::partitioner::partition_for;
+use common::kafka::partitioner::partition_for;
 use pizza_tests::shop::ids;
 use pizza_tests::topic_reader::{count_by_key, read_all, Record};
 use pizza_tests::{Broker, Shop};

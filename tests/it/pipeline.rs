@@ -4,9 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use common::events::{now_ms, PizzaAssembled};
-use common::services::ServiceName;
-use common::status::StatusAt;
+use common::domain::events::{now_ms, PizzaAssembled};
+use common::domain::status::StatusAt;
+use common::domain::wiring::ServiceName;
 use pizza_tests::shop::{ids, order_details, ordered};
 use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};

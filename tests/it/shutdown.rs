@@ -4,9 +4,9 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use common::events::now_ms;
-use common::services::ServiceName;
-use common::status::StatusAt;
+use common::domain::events::now_ms;
+use common::domain::status::StatusAt;
+use common::domain::wiring::ServiceName;
 use pizza_tests::shop::ordered;
 use pizza_tests::topic_reader::{read_all, read_until};
 use pizza_tests::{Broker, Service, Shop};

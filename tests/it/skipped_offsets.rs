@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::context::ServiceContext;
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{run_consumer, HandleError, Handler, Inbound};
-use common::services::ServiceName;
-use common::settings::Topic;
+use common::runtime::context::ServiceContext;
 use pizza_tests::{Broker, Shop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};

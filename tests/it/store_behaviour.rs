@@ -1,8 +1,8 @@
 //! What every state store must do, whatever keeps its rows: one suite, run against each
 //! implementation on a real database (SQLite files, a PostgreSQL server).
 
-use common::events::{OrderDetails, Pizza, PizzaOrdered};
-use common::status::StatusAt;
+use common::domain::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::domain::status::StatusAt;
 use pizza_tests::stores::{delivery_settings, each_location, each_store, orders_settings, HOUR};
 use store::{open_delivery_store, open_order_store};
 use store::{DeliveryState, StatusChange, StoreError};

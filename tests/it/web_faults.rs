@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::settled;
 use pizza_tests::{Broker, Service, Shop};
 use reqwest::redirect::Policy;

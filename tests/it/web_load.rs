@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::gate;
 use pizza_tests::loadgen::{closed_loop, percentile, Follow};
 use pizza_tests::{Broker, Shop};

@@ -6,12 +6,12 @@ mod recipe;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use common::context::ServiceContext;
-use common::events::{now_ms, PizzaAssembled, PizzaOrdered};
+use common::domain::events::{now_ms, PizzaAssembled, PizzaOrdered};
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{HandleError, Handler, Inbound};
-use common::service::Service;
-use common::services::ServiceName;
-use common::settings::Topic;
+use common::runtime::context::ServiceContext;
+use common::runtime::service::Service;
 
 use recipe::{assembling_seconds, baking_seconds, recipe_seed};
 
@@ -47,7 +47,7 @@ impl Handler for Assemble {
 }
 
 fn main() -> ExitCode {
-    common::service::run::<Assemble>()
+    common::runtime::service::run::<Assemble>()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! How long a pizza takes, derived from what is on it, as the original kitchen computes it.
 
-use common::events::Pizza;
+use common::domain::events::Pizza;
 use md5::{Digest, Md5};
 
 /// The last four hex digits of md5("{sauce}@{cheese}@{extras joined by ,}@{main_topping}").

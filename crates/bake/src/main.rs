@@ -3,13 +3,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use common::context::ServiceContext;
-use common::events::{now_ms, EventError, PizzaAssembled};
+use common::domain::events::{now_ms, EventError, PizzaAssembled};
+use common::domain::status::StatusAt;
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{HandleError, Handler, Inbound};
-use common::service::Service;
-use common::services::ServiceName;
-use common::settings::Topic;
-use common::status::StatusAt;
+use common::runtime::context::ServiceContext;
+use common::runtime::service::Service;
 
 /// The original's baking times are 8 to 15 s; anything far beyond is a corrupt event, not a
 /// pizza to keep in the oven for days.
@@ -50,7 +50,7 @@ impl Handler for Bake {
 }
 
 fn main() -> ExitCode {
-    common::service::run::<Bake>()
+    common::runtime::service::run::<Bake>()
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::events::{decode, decode_key, PizzaAssembled, PizzaOrdered};
+use common::domain::events::{decode, decode_key, PizzaAssembled, PizzaOrdered};
+use common::domain::status::StatusAt;
 use common::settings::IniFile;
-use common::status::StatusAt;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseResult, TestRunner};
 use serde_json::{json, Value};

@@ -9,14 +9,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::backoff::Backoff;
-use common::context::ServiceContext;
-use common::events::{now_ms, EventError, PizzaOrdered};
+use common::domain::events::{now_ms, EventError, PizzaOrdered};
+use common::domain::status::StatusAt;
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{keyed_event_since, HandleError, Handler, Inbound};
-use common::service::Service;
-use common::services::ServiceName;
-use common::settings::Topic;
-use common::status::StatusAt;
+use common::runtime::backoff::Backoff;
+use common::runtime::context::ServiceContext;
+use common::runtime::service::Service;
 use store::retention::{retention, RETENTION_PERIOD};
 use store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
 
@@ -238,7 +238,7 @@ impl Delivery {
                 Err(error) => tracing::warn!(
                     "Order '{order_id}' delivered but not yet marked so, retrying in {:?}: {}",
                     backoff.pause(),
-                    common::logging::error_chain(&error)
+                    common::runtime::logging::error_chain(&error)
                 ),
             }
             if !backoff.wait(&self.ctx.shutdown).await {
@@ -253,7 +253,7 @@ fn not_hexadecimal(customer_id: &str) -> EventError {
 }
 
 fn main() -> ExitCode {
-    common::service::run::<Delivery>()
+    common::runtime::service::run::<Delivery>()
 }
 
 #[cfg(test)]

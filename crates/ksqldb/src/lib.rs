@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::settings::{KsqlDbSettings, Topic, Topics};
+use common::domain::topics::Topic;
+
+use common::settings::{KsqlDbSettings, Topics};
 
 const STREAMS: &str = include_str!("../../../ksql/streams.sql");
 const QUERIES: &str = include_str!("../../../ksql/queries.sql");

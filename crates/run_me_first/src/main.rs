@@ -7,10 +7,11 @@
 
 use std::process::ExitCode;
 
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{create_topics, TopicOutcome};
-use common::logging::error_chain;
-use common::services::ServiceName;
-use common::settings::{Settings, Topic};
+use common::runtime::logging::error_chain;
+use common::settings::Settings;
 use ksqldb::{queries, stream_name, KsqlDb, KsqlDbError};
 
 fn main() -> ExitCode {
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
         println!("{}", names.join(" "));
         return ExitCode::SUCCESS;
     }
-    common::app::run("run_me_first", |settings, shutdown| async move {
+    common::runtime::app::run("run_me_first", |settings, shutdown| async move {
         let created = tokio::select! {
             created = create_topics(&settings.kafka, &settings.sys, &Topic::ALL) => created?,
             () = shutdown.cancelled() => anyhow::bail!("interrupted before the topics were created"),

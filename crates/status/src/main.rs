@@ -7,11 +7,11 @@ mod watchdog;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use common::context::ServiceContext;
+use common::domain::status::StatusAt;
+use common::domain::wiring::ServiceName;
 use common::kafka::{HandleError, Handler, Inbound};
-use common::service::Service;
-use common::services::ServiceName;
-use common::status::StatusAt;
+use common::runtime::context::ServiceContext;
+use common::runtime::service::Service;
 use store::retention::{retention, RETENTION_PERIOD};
 use store::{open_order_store, OrderStore, StatusChange};
 
@@ -66,14 +66,15 @@ impl Handler for Status {
 }
 
 fn main() -> ExitCode {
-    common::service::run::<Status>()
+    common::runtime::service::run::<Status>()
 }
 
 #[cfg(test)]
 mod tests {
-    use common::events::{OrderDetails, Pizza, PizzaOrdered};
+    use common::domain::events::{OrderDetails, Pizza, PizzaOrdered};
+    use common::domain::topics::Topic;
     use common::kafka::{inbound, test_settings, RecordingSink};
-    use common::settings::{StoreLocation, Topic};
+    use common::settings::StoreLocation;
 
     use super::*;
 

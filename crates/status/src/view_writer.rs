@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use common::events::now_ms;
+use common::domain::events::now_ms;
+use common::domain::status::StatusAt;
 use common::kafka::HandleError;
-use common::status::StatusAt;
 use store::{OrderStore, StatusChange, StoreError};
 use tokio::sync::{mpsc, oneshot};
 

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use common::context::ServiceContext;
-use common::events::now_ms;
-use common::logging::error_chain;
-use common::periodic;
+use common::domain::events::now_ms;
+use common::runtime::context::ServiceContext;
+use common::runtime::logging::error_chain;
+use common::runtime::periodic;
 use store::OrderStore;
 
 pub(crate) async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {

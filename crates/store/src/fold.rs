@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::StatusChange;
-use common::status::{supersedes, StatusAt, StatusRules};
+use common::domain::status::{supersedes, StatusAt, StatusRules};
 
 /// What to write after folding a batch.
 #[derive(Debug, Default, PartialEq, Eq)]

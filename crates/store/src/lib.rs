@@ -3,7 +3,7 @@
 //! keeps its own. `db_module_class` picks the implementation.
 //!
 //! Stores load and save; the rules they apply are pure functions elsewhere (the status ordering
-//! rule in [`common::status`], delivery's decision in the delivery service), so every
+//! rule in [`common::domain::status`], delivery's decision in the delivery service), so every
 //! implementation keeps the same rules by calling them, not by copying them.
 
 mod fold;
@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use common::events::PizzaOrdered;
+use common::domain::events::PizzaOrdered;
+use common::domain::status::StatusAt;
 use common::kafka::HandleError;
 use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
-use common::status::StatusAt;
 
 pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned, ViewChange};
 
@@ -122,8 +122,8 @@ pub trait OrderStore: StateStore {
         limit: usize,
     ) -> Result<Vec<OrderRecord>, StoreError>;
     /// Folds status events into the view, in their order, in one transaction: each replaces what
-    /// its order shows only where [`common::status::supersedes`] says so, and an order that is
-    /// finished stops being watched.
+    /// its order shows only where [`common::domain::status::supersedes`] says so, and an order
+    /// that is finished stops being watched.
     async fn update_statuses(
         &self,
         updates: Vec<(String, StatusAt)>,

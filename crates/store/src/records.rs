@@ -1,7 +1,7 @@
 //! What the stores hold, whatever keeps it.
 
-use common::events::OrderDetails;
-use common::status::StatusAt;
+use common::domain::events::OrderDetails;
+use common::domain::status::StatusAt;
 
 /// An order as the view shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,13 +1,13 @@
 //! Every store's retention clean-up, a chore run every so often until shutdown
-//! ([`common::periodic::every`]).
+//! ([`common::runtime::periodic::every`]).
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use common::events::now_ms;
-use common::logging::error_chain;
-use common::periodic::every;
+use common::domain::events::now_ms;
+use common::runtime::logging::error_chain;
+use common::runtime::periodic::every;
 
 use crate::StateStore;
 

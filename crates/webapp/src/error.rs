@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use common::kafka::BoxError;
-use common::logging::error_chain;
+use common::runtime::logging::error_chain;
 use store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 
 use crate::order_logs::{entries, orders_named, sort_by_time, whole, OrderLogs, ServiceEntries};
 

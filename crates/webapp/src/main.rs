@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use common::logging::LOG_FOLDER;
+use common::domain::wiring::ServiceName;
 use common::metrics::Metrics;
-use common::services::ServiceName;
+use common::runtime::logging::LOG_FOLDER;
 use common::settings::{config_paths, Invocation, Settings};
 use tokio_util::sync::CancellationToken;
 use webapp::limits::{descriptor_limit, WebLimits};
@@ -16,7 +16,7 @@ use webapp::startup::{build_state_observed, Observed};
 use webapp::web_metrics::WebMetrics;
 
 fn main() -> ExitCode {
-    common::app::run(
+    common::runtime::app::run(
         ServiceName::Webapp.as_str(),
         |settings, shutdown| async move {
             let limits = web_limits()?;
@@ -75,7 +75,10 @@ async fn serve_metrics(settings: &Settings, shutdown: &CancellationToken) -> Obs
     match common::metrics::serve(address, metrics.clone(), shutdown.clone()).await {
         Ok(_) => Observed { web, metrics },
         Err(error) => {
-            tracing::warn!("No metrics: {}", common::logging::error_chain(&error));
+            tracing::warn!(
+                "No metrics: {}",
+                common::runtime::logging::error_chain(&error)
+            );
             Observed::default()
         }
     }

@@ -1,6 +1,6 @@
 //! The order form: every choice must be on the menu of `[pizza]`.
 
-use common::events::Pizza;
+use common::domain::events::Pizza;
 use common::settings::Menu;
 use serde::Deserialize;
 

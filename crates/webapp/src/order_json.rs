@@ -1,6 +1,6 @@
 //! An order as the order page follows it: `/api/orders/<id>` and each event of its stream.
 
-use common::events::Pizza;
+use common::domain::events::Pizza;
 use serde::Serialize;
 use store::OrderRecord;
 

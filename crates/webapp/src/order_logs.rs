@@ -8,7 +8,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use serde::Serialize;
 
 /// Only the end of each file is read, so a long-running demo's logs never slow the page down.

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use axum_extra::extract::{Form, PrivateCookieJar};
-use common::events::{now_ms, OrderDetails, PizzaOrdered};
-use common::logging::error_chain;
-use common::settings::Topic;
+use common::domain::events::{now_ms, OrderDetails, PizzaOrdered};
+use common::domain::topics::Topic;
+use common::runtime::logging::error_chain;
 use serde::Deserialize;
 use store::{OrderRecord, StoreError};
 
@@ -111,7 +111,7 @@ async fn login(
     let customer = Customer::new(username);
     tracing::info!(
         "Customer '{}' logged in as customer_id '{}'",
-        common::logging::quote_safe(&customer.username),
+        common::runtime::logging::quote_safe(&customer.username),
         customer.customer_id
     );
     Ok((jar.add(customer.cookie()), Redirect::to("/")).into_response())

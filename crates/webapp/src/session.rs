@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::PrivateCookieJar;
 
-use common::logging::hides_or_breaks_text;
+use common::runtime::logging::hides_or_breaks_text;
 
 use crate::error::{AppError, ErrorPage};
 use crate::state::AppState;

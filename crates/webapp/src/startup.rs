@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::domain::wiring::ServiceName;
 use common::kafka::{producer_config, EventProducer, Outbound};
 use common::metrics::Metrics;
-use common::services::ServiceName;
 use common::settings::Settings;
 use store::open_order_store;
 use tokio_util::sync::CancellationToken;

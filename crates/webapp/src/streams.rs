@@ -22,7 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use common::status::StatusAt;
+use common::domain::status::StatusAt;
 use futures::Stream;
 use serde::Serialize;
 use store::OrderRecord;

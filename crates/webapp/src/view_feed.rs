@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::logging::error_chain;
+use common::runtime::logging::error_chain;
 use store::{OrderStore, StoreError, ViewChange};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

@@ -82,7 +82,7 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     set_default(&mut config, "message.timeout.ms", "10000");
     // The Java client's partitioner for keyed events (librdkafka's own default, CRC32, is not),
     // so Java and Rust producers put an order's events on the same partition number of every
-    // topic; `crate::partitioner` computes the same, for those who look an event up.
+    // topic; `crate::kafka::partitioner` computes the same, for those who look an event up.
     set_default(&mut config, "partitioner", "murmur2_random");
     never_create_topics(&mut config);
     config

@@ -4,9 +4,9 @@
 
 use super::event_log::text;
 use super::{Inbound, ProduceError};
-use crate::context::ServiceContext;
-use crate::events::now_ms;
-use crate::status::StatusAt;
+use crate::domain::events::now_ms;
+use crate::domain::status::StatusAt;
+use crate::runtime::context::ServiceContext;
 
 /// The copy of an unhandled event: its own key and value, byte for byte (it may not be JSON, or
 /// even UTF-8), with why and where from in headers.

@@ -3,7 +3,7 @@
 //! [`quote_safe`], so it can neither break the entry into lines of its own nor name an order the
 //! way the shop's own lines do.
 
-use crate::logging::quote_safe;
+use crate::runtime::logging::quote_safe;
 
 use super::Inbound;
 

@@ -3,8 +3,8 @@
 use rdkafka::message::{BorrowedMessage, Message};
 use serde::de::DeserializeOwned;
 
-use crate::events::{self, EventError};
-use crate::settings::Topic;
+use crate::domain::events::{self, EventError};
+use crate::domain::topics::Topic;
 
 /// Any error, with its causes, for failures that can happen in many ways.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

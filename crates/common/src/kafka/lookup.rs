@@ -3,7 +3,7 @@
 //! what was done, so it is asked rather than guessed.
 //!
 //! Every partition is read, from its first event at or after the time to its end: the key's
-//! partition is where the shop's producers put it (see [`crate::partitioner`]) only while the
+//! partition is where the shop's producers put it (see [`super::partitioner`]) only while the
 //! partition count stays the same and nobody sets another `partitioner`, and this is a rare
 //! path (a claim taken over), where being right matters more than reading less.
 

@@ -1,5 +1,6 @@
 //! Everything that talks to Kafka: client settings, the keyed producer, what a service sends,
-//! the one consume loop every service runs, and topic creation.
+//! the one consume loop every service runs, topic creation, and the partitioner that says where
+//! an order's events are ([`partitioner`]).
 
 mod acks;
 mod client;
@@ -11,6 +12,7 @@ mod inbound;
 mod lookup;
 mod offsets;
 mod outbound;
+pub mod partitioner;
 mod producer;
 mod query_watch;
 mod rebalance;

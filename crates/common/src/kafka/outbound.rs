@@ -11,10 +11,11 @@ use futures::future::{self, BoxFuture, FutureExt};
 use rdkafka::message::{Header, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
 
-use crate::events::StageEvent;
-use crate::logging::error_chain;
-use crate::settings::{KafkaSettings, Settings, StatusSource, Topic, Topics};
-use crate::status::StatusAt;
+use crate::domain::events::StageEvent;
+use crate::domain::status::StatusAt;
+use crate::domain::topics::Topic;
+use crate::runtime::logging::error_chain;
+use crate::settings::{KafkaSettings, Settings, StatusSource, Topics};
 
 use super::producer::{acknowledged, EventProducer, Landed, ProduceError};
 use super::query_watch::{HandOver, QueryWatch};

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::acks::{Ack, AckedProducer};
-use crate::events::python_json;
+use crate::domain::events::python_json;
 use crate::metrics::Metrics;
 
 pub use super::acks::Landed;

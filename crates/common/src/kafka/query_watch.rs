@@ -26,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::client_config_for_lookup;
 use super::producer::Landed;
-use crate::settings::{KafkaSettings, Topic, Topics};
+use crate::domain::topics::Topic;
+use crate::settings::{KafkaSettings, Topics};
 
 /// How often the cluster's groups are looked at again.
 const LOOK_EVERY: Duration = Duration::from_secs(10);

@@ -19,11 +19,12 @@ use super::offsets::{OffsetTracker, Position};
 use super::rebalance::RebalanceLogger;
 use super::skipped_offsets::{Arrival, SkippedOffsets};
 use super::{consumer_config, event_log, HandleError, Inbound};
-use crate::backoff::Backoff;
-use crate::context::ServiceContext;
-use crate::logging::error_chain;
+use crate::domain::topics::Topic;
 use crate::metrics::{reason_kind, Outcome};
-use crate::settings::{set_default, Topic};
+use crate::runtime::backoff::Backoff;
+use crate::runtime::context::ServiceContext;
+use crate::runtime::logging::error_chain;
+use crate::settings::set_default;
 
 /// A service's own part: what to do with one event. Everything else is the loop's.
 pub trait Handler: Send + Sync + 'static {
@@ -221,7 +222,7 @@ async fn process<H: Handler>(
                 let key = event
                     .key
                     .as_deref()
-                    .map(|key| crate::logging::quote_safe(&String::from_utf8_lossy(key)))
+                    .map(|key| crate::runtime::logging::quote_safe(&String::from_utf8_lossy(key)))
                     .unwrap_or_default();
                 tracing::error!(
                     "Malformed event skipped: {}, key '{key}': {reason}",
@@ -292,9 +293,9 @@ fn commit(consumer: &StreamConsumer<RebalanceLogger>, offsets: &OffsetTracker) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::status::StatusAt;
+    use crate::domain::wiring::ServiceName;
     use crate::kafka::{test_settings, RecordingSink, Sent};
-    use crate::services::ServiceName;
-    use crate::status::StatusAt;
 
     /// Reads its events as the kitchen services do: the key, then the value.
     struct Reads;

@@ -7,8 +7,8 @@ mod recording;
 use async_trait::async_trait;
 
 use super::{DeadLetter, ProduceError};
-use crate::settings::Topic;
-use crate::status::StatusAt;
+use crate::domain::status::StatusAt;
+use crate::domain::topics::Topic;
 
 #[cfg(any(test, feature = "testing"))]
 pub use recording::{inbound, test_settings, RecordingSink, Sent};

@@ -12,7 +12,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::admin_config;
-use crate::settings::{KafkaSettings, SysSettings, Topic};
+use crate::domain::topics::Topic;
+use crate::settings::{KafkaSettings, SysSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {

@@ -66,7 +66,7 @@ impl BrokerLag {
                 if !*failing {
                     tracing::warn!(
                         "Consumer group lag left out of the metrics: {}",
-                        crate::logging::error_chain(&error)
+                        crate::runtime::logging::error_chain(&error)
                     );
                 }
                 *failing = true;

@@ -22,7 +22,7 @@ pub use broker_lag::BrokerLag;
 pub(crate) use client_stats::ClientStats;
 pub use server::{serve, ServeError, URL_MARKER};
 
-use crate::events::EventError;
+use crate::domain::events::EventError;
 
 /// How handling an event (one attempt of it) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! Configuration: the Kafka client file (`config_kafka/*.ini`) and the system file
 //! (`config_sys/*.ini`), with the same sections and keys as the original demo, and environment
-//! variables over any key of either (see [`env`]).
+//! variables over any key of either (see [`env`](mod@env)).
 
 mod client_role;
 pub mod env;
@@ -23,7 +23,7 @@ pub use sys::{
     defaults, ClientIds, DeliveryStoreSettings, GroupIds, Menu, MetricsSettings,
     OrdersStoreSettings, StatusSource, StoreLocation, SysSettings, TopicConfig, WebappSettings,
 };
-pub use topics::{Topic, Topics, DEFAULT_DEAD_LETTER};
+pub use topics::{Topics, DEFAULT_DEAD_LETTER};
 
 /// Both files, read once at start-up.
 #[derive(Debug, Clone)]

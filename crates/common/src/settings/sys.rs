@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::topics::Topics;
 use super::{IniFile, SettingsError};
-use crate::services::ServiceName;
-use crate::status::{StatusCatalog, StatusIds, StatusRules};
+use crate::domain::status::{StatusCatalog, StatusIds, StatusRules};
+use crate::domain::wiring::ServiceName;
 
 #[derive(Debug, Clone)]
 pub struct SysSettings {
@@ -186,8 +186,8 @@ pub mod defaults {
     /// Each program's metrics port on loopback: 9401 to 9405, in the order an order meets them,
     /// so the five programs of one host never collide with each other (a second instance on
     /// the same host is moved to a port the system chooses, and says so).
-    pub fn metrics_address(service: crate::services::ServiceName) -> std::net::SocketAddr {
-        use crate::services::ServiceName;
+    pub fn metrics_address(service: crate::domain::wiring::ServiceName) -> std::net::SocketAddr {
+        use crate::domain::wiring::ServiceName;
         let port = match service {
             ServiceName::Webapp => 9401,
             ServiceName::Assemble => 9402,

@@ -1,42 +1,12 @@
-//! `[kafka-topics]`: the name of each topic the shop uses. Code speaks of a [`Topic`]; only the
-//! configuration knows what it is called on the cluster.
+//! `[kafka-topics]`: the name of each topic the shop uses. Code speaks of a [`Topic`] (the
+//! shop's domain, [`crate::domain::topics`]); only the configuration knows what it is called on
+//! the cluster.
 
 use super::{IniFile, SettingsError};
+use crate::domain::topics::Topic;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    Ordered,
-    Assembled,
-    Baked,
-    Delivered,
-    Pending,
-    Status,
-    /// Where events no service can handle are copied, with the reason in a header.
-    DeadLetter,
-}
-
+/// What a [`Topic`] is called where the configuration names it.
 impl Topic {
-    /// The six topics of the original, in its order, then the dead-letter topic this port adds.
-    pub const ALL: [Topic; 7] = [
-        Topic::Pending,
-        Topic::Ordered,
-        Topic::Assembled,
-        Topic::Baked,
-        Topic::Delivered,
-        Topic::Status,
-        Topic::DeadLetter,
-    ];
-
-    /// The stages of an order: each one's event carries the status it reached, which
-    /// `pizza-status` gets too (from the service, or from ksqlDB's persistent queries).
-    pub const STAGES: [Topic; 5] = [
-        Topic::Ordered,
-        Topic::Assembled,
-        Topic::Baked,
-        Topic::Delivered,
-        Topic::Pending,
-    ];
-
     /// Its name in the original's configuration.
     pub fn default_name(self) -> &'static str {
         match self {

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 
-use common::logging::error_chain;
+use common::runtime::logging::error_chain;
 
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 

@@ -78,7 +78,7 @@ impl Pg {
                 Err(error) if error.is_unavailable() && started.elapsed() < START_PATIENCE => {
                     tracing::warn!(
                         "Waiting for the database ({})",
-                        common::logging::error_chain(&error)
+                        common::runtime::logging::error_chain(&error)
                     );
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
@@ -174,7 +174,7 @@ mod tests {
         let Err(error) = Pg::connect("postgres://shop:s3cret@db.example:oven/pizza") else {
             panic!("a port that is not a number");
         };
-        let message = common::logging::error_chain(&error);
+        let message = common::runtime::logging::error_chain(&error);
         assert!(
             message.starts_with("state store the [state-store-*] name"),
             "{message}"

@@ -13,9 +13,9 @@ use crate::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
     ViewChange, CHANGES_KEPT_MS,
 };
-use common::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::domain::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::domain::status::{StatusAt, StatusRules};
 use common::settings::OrdersStoreSettings;
-use common::status::{StatusAt, StatusRules};
 
 const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
@@ -445,7 +445,7 @@ impl OrderStore for PostgresOrderStore {
                     .iter()
                     .map(|(id, customer, at)| (id.as_str(), customer.as_str(), *at))
                     .collect();
-                let now_ms = common::events::now_ms();
+                let now_ms = common::domain::events::now_ms();
                 announce(&tx, &self.sql, &self.channel, &changes, now_ms).await?;
             }
             tx.commit().await?;

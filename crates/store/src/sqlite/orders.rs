@@ -16,9 +16,9 @@ use crate::{
     hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
     ViewChange, CHANGES_KEPT_MS,
 };
-use common::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::domain::events::{OrderDetails, Pizza, PizzaOrdered};
+use common::domain::status::{StatusAt, StatusRules};
 use common::settings::OrdersStoreSettings;
-use common::status::{StatusAt, StatusRules};
 
 const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
@@ -356,7 +356,7 @@ impl OrderStore for SqliteOrderStore {
 
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError> {
         let sql = self.sql.clone();
-        let now_ms = common::events::now_ms();
+        let now_ms = common::domain::events::now_ms();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -7,9 +7,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use common::domain::topics::Topic;
+use common::domain::wiring::ServiceName;
 use common::kafka::{GroupOffsets, Member};
-use common::services::ServiceName;
-use common::settings::{Topic, Topics};
+use common::settings::Topics;
 use serde::Serialize;
 
 /// Rates are taken over about this long: short enough to follow a burst of orders, long enough

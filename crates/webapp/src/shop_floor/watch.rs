@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use common::domain::wiring::ServiceName;
 use common::kafka::{DeadLetterTally, GroupReader};
-use common::logging::error_chain;
-use common::services::ServiceName;
+use common::runtime::logging::error_chain;
 use common::settings::{Settings, Topics};
 use store::OrderStore;
 use tokio::sync::watch;

@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::EventSink;
+use crate::domain::status::StatusAt;
+use crate::domain::topics::Topic;
 use crate::kafka::{DeadLetter, Inbound, ProduceError};
-use crate::settings::{KafkaSettings, Settings, StatusSource, SysSettings, Topic, Topics};
-use crate::status::StatusAt;
+use crate::settings::{KafkaSettings, Settings, StatusSource, SysSettings, Topics};
 
 /// The repository's own configuration (`config_sys/default.ini`, `config_kafka/localhost.ini`),
 /// with instant simulated times and every status written by the services, as a recorder does.
@@ -97,11 +98,12 @@ impl RecordingSink {
     }
 
     fn record_json(&self, topic: &str, key: &str, value: &StatusAt) -> Result<(), ProduceError> {
-        let payload =
-            crate::events::python_json::to_vec(value).map_err(|source| ProduceError::Encode {
+        let payload = crate::domain::events::python_json::to_vec(value).map_err(|source| {
+            ProduceError::Encode {
                 topic: topic.to_owned(),
                 source,
-            })?;
+            }
+        })?;
         self.record(Sent {
             topic: topic.to_owned(),
             key: key.to_owned(),

@@ -1,9 +1,10 @@
-//! The shop's five programs. Their names are kept here and nowhere else: the scripts ask
-//! `run_me_first --services` for them, and the log panel, the benchmark and the tests use this list.
+//! The shop's five programs and its wiring: which topics each reads and writes. Their names are
+//! kept here and nowhere else: the scripts ask `run_me_first --services` for them, and the log
+//! panel, the benchmark and the tests use this list.
 
 use std::fmt;
 
-use crate::settings::Topic;
+use crate::domain::topics::Topic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ServiceName {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::context::ServiceContext;
+use crate::domain::wiring::ServiceName;
 use crate::kafka::{run_consumer, Handler};
 use crate::metrics::{BrokerLag, Metrics};
-use crate::services::ServiceName;
+use crate::runtime::context::ServiceContext;
 use crate::settings::Settings;
 
 pub trait Service: Handler + Sized {
@@ -30,7 +30,7 @@ pub trait Service: Handler + Sized {
 /// The whole life of a service: configuration, logging, signals, connecting, consuming until
 /// SIGINT or SIGTERM, leaving the group cleanly.
 pub fn run<S: Service>() -> ExitCode {
-    crate::app::run(S::NAME.as_str(), |settings, shutdown| async move {
+    crate::runtime::app::run(S::NAME.as_str(), |settings, shutdown| async move {
         let metrics = serve_metrics::<S>(&settings, &shutdown).await;
         let ctx =
             ServiceContext::connect_with(S::NAME, settings, S::NAME.produces(), shutdown, metrics)
@@ -70,7 +70,10 @@ async fn serve_metrics<S: Service>(
     match crate::metrics::serve(address, metrics.clone(), shutdown.clone()).await {
         Ok(_) => metrics,
         Err(error) => {
-            tracing::warn!("No metrics: {}", crate::logging::error_chain(&error));
+            tracing::warn!(
+                "No metrics: {}",
+                crate::runtime::logging::error_chain(&error)
+            );
             Arc::new(Metrics::default())
         }
     }

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{python_json, StageEvent};
+use crate::domain::events::{python_json, StageEvent};
+use crate::domain::topics::Topic;
+use crate::domain::wiring::ServiceName;
 #[cfg(any(test, feature = "testing"))]
 use crate::kafka::RecordingSink;
 use crate::kafka::{
     ensure_topic, producer_config, EventProducer, EventSink, HandleError, Outbound, ProduceError,
     TopicOutcome,
 };
-use crate::logging::error_chain;
 use crate::metrics::Metrics;
-use crate::services::ServiceName;
-use crate::settings::{Settings, SysSettings, Topic};
+use crate::runtime::logging::error_chain;
+use crate::settings::{Settings, SysSettings};
 
 pub struct ServiceContext {
     pub name: ServiceName,

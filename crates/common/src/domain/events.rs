@@ -7,7 +7,7 @@ pub mod python_json;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::status::StatusAt;
+use crate::domain::status::StatusAt;
 
 /// What is on the pizza: the order form's choices, all from the menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,10 +35,10 @@ where
             return ExitCode::FAILURE;
         }
     };
-    if let Err(error) = crate::logging::init(name) {
+    if let Err(error) = crate::runtime::logging::init(name) {
         eprintln!(
             "{name}: cannot open the log file in {}/: {error}",
-            crate::logging::LOG_FOLDER
+            crate::runtime::logging::LOG_FOLDER
         );
         return ExitCode::FAILURE;
     }
@@ -50,7 +50,7 @@ where
         }
     };
     let outcome = runtime.block_on(async {
-        let shutdown = crate::shutdown::on_signals()?;
+        let shutdown = crate::runtime::shutdown::on_signals()?;
         tracing::info!(
             "Starting {name} with {} and {}",
             paths.kafka.display(),

@@ -1,0 +1,7 @@
+//! The shop's domain, without I/O: the events on each topic, order statuses and the rule
+//! between them, the topics themselves, and which program reads and writes which.
+
+pub mod events;
+pub mod status;
+pub mod topics;
+pub mod wiring;
