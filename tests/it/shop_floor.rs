@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::services::ServiceName;
+use common::domain::wiring::ServiceName;
 use pizza_tests::loadgen::Customer;
 use pizza_tests::{Broker, Shop};
 
@@ -19,7 +19,12 @@ fn connections_to(pid: u32, port: u16) -> usize {
         .filter_map(|entry| std::fs::read_link(entry.path()).ok())
         .filter_map(|target| {
             let target = target.to_string_lossy().into_owned();
-            Some(target.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
         })
         .collect();
     let remote = format!(":{port:04X}");
@@ -89,7 +94,11 @@ async fn the_shop_floor_asks_the_broker_only_while_someone_watches() {
         .await
         .expect("the floor's first figures within 30 s")
         .expect("the stream stays open");
-    assert!(first.json().is_object(), "the floor's figures: {}", first.data);
+    assert!(
+        first.json().is_object(),
+        "the floor's figures: {}",
+        first.data
+    );
     let watched = count();
     assert!(
         watched > idle,
