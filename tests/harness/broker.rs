@@ -153,6 +153,28 @@ impl Broker {
             .expect("the broker starts again on its port");
     }
 
+    /// Makes the broker forget how far each idempotent producer has written (every producer's
+    /// sequence back to 0, in its storage while it is stopped), and starts it again on the same
+    /// port. Each producer's next batch is then ahead of what the broker expects: it answers
+    /// OutOfOrderSequenceNumber, which librdkafka's idempotent producer treats as fatal, as it
+    /// would after a Kafka cluster lost acknowledged writes.
+    pub fn forget_producer_sequences(&mut self) {
+        assert_eq!(
+            self.storage, DURABLE,
+            "only a durable broker's storage can be altered"
+        );
+        self.stop();
+        let db = rusqlite::Connection::open(self.folder.path().join("broker.db"))
+            .expect("the broker's storage");
+        let rewound = db
+            .execute("UPDATE producer_detail SET sequence = 0", [])
+            .expect("producer sequences");
+        assert!(rewound > 0, "no producer had written anything");
+        drop(db);
+        self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
+            .expect("the broker starts again on its port");
+    }
+
     /// Stops the broker and leaves it stopped (SIGTERM, then SIGKILL after 5 s).
     pub fn stop(&mut self) {
         let _ = Command::new("kill")

@@ -16,6 +16,7 @@ mod multi_host;
 mod original_config;
 mod partitions_added;
 mod pipeline;
+mod producer_failed;
 mod push;
 mod secured_cluster;
 mod shop_floor;

@@ -2,9 +2,15 @@
 //! lands is librdkafka's to choose, with the partitioner `client::producer_config` names (the
 //! Java client's, unless the `[kafka]` section says otherwise) and the partition counts of its
 //! latest metadata, so a topic given more partitions is followed without a restart.
+//!
+//! An idempotent producer that librdkafka declares fatally failed (the broker answered a
+//! sequence it did not expect, say, after a cluster lost acknowledged writes) sends nothing more,
+//! ever. It is replaced by a new one at the next send: what it left unacknowledged failed for its
+//! senders, who send it again (a service's loop redoes the event, the web app's customer orders
+//! again), so nothing is lost and the program need not be restarted.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
@@ -53,7 +59,7 @@ pub enum ProduceError {
 
 #[derive(Clone)]
 pub struct EventProducer {
-    producer: Arc<AckedProducer>,
+    producer: Arc<Replaceable>,
     /// The topics checked to exist at start; an event for another is refused.
     opened: Arc<HashSet<String>>,
     /// Where acknowledged events are counted, for a program that serves metrics.
@@ -65,6 +71,34 @@ impl std::fmt::Debug for EventProducer {
         f.debug_struct("EventProducer")
             .field("opened", &self.opened)
             .finish_non_exhaustive()
+    }
+}
+
+/// The producer in use, and what makes another like it when it has failed for good.
+struct Replaceable {
+    current: RwLock<Arc<AckedProducer>>,
+    config: ClientConfig,
+}
+
+impl Replaceable {
+    /// The producer to send with: the current one, or a new one in its place if it has failed
+    /// for good. Of two senders that find it failed, one replaces it and the other uses that.
+    fn usable(&self) -> Result<Arc<AckedProducer>, ProduceError> {
+        let current = Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner));
+        let Some((code, reason)) = current.client().fatal_error() else {
+            return Ok(current);
+        };
+        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if !Arc::ptr_eq(&slot, &current) {
+            return Ok(Arc::clone(&slot));
+        }
+        let fresh = Arc::new(AckedProducer::create(&self.config)?);
+        tracing::error!(
+            "The Kafka producer failed for good ({code:?}: {reason}); a new one takes its place, \
+             and what the old one left unacknowledged is sent again"
+        );
+        *slot = Arc::clone(&fresh);
+        Ok(fresh)
     }
 }
 
@@ -84,7 +118,10 @@ impl EventProducer {
             await_topic(&producer, topic, shutdown).await?;
         }
         Ok(Self {
-            producer,
+            producer: Arc::new(Replaceable {
+                current: RwLock::new(producer),
+                config: config.clone(),
+            }),
             opened: Arc::new(topics.iter().map(|t| (*t).to_owned()).collect()),
             metrics: None,
         })
@@ -116,6 +153,7 @@ impl EventProducer {
             return Err(ProduceError::NotOpened(topic.to_owned()));
         }
         self.producer
+            .usable()?
             .send(topic, key, payload, headers)
             .map_err(|source| ProduceError::Delivery {
                 topic: topic.to_owned(),
