@@ -94,8 +94,8 @@ impl Replaceable {
         }
         let fresh = Arc::new(AckedProducer::create(&self.config)?);
         tracing::error!(
-            "The Kafka producer failed for good ({code:?}: {reason}); a new one takes its place, \
-             and what the old one left unacknowledged is sent again"
+            "The Kafka producer failed for good ({code:?}: {reason}); a new one takes its place. \
+             Events the old one left unacknowledged failed, and are sent again by their senders"
         );
         *slot = Arc::clone(&fresh);
         Ok(fresh)
