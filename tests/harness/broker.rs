@@ -113,44 +113,36 @@ impl Broker {
     /// watermarks), and it starts again on the same port; clients see the new count through
     /// their metadata, as they would on a live Kafka cluster.
     pub fn add_partitions(&mut self, topics: &[&str], count: i32) {
-        assert_eq!(
-            self.storage, DURABLE,
-            "only a durable broker's storage can be altered"
-        );
-        self.stop();
-        let db = rusqlite::Connection::open(self.folder.path().join("broker.db"))
-            .expect("the broker's storage");
-        for topic in topics {
-            let (id, had): (i64, i32) = db
-                .query_row(
-                    "SELECT id, partitions FROM topic WHERE name = ?1",
-                    [topic],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .unwrap_or_else(|e| panic!("topic {topic} in the broker's storage: {e}"));
-            assert!(count > had, "{topic} has {had} partitions already");
-            db.execute(
-                "UPDATE topic SET partitions = ?1 WHERE id = ?2",
-                rusqlite::params![count, id],
-            )
-            .expect("partition count");
-            for partition in had..count {
+        self.alter_storage(|db| {
+            for topic in topics {
+                let (id, had): (i64, i32) = db
+                    .query_row(
+                        "SELECT id, partitions FROM topic WHERE name = ?1",
+                        [topic],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .unwrap_or_else(|e| panic!("topic {topic} in the broker's storage: {e}"));
+                assert!(count > had, "{topic} has {had} partitions already");
                 db.execute(
-                    "INSERT INTO topition (topic, partition) VALUES (?1, ?2)",
-                    rusqlite::params![id, partition],
+                    "UPDATE topic SET partitions = ?1 WHERE id = ?2",
+                    rusqlite::params![count, id],
                 )
-                .expect("partition row");
-                db.execute(
-                    "INSERT INTO watermark (topition) SELECT id FROM topition \
-                     WHERE topic = ?1 AND partition = ?2",
-                    rusqlite::params![id, partition],
-                )
-                .expect("watermark row");
+                .expect("partition count");
+                for partition in had..count {
+                    db.execute(
+                        "INSERT INTO topition (topic, partition) VALUES (?1, ?2)",
+                        rusqlite::params![id, partition],
+                    )
+                    .expect("partition row");
+                    db.execute(
+                        "INSERT INTO watermark (topition) SELECT id FROM topition \
+                         WHERE topic = ?1 AND partition = ?2",
+                        rusqlite::params![id, partition],
+                    )
+                    .expect("watermark row");
+                }
             }
-        }
-        drop(db);
-        self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
-            .expect("the broker starts again on its port");
+        });
     }
 
     /// Makes the broker forget how far each idempotent producer has written (every producer's
@@ -159,6 +151,16 @@ impl Broker {
     /// OutOfOrderSequenceNumber, which librdkafka's idempotent producer treats as fatal, as it
     /// would after a Kafka cluster lost acknowledged writes.
     pub fn forget_producer_sequences(&mut self) {
+        self.alter_storage(|db| {
+            let rewound = db
+                .execute("UPDATE producer_detail SET sequence = 0", [])
+                .expect("producer sequences");
+            assert!(rewound > 0, "no producer had written anything");
+        });
+    }
+
+    /// Stops the broker, edits its storage with `edit`, and starts it again on the same port.
+    fn alter_storage(&mut self, edit: impl FnOnce(&rusqlite::Connection)) {
         assert_eq!(
             self.storage, DURABLE,
             "only a durable broker's storage can be altered"
@@ -166,10 +168,7 @@ impl Broker {
         self.stop();
         let db = rusqlite::Connection::open(self.folder.path().join("broker.db"))
             .expect("the broker's storage");
-        let rewound = db
-            .execute("UPDATE producer_detail SET sequence = 0", [])
-            .expect("producer sequences");
-        assert!(rewound > 0, "no producer had written anything");
+        edit(&db);
         drop(db);
         self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
             .expect("the broker starts again on its port");
