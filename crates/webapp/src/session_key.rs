@@ -5,7 +5,7 @@
 //! by its owner only.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use axum_extra::extract::cookie::Key;
@@ -59,26 +59,46 @@ fn load_or_create(path: &Path) -> Result<Key, KeyError> {
         path: path.to_path_buf(),
         source,
     };
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= KEY_BYTES => return Ok(Key::from(&bytes)),
-        Ok(_) => return Err(KeyError::Short(path.to_path_buf())),
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(failed(error)),
-        Err(_) => {}
+    if let Some(key) = read(path)? {
+        return Ok(key);
     }
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder).map_err(failed)?;
-    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder).map_err(failed)?;
+    // Instances of one host may share the folder and start together. The key is written whole
+    // under a name of this process's own, then linked to its place: a link never replaces a file,
+    // so the first to link wins, and every other instance reads that key, never a half-written one.
     let key = Key::generate();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let draft = tempfile::Builder::new()
+        .prefix(".session.key.")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(folder)
         .map_err(failed)?;
+    let mut file = draft.as_file();
     file.write_all(key.master()).map_err(failed)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(failed)?;
-    Ok(key)
+    file.sync_all().map_err(failed)?;
+    match std::fs::hard_link(draft.path(), path) {
+        Ok(()) => Ok(key),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            read(path)?.ok_or_else(|| failed(error))
+        }
+        Err(error) => Err(failed(error)),
+    }
+}
+
+/// The key in `path`, or `None` when there is no such file yet.
+fn read(path: &Path) -> Result<Option<Key>, KeyError> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= KEY_BYTES => Ok(Some(Key::from(&bytes))),
+        Ok(_) => Err(KeyError::Short(path.to_path_buf())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyError::File {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +115,33 @@ mod tests {
         assert_eq!(first.master(), again.master());
         let mode = std::fs::metadata(&path).expect("exists").mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn instances_starting_together_all_get_the_one_key_made() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("data/session.key");
+            let start = std::sync::Barrier::new(8);
+            let keys: Vec<Vec<u8>> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            load_or_create(&path).map(|key| key.master().to_vec())
+                        })
+                    })
+                    .collect();
+                racers
+                    .into_iter()
+                    .map(|racer| racer.join().expect("no panic").expect("a key"))
+                    .collect()
+            });
+            let on_disk = std::fs::read(&path).expect("the key file");
+            assert!(keys.iter().all(|key| *key == on_disk[..key.len()]));
+            let files = std::fs::read_dir(path.parent().expect("folder")).expect("listed");
+            assert_eq!(files.count(), 1, "no draft left behind");
+        }
     }
 
     #[test]
