@@ -6,8 +6,6 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{IniFile, SettingsError};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusIds {
     pub stuck: i64,
@@ -21,7 +19,8 @@ pub struct StatusIds {
     pub delivered: i64,
 }
 
-const NAMES: [&str; 9] = [
+/// The names of the codes: the keys of `[status-id]` and `[status-label]`.
+pub const NAMES: [&str; 9] = [
     "stuck",
     "order_placed",
     "pending",
@@ -64,27 +63,31 @@ pub struct StatusCatalog {
 }
 
 impl StatusCatalog {
-    pub fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {
-        let id = |name: &str| file.checked::<i64>("status-id", name, "a whole number", |_| true);
+    /// The codes and texts, each asked for by its name in [`NAMES`]; `label("else")` gives the
+    /// text of a code none of them names.
+    pub fn try_from_fn<E>(
+        mut code: impl FnMut(&'static str) -> Result<i64, E>,
+        mut label: impl FnMut(&'static str) -> Result<String, E>,
+    ) -> Result<Self, E> {
         let ids = StatusIds {
-            stuck: id("stuck")?,
-            order_placed: id("order_placed")?,
-            pending: id("pending")?,
-            pizza_assembled: id("pizza_assembled")?,
-            pizza_baked: id("pizza_baked")?,
-            unknown: id("unknown")?,
-            something_wrong: id("something_wrong")?,
-            cancelled: id("cancelled")?,
-            delivered: id("delivered")?,
+            stuck: code("stuck")?,
+            order_placed: code("order_placed")?,
+            pending: code("pending")?,
+            pizza_assembled: code("pizza_assembled")?,
+            pizza_baked: code("pizza_baked")?,
+            unknown: code("unknown")?,
+            something_wrong: code("something_wrong")?,
+            cancelled: code("cancelled")?,
+            delivered: code("delivered")?,
         };
         let mut labels = HashMap::new();
-        for (name, code) in NAMES.into_iter().zip(ids.all()) {
-            labels.insert(code, file.string("status-label", name)?);
+        for (name, status) in NAMES.into_iter().zip(ids.all()) {
+            labels.insert(status, label(name)?);
         }
         Ok(Self {
             ids,
             labels,
-            fallback: file.string("status-label", "else")?,
+            fallback: label("else")?,
         })
     }
 
@@ -207,17 +210,24 @@ mod tests {
 
     #[test]
     fn unknown_codes_show_the_else_label_with_the_code() {
-        let file = IniFile::parse(
-            std::path::Path::new("t.ini"),
-            "[status-id]\nstuck = 50\norder_placed = 100\npending = 150\npizza_assembled = 200\n\
-             pizza_baked = 300\nunknown = 410\nsomething_wrong = 430\ncancelled = 499\ndelivered = 999\n\
-             [status-label]\nstuck = a\norder_placed = b\npending = c\npizza_assembled = d\n\
-             pizza_baked = e\nunknown = f\nsomething_wrong = g\ncancelled = h\ndelivered = i\n\
-             else = Oops! Unknown status\n",
+        let codes = [50, 100, 150, 200, 300, 410, 430, 499, 999];
+        let catalog = StatusCatalog::try_from_fn(
+            |name| {
+                let index = NAMES.iter().position(|n| *n == name).ok_or(name)?;
+                Ok::<_, &str>(codes[index])
+            },
+            |name| {
+                Ok(if name == "else" {
+                    "Oops! Unknown status"
+                } else {
+                    &name[..1]
+                }
+                .to_owned())
+            },
         )
-        .expect("ini");
-        let catalog = StatusCatalog::from_ini(&file).expect("catalog");
-        assert_eq!(catalog.label(999), "i");
+        .expect("catalog");
+        assert_eq!(catalog.ids.by_name("cancelled"), Some(499));
+        assert_eq!(catalog.label(999), "d");
         assert_eq!(catalog.label(777), "Oops! Unknown status (777)");
     }
 

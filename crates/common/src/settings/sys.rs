@@ -205,7 +205,10 @@ impl SysSettings {
     }
 
     pub fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {
-        let status = StatusCatalog::from_ini(file)?;
+        let status = StatusCatalog::try_from_fn(
+            |name| file.checked::<i64>("status-id", name, "a whole number", |_| true),
+            |name| file.string("status-label", name),
+        )?;
         Ok(Self {
             topics: Topics::from_ini(file)?,
             topic_config: TopicConfig {
