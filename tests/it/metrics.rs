@@ -1,10 +1,12 @@
 //! Every kitchen service's metrics, read the way an operator reads them: a real Prometheus server
 //! scrapes each `/metrics` every second, and its query API must agree with what the test sent:
 //! events consumed and sent per topic, handling outcomes, dead letters by reason, and the lag of
-//! every group (the broker's view and each member's own) back to zero once all is handled.
+//! every group (the broker's view, reported by the status service, and each member's own) back to
+//! zero once all is handled; and a stopped service's backlog, growing while it is down.
 
 use std::time::Duration;
 
+use common::domain::wiring::ServiceName;
 use pizza_tests::loadgen::Customer;
 use pizza_tests::prometheus::Prometheus;
 use pizza_tests::shop::{ids, order_details};
@@ -41,11 +43,50 @@ fn handled(job: &str, topic: &str) -> String {
     )
 }
 
+/// What the status service reports of `group` (on `topic`, or on all it reads): its partitions,
+/// the events waiting on them, and its members.
+async fn expect_backlog(
+    prometheus: &Prometheus,
+    group: &str,
+    topic: Option<&str>,
+    partitions: f64,
+    waiting: f64,
+    members: f64,
+) {
+    let on = topic.map(|t| format!(",topic=\"{t}\"")).unwrap_or_default();
+    let of = format!("{{job=\"status\",consumergroup=\"{group}\"{on}}}");
+    expect(
+        prometheus,
+        &format!("count(kafka_consumergroup_lag{of})"),
+        partitions,
+    )
+    .await;
+    expect(
+        prometheus,
+        &format!("sum(kafka_consumergroup_lag{of})"),
+        waiting,
+    )
+    .await;
+    expect(
+        prometheus,
+        &format!("sum(kafka_consumergroup_lag_sum{of})"),
+        waiting,
+    )
+    .await;
+    let members_of = format!("{{job=\"status\",consumergroup=\"{group}\"}}");
+    expect(
+        prometheus,
+        &format!("sum(kafka_consumergroup_members{members_of})"),
+        members,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_behind() {
     let broker = Broker::start();
     let shop = Shop::open(&broker, &[]).await;
-    let services = shop.start_pipeline();
+    let mut services = shop.start_pipeline();
     let mut targets = Vec::new();
     for service in &services {
         targets.push((service.name.as_str(), service.metrics_url().await));
@@ -85,29 +126,16 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
         expect(&prometheus, &promql, value).await;
     }
 
-    // The broker's view, as kafka_exporter names it: every partition of every topic each group
-    // reads, its end where the events are, and nothing left to handle.
+    // The broker's view, as kafka_exporter names it, from the status service for every group:
+    // every partition of every topic each group reads, its end where the events are, and
+    // nothing left to handle.
     for (job, group, partitions) in [
         ("assemble", "pizza_assemble", 2.0),
         ("bake", "pizza_bake", 2.0),
         ("delivery", "pizza_delivery", 4.0),
         ("status", "pizza_status", 2.0),
     ] {
-        let lag = format!("kafka_consumergroup_lag{{job=\"{job}\",consumergroup=\"{group}\"}}");
-        expect(&prometheus, &format!("count({lag})"), partitions).await;
-        expect(&prometheus, &format!("sum({lag})"), 0.0).await;
-        expect(
-            &prometheus,
-            &format!("sum(kafka_consumergroup_lag_sum{{job=\"{job}\",consumergroup=\"{group}\"}})"),
-            0.0,
-        )
-        .await;
-        expect(
-            &prometheus,
-            &format!("sum(kafka_consumergroup_members{{job=\"{job}\",consumergroup=\"{group}\"}})"),
-            1.0,
-        )
-        .await;
+        expect_backlog(&prometheus, group, None, partitions, 0.0, 1.0).await;
         // The member's own view, from librdkafka's statistics.
         expect(
             &prometheus,
@@ -130,9 +158,7 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
     }
     expect(
         &prometheus,
-        &format!(
-            "sum(kafka_topic_partition_current_offset{{job=\"assemble\",topic=\"{ordered}\"}})"
-        ),
+        &format!("sum(kafka_topic_partition_current_offset{{job=\"status\",topic=\"{ordered}\"}})"),
         n,
     )
     .await;
@@ -220,6 +246,23 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
             "{page}"
         );
     }
+
+    // A stopped service reports nothing itself, yet its backlog is what an operator must see:
+    // the oven goes, orders keep coming, they wait for it, and drain when it is back.
+    let bake = services
+        .iter_mut()
+        .find(|s| s.name == ServiceName::Bake)
+        .expect("bake runs");
+    let (exit, _) = bake.stop().await;
+    assert!(exit.success(), "bake exits 0 on SIGTERM: {exit:?}");
+    let later = ids("5a1e", ORDERS);
+    for id in &later {
+        shop.place_order(&producer, id).await;
+    }
+    expect_backlog(&prometheus, "pizza_bake", Some(assembled), 2.0, n, 0.0).await;
+    let _bake = shop.start(ServiceName::Bake);
+    shop.wait_for_all(&later, 999, PATIENCE).await;
+    expect_backlog(&prometheus, "pizza_bake", Some(assembled), 2.0, 0.0, 1.0).await;
 }
 
 /// A second instance on the same host finds its configured metrics address taken: it says so once

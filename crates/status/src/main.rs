@@ -25,6 +25,9 @@ struct Status {
 
 impl Service for Status {
     const NAME: ServiceName = ServiceName::Status;
+    /// The Query side watches the whole shop: besides the view and the watchdog, the backlog of
+    /// every group, there for Prometheus even while a kitchen service is down.
+    const REPORTS_EVERY_GROUPS_LAG: bool = true;
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         let store = open_order_store(&ctx.sys().orders_store).await?;

@@ -1,7 +1,8 @@
-//! The group's lag as the broker sees it, named as kafka_exporter names it: committed offsets
-//! against the end of each partition. Unlike the member's own view (`client_stats`), this is
-//! there while no member runs, which is when it matters most. Asked only when scraped, with
-//! requests every Kafka cluster answers.
+//! Consumer groups' lag as the broker sees it, named as kafka_exporter names it: committed
+//! offsets against the end of each partition. Unlike a member's own view (`client_stats`), this
+//! is there while no member runs, which is when it matters most; so one program (the status
+//! service) reports every group of the shop, as a kafka_exporter would, and a stopped service's
+//! backlog is seen. Asked only when scraped, with requests every Kafka cluster answers.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,8 +16,14 @@ use prometheus_client::metrics::MetricType;
 use crate::kafka::{GroupOffsets, GroupReader, PartitionOffsets};
 use crate::settings::KafkaSettings;
 
+/// The groups whose lag a scrape reports.
 #[derive(Debug)]
 pub struct BrokerLag {
+    groups: Vec<Arc<WatchedGroup>>,
+}
+
+#[derive(Debug)]
+struct WatchedGroup {
     reader: GroupReader,
     snapshot: Mutex<GroupOffsets>,
     failing: Mutex<bool>,
@@ -31,33 +38,47 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl BrokerLag {
-    pub fn new(kafka: &KafkaSettings, group: &str, client_id: &str, topics: Vec<String>) -> Self {
-        Self {
-            reader: GroupReader::new(kafka, group, client_id, "metrics", topics),
-            snapshot: Mutex::new(GroupOffsets::default()),
-            failing: Mutex::new(false),
-        }
+    /// `groups`: each group's id and the topics it reads. The readers' clients are named after
+    /// `client_id`.
+    pub fn new(kafka: &KafkaSettings, client_id: &str, groups: Vec<(String, Vec<String>)>) -> Self {
+        let groups = groups
+            .into_iter()
+            .map(|(group, topics)| {
+                Arc::new(WatchedGroup {
+                    reader: GroupReader::new(kafka, &group, client_id, "metrics", topics),
+                    snapshot: Mutex::new(GroupOffsets::default()),
+                    failing: Mutex::new(false),
+                })
+            })
+            .collect();
+        Self { groups }
     }
 
-    /// Refreshes the figures, waiting at most `patience`: a page without this round's answer
-    /// (the last one's, or none) beats a scrape that times out.
-    pub(super) async fn refresh_off_thread(self: &Arc<Self>, patience: Duration) {
-        let lag = self.clone();
-        let asked = tokio::task::spawn_blocking(move || lag.refresh());
-        if tokio::time::timeout(patience, asked).await.is_err() {
-            tracing::debug!("The broker's offsets were not read in time for this scrape");
+    /// Refreshes the figures, every group at once, waiting at most `patience`: a page without
+    /// this round's answer (the last one's, or none) beats a scrape that times out.
+    pub(super) async fn refresh_off_thread(&self, patience: Duration) {
+        let asked = self.groups.iter().map(|group| {
+            let group = group.clone();
+            tokio::task::spawn_blocking(move || group.refresh())
+        });
+        let all = futures::future::join_all(asked);
+        if tokio::time::timeout(patience, all).await.is_err() {
+            tracing::debug!("The broker's offsets were not all read in time for this scrape");
         }
     }
+}
 
-    /// Asks the broker; on failure the figures are left out rather than shown stale, and the
-    /// log says so once, not at every scrape.
+impl WatchedGroup {
+    /// Asks the broker; on failure the group's figures are left out rather than shown stale, and
+    /// the log says so once, not at every scrape.
     fn refresh(&self) {
         let result = self.reader.read();
         let mut failing = locked(&self.failing);
+        let group = self.reader.group();
         match result {
             Ok(snapshot) => {
                 if *failing {
-                    tracing::info!("The group's offsets can be read again");
+                    tracing::info!("The offsets of group {group} can be read again");
                 }
                 *failing = false;
                 *locked(&self.snapshot) = snapshot;
@@ -65,7 +86,7 @@ impl BrokerLag {
             Err(error) => {
                 if !*failing {
                     tracing::warn!(
-                        "Consumer group lag left out of the metrics: {}",
+                        "The lag of group {group} is left out of the metrics: {}",
                         crate::runtime::logging::error_chain(&error)
                     );
                 }
@@ -91,66 +112,82 @@ fn gauge<'a>(
 
 impl Collector for BrokerLag {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let snapshot = locked(&self.snapshot);
-        let group = || ("consumergroup", self.reader.group().to_owned());
+        let snapshots: Vec<(&str, GroupOffsets)> = self
+            .groups
+            .iter()
+            .map(|g| (g.reader.group(), locked(&g.snapshot).clone()))
+            .collect();
         let at = |p: &PartitionOffsets| {
             vec![
                 ("topic", p.topic.clone()),
                 ("partition", p.partition.to_string()),
             ]
         };
-        let parts = &snapshot.partitions;
+        let of = |group: &str, p: &PartitionOffsets| {
+            let mut labels = vec![("consumergroup", group.to_owned())];
+            labels.extend(at(p));
+            labels
+        };
+        let every = || {
+            snapshots
+                .iter()
+                .flat_map(|(group, s)| s.partitions.iter().map(move |p| (*group, p)))
+        };
+        // A topic two groups read (`pizza-ordered`) is one series per partition, not two.
+        let mut ends: BTreeMap<(&str, i32), &PartitionOffsets> = BTreeMap::new();
+        for (_, p) in every() {
+            ends.insert((p.topic.as_str(), p.partition), p);
+        }
         gauge(
             &mut encoder,
             "kafka_topic_partition_current_offset",
             "Offset the next event of the partition will get (its high watermark)",
-            parts.iter().map(|p| (at(p), p.newest)),
+            ends.values().map(|p| (at(p), p.newest)),
         )?;
         gauge(
             &mut encoder,
             "kafka_topic_partition_oldest_offset",
             "Offset of the oldest event the partition still keeps",
-            parts.iter().map(|p| (at(p), p.oldest)),
+            ends.values().map(|p| (at(p), p.oldest)),
         )?;
         gauge(
             &mut encoder,
             "kafka_consumergroup_current_offset",
             "Offset the group has committed on the partition (left out while it has committed none)",
-            parts.iter().filter_map(|p| {
-                let mut labels = vec![group()];
-                labels.extend(at(p));
-                p.committed.map(|offset| (labels, offset))
-            }),
+            every().filter_map(|(group, p)| p.committed.map(|offset| (of(group, p), offset))),
         )?;
         gauge(
             &mut encoder,
             "kafka_consumergroup_lag",
             "Events on the partition the group has not committed yet",
-            parts.iter().map(|p| {
-                let mut labels = vec![group()];
-                labels.extend(at(p));
-                (labels, p.lag())
-            }),
+            every().map(|(group, p)| (of(group, p), p.lag())),
         )?;
-        let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
-        for p in parts {
-            *sums.entry(p.topic.as_str()).or_default() += p.lag();
+        let mut sums: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for (group, p) in every() {
+            *sums.entry((group, p.topic.as_str())).or_default() += p.lag();
         }
         gauge(
             &mut encoder,
             "kafka_consumergroup_lag_sum",
             "Events on the topic the group has not committed yet",
-            sums.into_iter()
-                .map(|(topic, lag)| (vec![group(), ("topic", topic.to_owned())], lag)),
+            sums.into_iter().map(|((group, topic), lag)| {
+                let labels = vec![
+                    ("consumergroup", group.to_owned()),
+                    ("topic", topic.to_owned()),
+                ];
+                (labels, lag)
+            }),
         )?;
-        if let Some(members) = snapshot.members.as_ref().map(Vec::len) {
-            gauge(
-                &mut encoder,
-                "kafka_consumergroup_members",
-                "Members of the group",
-                [(vec![group()], i64::try_from(members).unwrap_or(i64::MAX))],
-            )?;
-        }
+        gauge(
+            &mut encoder,
+            "kafka_consumergroup_members",
+            "Members of the group",
+            snapshots.iter().filter_map(|(group, s)| {
+                let members = s.members.as_ref()?.len();
+                let labels = vec![("consumergroup", (*group).to_owned())];
+                Some((labels, i64::try_from(members).unwrap_or(i64::MAX)))
+            }),
+        )?;
         Ok(())
     }
 }
@@ -170,23 +207,29 @@ mod tests {
     }
 
     #[test]
-    fn encodes_kafka_exporter_names_and_labels() {
+    fn encodes_kafka_exporter_names_and_labels_for_every_group() {
         let lag = BrokerLag::new(
             &KafkaSettings {
                 properties: vec![("bootstrap.servers".into(), "127.0.0.1:9".into())],
                 ksqldb: None,
                 workarounds: Default::default(),
             },
-            "pizza_bake",
-            "pizza_client_bake",
-            vec!["pizza-assembled".into()],
+            "pizza_client_status",
+            vec![
+                ("pizza_bake".into(), vec!["pizza-assembled".into()]),
+                ("pizza_assemble".into(), vec!["pizza-ordered".into()]),
+                ("pizza_delivery".into(), vec!["pizza-ordered".into()]),
+            ],
         );
         let member = crate::kafka::Member {
             client_id: "pizza_client_bake".into(),
             host: "127.0.0.1".into(),
             partitions: None,
         };
-        *locked(&lag.snapshot) = GroupOffsets {
+        let [bake, assemble, delivery] = &lag.groups[..] else {
+            panic!("three groups");
+        };
+        *locked(&bake.snapshot) = GroupOffsets {
             partitions: vec![
                 at(Some(4)),
                 PartitionOffsets {
@@ -195,6 +238,20 @@ mod tests {
                 },
             ],
             members: Some(vec![member]),
+        };
+        // Stopped: no member, and everything sent since its last commit waits.
+        let ordered = |committed| PartitionOffsets {
+            topic: "pizza-ordered".into(),
+            committed,
+            ..at(None)
+        };
+        *locked(&assemble.snapshot) = GroupOffsets {
+            partitions: vec![ordered(Some(3))],
+            members: Some(Vec::new()),
+        };
+        *locked(&delivery.snapshot) = GroupOffsets {
+            partitions: vec![ordered(Some(7))],
+            members: None,
         };
         let mut registry = prometheus_client::registry::Registry::default();
         registry.register_collector(Box::new(lag));
@@ -208,6 +265,9 @@ mod tests {
             "kafka_consumergroup_members{consumergroup=\"pizza_bake\"} 1",
             "kafka_consumergroup_current_offset{consumergroup=\"pizza_bake\",topic=\"pizza-assembled\",partition=\"0\"} 4",
             "kafka_topic_partition_current_offset{topic=\"pizza-assembled\",partition=\"1\"} 7",
+            "kafka_consumergroup_lag_sum{consumergroup=\"pizza_assemble\",topic=\"pizza-ordered\"} 4",
+            "kafka_consumergroup_members{consumergroup=\"pizza_assemble\"} 0",
+            "kafka_consumergroup_lag_sum{consumergroup=\"pizza_delivery\",topic=\"pizza-ordered\"} 0",
             "# TYPE kafka_consumergroup_lag gauge",
         ] {
             assert!(page.lines().any(|l| l == line), "{line:?} not in:\n{page}");
@@ -215,6 +275,18 @@ mod tests {
         assert!(
             !page.contains("current_offset{consumergroup=\"pizza_bake\",topic=\"pizza-assembled\",partition=\"1\"}"),
             "nothing committed is not shown as an offset"
+        );
+        assert!(
+            !page.contains("members{consumergroup=\"pizza_delivery\"}"),
+            "members the broker did not describe are left out, not shown as none"
+        );
+        let ends = page.lines().filter(|l| {
+            l.starts_with("kafka_topic_partition_current_offset{topic=\"pizza-ordered\"")
+        });
+        assert_eq!(
+            ends.count(),
+            1,
+            "a topic two groups read is one series:\n{page}"
         );
     }
 }

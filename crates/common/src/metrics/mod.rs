@@ -1,7 +1,7 @@
 //! What a service tells Prometheus: the events it consumes, sends, handles, retries and
-//! dead-letters, its consumer's own view of its partitions (librdkafka's statistics), and its
-//! group's lag as the broker sees it, named as kafka_exporter names it so existing dashboards
-//! work. One explicit registry per process; nothing global. Labels are topics, partitions,
+//! dead-letters, its consumer's own view of its partitions (librdkafka's statistics), and (the
+//! status service) every group's lag as the broker sees it, named as kafka_exporter names it so
+//! existing dashboards work. One explicit registry per process; nothing global. Labels are topics, partitions,
 //! outcomes and reason kinds, never an order, a customer or a path: each has a handful of values.
 
 mod broker_lag;
@@ -117,7 +117,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// `served`: whether a listener will publish them, which is when librdkafka's statistics are
-    /// worth asking for. `broker_lag`: the group whose lag the broker is asked for on each scrape.
+    /// worth asking for. `broker_lag`: the groups whose lag the broker is asked for on each scrape.
     pub fn new(served: bool, broker_lag: Option<BrokerLag>) -> Self {
         let mut registry = Registry::default();
         let consumed = Family::<TopicLabels, Counter>::default();

@@ -18,6 +18,11 @@ pub trait Service: Handler + Sized {
     /// ([`ServiceName::consumes`], [`ServiceName::produces`]), where the shop floor finds it too.
     const NAME: ServiceName;
 
+    /// Whether its metrics report every consumer group's lag as the broker sees it
+    /// (`kafka_consumergroup_*`). One program does, as a kafka_exporter would: the figures are
+    /// wanted most while a group has no member left to report them.
+    const REPORTS_EVERY_GROUPS_LAG: bool = false;
+
     /// Builds the service once its producer is connected (opens its store, …).
     fn start(ctx: Arc<ServiceContext>) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
@@ -53,17 +58,19 @@ async fn serve_metrics<S: Service>(
     let Some(address) = sys.metrics.of(S::NAME) else {
         return Arc::default();
     };
-    let broker_lag = sys.group_ids.of(S::NAME).map(|group| {
-        let topics = sys
-            .topics
-            .names(S::NAME.consumes())
-            .into_iter()
-            .map(str::to_owned);
+    let broker_lag = S::REPORTS_EVERY_GROUPS_LAG.then(|| {
+        let groups = ServiceName::ALL.into_iter().filter_map(|service| {
+            let group = sys.group_ids.of(service)?;
+            let topics = sys.topics.names(service.consumes());
+            Some((
+                group.to_owned(),
+                topics.into_iter().map(str::to_owned).collect(),
+            ))
+        });
         BrokerLag::new(
             &settings.kafka,
-            group,
             sys.client_ids.of(S::NAME),
-            topics.collect(),
+            groups.collect(),
         )
     });
     let metrics = Arc::new(Metrics::new(true, broker_lag));
