@@ -53,33 +53,22 @@ async fn expect_backlog(
     waiting: f64,
     members: f64,
 ) {
-    let on = topic.map(|t| format!(",topic=\"{t}\"")).unwrap_or_default();
-    let of = format!("{{job=\"status\",consumergroup=\"{group}\"{on}}}");
-    expect(
-        prometheus,
-        &format!("count(kafka_consumergroup_lag{of})"),
-        partitions,
-    )
-    .await;
-    expect(
-        prometheus,
-        &format!("sum(kafka_consumergroup_lag{of})"),
-        waiting,
-    )
-    .await;
-    expect(
-        prometheus,
-        &format!("sum(kafka_consumergroup_lag_sum{of})"),
-        waiting,
-    )
-    .await;
-    let members_of = format!("{{job=\"status\",consumergroup=\"{group}\"}}");
-    expect(
-        prometheus,
-        &format!("sum(kafka_consumergroup_members{members_of})"),
-        members,
-    )
-    .await;
+    let group_only = format!("{{job=\"status\",consumergroup=\"{group}\"}}");
+    let of = match topic {
+        Some(topic) => format!("{{job=\"status\",consumergroup=\"{group}\",topic=\"{topic}\"}}"),
+        None => group_only.clone(),
+    };
+    for (promql, value) in [
+        (format!("count(kafka_consumergroup_lag{of})"), partitions),
+        (format!("sum(kafka_consumergroup_lag{of})"), waiting),
+        (format!("sum(kafka_consumergroup_lag_sum{of})"), waiting),
+        (
+            format!("sum(kafka_consumergroup_members{group_only})"),
+            members,
+        ),
+    ] {
+        expect(prometheus, &promql, value).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
