@@ -1,9 +1,9 @@
 //! A real Prometheus server (Debian's `prometheus` package; `tests/run.sh` installs it) that
-//! scrapes the services under test every second, in a folder of its own on a free port, and its
-//! query API.
+//! scrapes the services under test every second and evaluates the shop's alerting rules
+//! (`monitoring/alerts.yml`) as often, in a folder of its own on a free port, and its query API.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,13 +42,17 @@ fn target(url: &str) -> &str {
 
 impl Prometheus {
     /// Starts a server scraping each `(job, metrics URL)` every second; returns once it is ready.
+    /// Alerts show as the `ALERTS` series.
     pub async fn start(jobs: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("prometheus-")
             .tempdir()
             .expect("temp dir");
-        let mut config = String::from(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
+        let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../monitoring/alerts.yml");
+        let mut config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - '{}'\nscrape_configs:\n",
+            rules.display()
         );
         for (job, url) in jobs {
             config.push_str(&format!(

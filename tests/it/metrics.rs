@@ -206,6 +206,15 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
         )
         .await;
         expect(&prometheus, &sent(job, dead), 1.0).await;
+        // The shop's rule sees it: the counter started at 0, so its first increase counts.
+        expect(
+            &prometheus,
+            &format!(
+                "count(ALERTS{{alertname=\"PizzaEventsDeadLettered\",alertstate=\"firing\",job=\"{job}\",messaging_destination_name=\"{topic}\",reason=\"{reason}\"}})"
+            ),
+            1.0,
+        )
+        .await;
     }
     expect(&prometheus, &consumed("bake", assembled), n + 1.0).await;
 
@@ -249,9 +258,29 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
         shop.place_order(&producer, id).await;
     }
     expect_backlog(&prometheus, "pizza_bake", Some(assembled), 2.0, n, 0.0).await;
+    // The shop's rule notices (pending for its first minute, then firing), and only for bake.
+    let without_members = "ALERTS{alertname=\"PizzaGroupWithoutMembers\"}";
+    expect(
+        &prometheus,
+        &format!("count({without_members}) or vector(0)"),
+        1.0,
+    )
+    .await;
+    expect(
+        &prometheus,
+        "count(ALERTS{alertname=\"PizzaGroupWithoutMembers\",consumergroup=\"pizza_bake\"})",
+        1.0,
+    )
+    .await;
     let _bake = shop.start(ServiceName::Bake);
     shop.wait_for_all(&later, 999, PATIENCE).await;
     expect_backlog(&prometheus, "pizza_bake", Some(assembled), 2.0, 0.0, 1.0).await;
+    expect(
+        &prometheus,
+        &format!("count({without_members}) or vector(0)"),
+        0.0,
+    )
+    .await;
 }
 
 /// A second instance on the same host finds its configured metrics address taken: it says so once

@@ -90,6 +90,7 @@ pub async fn run_consumer<H: Handler>(
             source,
         })?;
     tracing::info!("Subscribed to topic(s): {}", names.join(", "));
+    ctx.metrics.reading(&names);
 
     let mut offsets = OffsetTracker::default();
     // Only with a broker that can skip offsets (see `skipped_offsets`).

@@ -46,6 +46,9 @@ impl Outcome {
     }
 }
 
+/// Every value [`reason_kind`] gives.
+const REASON_KINDS: [&str; 4] = ["missing_key", "bad_key", "missing_value", "bad_value"];
+
 /// Why an event was dead-lettered, as a fixed kind: the free text stays in the log and in the
 /// dead letter's `error.reason` header.
 pub fn reason_kind(error: &EventError) -> &'static str {
@@ -189,6 +192,24 @@ impl Metrics {
         self.served
     }
 
+    /// Starts the counters of the topics a consumer reads at zero. A series that first appears
+    /// at 1 is invisible to `increase()` and `rate()`, so without this the first dead letter or
+    /// retry of a topic would raise no alert (`monitoring/alerts.yml`).
+    pub fn reading(&self, topics: &[&str]) {
+        for topic in topics {
+            // Creating the series is the point; the guard each call returns is not needed.
+            drop(self.consumed.get_or_create(&topic_labels(topic)));
+            drop(self.retries.get_or_create(&topic_labels(topic)));
+            for reason in REASON_KINDS {
+                let labels = DeadLetterLabels {
+                    messaging_destination_name: (*topic).to_owned(),
+                    reason,
+                };
+                drop(self.dead_letters.get_or_create(&labels));
+            }
+        }
+    }
+
     pub fn consumed(&self, topic: &str) {
         self.consumed.get_or_create(&topic_labels(topic)).inc();
     }
@@ -294,6 +315,31 @@ mod tests {
             assert!(page.lines().any(|l| l == line), "{line:?} not in:\n{page}");
         }
         assert!(!page.contains("line 1"), "free text never becomes a label");
+    }
+
+    #[test]
+    fn a_read_topics_counters_start_at_zero() {
+        let metrics = Metrics::default();
+        metrics.reading(&["pizza-baked"]);
+        let page = page(&metrics);
+        let errors = [
+            EventError::MissingKey,
+            EventError::BadKey("x".into()),
+            EventError::MissingValue,
+            EventError::BadValue("x".into()),
+        ];
+        for reason in errors.iter().map(reason_kind) {
+            let line = format!(
+                "pizza_dead_letters_total{{messaging_destination_name=\"pizza-baked\",reason=\"{reason}\"}} 0"
+            );
+            assert!(page.lines().any(|l| l == line), "{line:?} not in:\n{page}");
+        }
+        for line in [
+            "messaging_client_consumed_messages_total{messaging_destination_name=\"pizza-baked\"} 0",
+            "pizza_handling_retries_total{messaging_destination_name=\"pizza-baked\"} 0",
+        ] {
+            assert!(page.lines().any(|l| l == line), "{line:?} not in:\n{page}");
+        }
     }
 
     #[test]
