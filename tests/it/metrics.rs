@@ -74,7 +74,16 @@ async fn expect_backlog(
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_behind() {
     let broker = Broker::start();
-    let shop = Shop::open(&broker, &[]).await;
+    // An order without progress for 3 s is stuck: the orders waiting for a stopped oven are.
+    let shop = Shop::open(
+        &broker,
+        &[(
+            "state-store-orders",
+            "status_invalid_timeout_minutes",
+            "0.05",
+        )],
+    )
+    .await;
     let mut services = shop.start_pipeline();
     let mut targets = Vec::new();
     for service in &services {
@@ -269,6 +278,19 @@ async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_
     expect(
         &prometheus,
         "count(ALERTS{alertname=\"PizzaGroupWithoutMembers\",consumergroup=\"pizza_bake\"})",
+        1.0,
+    )
+    .await;
+    // The watchdog flags each of them (and perhaps an earlier one a slow machine kept 3 s).
+    expect(
+        &prometheus,
+        &format!("clamp_max(sum(pizza_orders_flagged_stuck_total{{job=\"status\"}}), {n})"),
+        n,
+    )
+    .await;
+    expect(
+        &prometheus,
+        "count(ALERTS{alertname=\"PizzaOrdersStuck\",alertstate=\"firing\"})",
         1.0,
     )
     .await;

@@ -28,6 +28,10 @@ impl Service for Status {
     /// The Query side watches the whole shop: besides the view and the watchdog, the backlog of
     /// every group, there for Prometheus even while a kitchen service is down.
     const REPORTS_EVERY_GROUPS_LAG: bool = true;
+    const COUNTERS: &'static [(&'static str, &'static str)] = &[(
+        watchdog::FLAGGED_STUCK,
+        "Orders the watchdog flagged stuck: no progress within status_invalid_timeout_minutes",
+    )];
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         let store = open_order_store(&ctx.sys().orders_store).await?;

@@ -10,6 +10,9 @@ use common::runtime::logging::error_chain;
 use common::runtime::periodic;
 use store::OrderStore;
 
+/// The counter of orders flagged, for the `PizzaOrdersStuck` alert.
+pub(crate) const FLAGGED_STUCK: &str = "pizza_orders_flagged_stuck";
+
 pub(crate) async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {
     let settings = &ctx.sys().orders_store;
     let period = Duration::from_secs_f64(settings.status_watchdog_minutes * 60.0);
@@ -25,6 +28,7 @@ pub(crate) async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {
             Ok(orders) => {
                 for order_id in orders {
                     tracing::warn!("Order '{order_id}' got stuck!");
+                    ctx.metrics.count(FLAGGED_STUCK);
                 }
             }
             Err(error) => tracing::warn!("Watchdog round failed: {}", error_chain(&error)),

@@ -100,6 +100,8 @@ pub struct Metrics {
     in_flight: Gauge,
     client: Arc<ClientStats>,
     broker_lag: Option<Arc<BrokerLag>>,
+    /// Counters one program declares for itself ([`crate::runtime::service::Service::COUNTERS`]).
+    own: Vec<(&'static str, Counter)>,
     served: bool,
 }
 
@@ -177,7 +179,27 @@ impl Metrics {
             in_flight,
             client,
             broker_lag,
+            own: Vec::new(),
             served,
+        }
+    }
+
+    /// Registers a program's own counters, each `(name, help)`; they start at 0, so the first
+    /// increase is one Prometheus sees.
+    pub fn with_counters(mut self, counters: &[(&'static str, &'static str)]) -> Self {
+        for &(name, help) in counters {
+            let counter = Counter::default();
+            self.registry.register(name, help, counter.clone());
+            self.own.push((name, counter));
+        }
+        self
+    }
+
+    /// Adds one to a counter declared with [`Self::with_counters`]; nothing when it was not (the
+    /// program's metrics are off).
+    pub fn count(&self, name: &str) {
+        if let Some((_, counter)) = self.own.iter().find(|(n, _)| *n == name) {
+            counter.inc();
         }
     }
 
@@ -340,6 +362,19 @@ mod tests {
         ] {
             assert!(page.lines().any(|l| l == line), "{line:?} not in:\n{page}");
         }
+    }
+
+    #[test]
+    fn a_programs_own_counters_start_at_zero_and_count() {
+        let metrics =
+            Metrics::new(false, None).with_counters(&[("pizza_things", "Things that happened")]);
+        assert!(page(&metrics).contains("pizza_things_total 0\n"));
+        metrics.count("pizza_things");
+        metrics.count("pizza_things");
+        metrics.count("pizza_undeclared");
+        let page = page(&metrics);
+        assert!(page.contains("pizza_things_total 2\n"), "{page}");
+        assert!(!page.contains("undeclared"), "{page}");
     }
 
     #[test]

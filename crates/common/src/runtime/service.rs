@@ -23,6 +23,10 @@ pub trait Service: Handler + Sized {
     /// wanted most while a group has no member left to report them.
     const REPORTS_EVERY_GROUPS_LAG: bool = false;
 
+    /// Counters of its own, `(name, help)`, beside the shared figures; it counts with
+    /// `ctx.metrics.count(name)`. Prometheus shows each as `<name>_total`.
+    const COUNTERS: &'static [(&'static str, &'static str)] = &[];
+
     /// Builds the service once its producer is connected (opens its store, …).
     fn start(ctx: Arc<ServiceContext>) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
@@ -73,7 +77,7 @@ async fn serve_metrics<S: Service>(
             groups.collect(),
         )
     });
-    let metrics = Arc::new(Metrics::new(true, broker_lag));
+    let metrics = Arc::new(Metrics::new(true, broker_lag).with_counters(S::COUNTERS));
     match crate::metrics::serve(address, metrics.clone(), shutdown.clone()).await {
         Ok(_) => metrics,
         Err(error) => {
