@@ -3,9 +3,10 @@
 //! neighbours: they assert what happened, with patience for a busy machine. A test that measures
 //! (a latency percentile, a load run), or that needs the broker to show a race of its own, would
 //! see its neighbours too, so it runs alone: it takes [`alone`], which waits until no other test
-//! holds a broker and keeps new ones from starting until it ends. Every [`Broker`](crate::Broker) holds a [`Load`] for its life, so "a
-//! test with load" needs no line of its own; a test that loads the machine without a harness
-//! broker (the demo scripts start their own) takes [`load`] itself.
+//! holds a broker and keeps new ones from starting until it ends. Every [`Broker`](crate::Broker)
+//! holds a [`Load`] for its life, so "a test with load" needs no line of its own; a test that
+//! loads the machine without a harness broker (the demo scripts start their own) takes [`load`]
+//! itself.
 //!
 //! The test that runs alone starts brokers of its own: those are recognised by the thread that
 //! took [`alone`] (a `#[tokio::test]` body runs on the test's thread), so they do not wait for it.

@@ -1,8 +1,9 @@
 //! What a service tells Prometheus: the events it consumes, sends, handles, retries and
 //! dead-letters, its consumer's own view of its partitions (librdkafka's statistics), and (the
 //! status service) every group's lag as the broker sees it, named as kafka_exporter names it so
-//! existing dashboards work. One explicit registry per process; nothing global. Labels are topics, partitions,
-//! outcomes and reason kinds, never an order, a customer or a path: each has a handful of values.
+//! existing dashboards work, and counters a program declares for itself. One explicit registry
+//! per process; nothing global. Labels are topics, partitions, outcomes and reason kinds, never an
+//! order, a customer or a path: each has a handful of values.
 
 mod broker_lag;
 mod client_stats;
