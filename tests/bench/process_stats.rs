@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-/// Ticks per second in /proc/<pid>/stat: USER_HZ, 100 on every Linux architecture in use.
+/// Ticks per second in `/proc/<pid>/stat`: USER_HZ, 100 on every Linux architecture in use.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The fields of /proc/<pid>/stat after the command name (which may hold spaces): state is the
+/// The fields of `/proc/<pid>/stat` after the command name (which may hold spaces): state is the
 /// first of them (field 3), the parent pid the second, utime the 12th, stime the 13th, and
 /// cutime and cstime (children reaped) the 14th and 15th.
 fn stat_fields(pid: u32) -> Vec<u64> {

@@ -30,7 +30,7 @@ pub struct Customer {
     pub username: String,
     /// When the customer logged in, in seconds since the epoch.
     pub issued_at: i64,
-    /// When the session was last used (to within [`REFRESH_EVERY_SECONDS`]).
+    /// When the session was last used (to within `REFRESH_EVERY_SECONDS`).
     pub seen_at: i64,
 }
 
