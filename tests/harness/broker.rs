@@ -97,12 +97,17 @@ impl Broker {
     /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and starts it again on the same port
     /// and storage after `down` has passed.
     pub fn restart(&mut self, down: Duration) {
+        self.stop();
+        std::thread::sleep(down);
+        self.start_again();
+    }
+
+    /// Starts a stopped broker again on its port, with the storage it had.
+    pub fn start_again(&mut self) {
         assert_eq!(
             self.storage, DURABLE,
             "only a durable broker can be restarted"
         );
-        self.stop();
-        std::thread::sleep(down);
         self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
             .expect("the broker starts again on its port");
     }
@@ -170,8 +175,7 @@ impl Broker {
             .expect("the broker's storage");
         edit(&db);
         drop(db);
-        self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
-            .expect("the broker starts again on its port");
+        self.start_again();
     }
 
     /// Stops the broker and leaves it stopped (SIGTERM, then SIGKILL after 5 s).

@@ -14,6 +14,7 @@ pub mod order_form;
 pub mod order_json;
 pub mod order_logs;
 pub mod pages;
+mod placed_status;
 pub mod rate_limit;
 pub mod routes;
 pub mod security;

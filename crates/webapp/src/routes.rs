@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use axum_extra::extract::{Form, PrivateCookieJar};
-use common::domain::events::{now_ms, OrderDetails, PizzaOrdered};
+use common::domain::events::{now_ms, OrderDetails, PizzaOrdered, StageEvent};
 use common::domain::topics::Topic;
 use common::runtime::logging::error_chain;
 use serde::Deserialize;
@@ -25,7 +25,9 @@ use crate::session::{
     no_store, read_session, username_from_form, Customer, COOKIE, MAX_USERNAME_CHARS,
 };
 use crate::state::AppState;
-use crate::{assets, deadline, head_limits, security, shop_floor, streams, web_metrics};
+use crate::{
+    assets, deadline, head_limits, placed_status, security, shop_floor, streams, web_metrics,
+};
 
 /// Forms here are a few hundred bytes; anything near this is not a pizza order.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -209,15 +211,7 @@ async fn place_order(
     );
     // The view already shows the order as placed and the kitchen has it: the customer need
     // not wait for its status event (which ksqlDB may be the one to copy).
-    let (status, placed_id) = (sent.status, order_id.clone());
-    tokio::spawn(async move {
-        if let Err(error) = status.await {
-            tracing::warn!(
-                "Order '{placed_id}': status event not produced: {}",
-                error_chain(&error)
-            );
-        }
-    });
+    placed_status::see_to(&state, order_id.clone(), placed.status_at(), sent.status);
     Ok(Redirect::to(&format!("/orders/{order_id}")).into_response())
 }
 

@@ -24,6 +24,23 @@ pub fn with_host(client_id: &str) -> String {
 /// events on different partition numbers; the cost is one metadata request per client per period.
 const METADATA_REFRESH_MS: &str = "30000";
 
+/// The longest pause between attempts to reach a broker that went away: the Java client's
+/// `reconnect.backoff.max.ms`. librdkafka's own is 10 s, so after a broker restart a client
+/// could sit idle up to 10 s more, customers' orders waiting on it; an attempt a second at a
+/// broker that refuses the connection costs nothing worth saving.
+const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
+
+/// The user's `[kafka]` section for `role`, with what every client of the shop shares.
+pub(super) fn base_config(kafka: &KafkaSettings, role: ClientRole) -> ClientConfig {
+    let mut config = kafka.client_config(role);
+    set_default(
+        &mut config,
+        "reconnect.backoff.max.ms",
+        RECONNECT_BACKOFF_MAX_MS,
+    );
+    config
+}
+
 fn follow_partition_counts(config: &mut ClientConfig) {
     set_default(
         config,
@@ -33,7 +50,7 @@ fn follow_partition_counts(config: &mut ClientConfig) {
 }
 
 pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config(ClientRole::Consumer);
+    let mut config = base_config(kafka, ClientRole::Consumer);
     follow_partition_counts(&mut config);
     config.set("group.id", group_id);
     set_default(&mut config, "client.id", &with_host(client_id));
@@ -58,7 +75,7 @@ pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -
 /// A reader that is assigned partitions directly and commits nothing: it joins no group, so
 /// it disturbs no one's assignment (`group.id` is only required by librdkafka, never used).
 pub(super) fn client_config_for_lookup(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config(ClientRole::Consumer);
+    let mut config = base_config(kafka, ClientRole::Consumer);
     let reader = with_host(client_id) + "-lookup";
     config.set("group.id", &reader);
     set_default(&mut config, "client.id", &reader);
@@ -67,7 +84,7 @@ pub(super) fn client_config_for_lookup(kafka: &KafkaSettings, client_id: &str) -
 }
 
 pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config(ClientRole::Producer);
+    let mut config = base_config(kafka, ClientRole::Producer);
     follow_partition_counts(&mut config);
     set_default(&mut config, "client.id", &with_host(client_id));
     // Retries never duplicate or reorder an event, and an acknowledged event is on every
@@ -89,7 +106,7 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
 }
 
 pub fn admin_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
-    let mut config = kafka.client_config(ClientRole::Admin);
+    let mut config = base_config(kafka, ClientRole::Admin);
     set_default(&mut config, "client.id", &with_host(client_id));
     never_create_topics(&mut config);
     config

@@ -118,7 +118,7 @@ impl GroupReader {
         suffix: &str,
         topics: Vec<String>,
     ) -> Self {
-        let mut config = kafka.client_config(ClientRole::Consumer);
+        let mut config = super::client::base_config(kafka, ClientRole::Consumer);
         config.set("group.id", group);
         crate::settings::set_default(
             &mut config,

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::future::{self, BoxFuture, FutureExt};
+use futures::future::{self, BoxFuture, Either, FutureExt};
 use rdkafka::message::{Header, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
 
@@ -147,10 +147,16 @@ impl Outbound {
             StatusWriters::Watched(watch) => watch.deriving(stage).map(|_| watch.clone()),
         };
         let Some(watch) = query else {
-            let (stage, status) = tokio::join!(sent, self.status(order_id, at));
-            return StageSent {
-                stage,
-                status: future::ready(status.map(|_| ())).boxed(),
+            // Both are under way at once; the stage's result is known as soon as the broker has
+            // it, so a sender that need not wait for the status (the web app) does not.
+            let (outbound, id) = (self.clone(), order_id.to_owned());
+            let status = async move { outbound.status(&id, at).await.map(|_| ()) }.boxed();
+            return match future::select(Box::pin(sent), status).await {
+                Either::Left((stage, status)) => StageSent { stage, status },
+                Either::Right((status, sent)) => StageSent {
+                    stage: sent.await,
+                    status: future::ready(status).boxed(),
+                },
             };
         };
         let stage_sent = sent.await;

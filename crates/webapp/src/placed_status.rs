@@ -1,0 +1,39 @@
+//! The `pizza-status` event that says an order is placed. The customer is answered as soon as
+//! the broker has the order itself; its status event goes alongside and, should the broker go
+//! before acknowledging it, again once it is back: `pizza-status` is the log the Query side
+//! folds, so an order is not left out of it for a broker restart.
+
+use common::domain::status::StatusAt;
+use common::kafka::ProduceError;
+use common::runtime::backoff::Backoff;
+use common::runtime::logging::error_chain;
+use futures::future::BoxFuture;
+
+use crate::state::AppState;
+
+/// Waits for `first` (the status sent with the order) in the background and sends it again
+/// until it lands or the web app stops. A copy that landed unseen is harmless: the view folds
+/// statuses by their time.
+pub(crate) fn see_to(
+    state: &AppState,
+    order_id: String,
+    at: StatusAt,
+    first: BoxFuture<'static, Result<(), ProduceError>>,
+) {
+    let (outbound, shutdown) = (state.outbound.clone(), state.shutdown.clone());
+    tokio::spawn(async move {
+        let mut sent = first.await;
+        let mut backoff = Backoff::default();
+        while let Err(error) = sent {
+            tracing::warn!(
+                "Order '{order_id}': status event not produced ({}); trying again in {:?}",
+                error_chain(&error),
+                backoff.pause()
+            );
+            if !backoff.wait(&shutdown).await {
+                return;
+            }
+            sent = outbound.status(&order_id, at).await.map(|_| ());
+        }
+    });
+}
