@@ -102,12 +102,28 @@ impl Postgres {
             folder,
             bin,
         };
-        server.resume();
-        server
+        // Another process may take the port between our look and the server's bind.
+        for _ in 0..5 {
+            match server.start_on_port() {
+                Ok(()) => return server,
+                Err(exited) => {
+                    eprintln!("{exited}; trying another port");
+                    server.port = unused_port();
+                }
+            }
+        }
+        panic!("postgres did not start on any port: {}", server.log());
     }
 
     /// Starts the stopped server again, on the same port and data.
     pub fn resume(&mut self) {
+        if let Err(exited) = self.start_on_port() {
+            panic!("{exited}: {}", self.log());
+        }
+    }
+
+    /// Starts the server on `self.port`; `Err` when it exited instead (the port was taken).
+    fn start_on_port(&mut self) -> Result<(), String> {
         let data = self.folder.path().join("data");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -135,10 +151,19 @@ impl Postgres {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
+                return Err(format!(
+                    "postgres on port {} exited with {status}",
+                    self.port
+                ));
+            }
+            // Answering and still ours: a server that lost the port to another exits.
             let ready = TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && self.psql("postgres", "SELECT 1").is_ok();
+                && self.psql("postgres", "SELECT 1").is_ok()
+                && matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)));
             if ready {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,

@@ -102,13 +102,14 @@ async fn baked_before_the_early_warning_is_pending_then_delivered() {
 #[tokio::test(flavor = "multi_thread")]
 async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
     let broker = Broker::start();
-    // Checks every 0.6 s for orders without progress for 1.2 s.
+    // Checks every 0.6 s for orders without progress for 3 s: progress shows in the view for
+    // 3 s at least before the order can be flagged again.
     let shop = Shop::open(
         &broker,
         &[(
             "state-store-orders",
             "status_invalid_timeout_minutes",
-            "0.02",
+            "0.05",
         )],
     )
     .await;

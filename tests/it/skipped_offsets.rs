@@ -24,6 +24,8 @@ const PRODUCERS: usize = 4;
 /// Events each producer has on its way at once: concurrent batches are what the broker mixes up.
 const IN_FLIGHT: usize = 32;
 const PRODUCING: Duration = Duration::from_secs(10);
+/// Rounds of [`PRODUCING`] at most before the broker is taken to skip no more.
+const ROUNDS: usize = 6;
 
 /// Remembers every offset it is handed.
 #[derive(Default)]
@@ -55,18 +57,26 @@ async fn the_consume_loop_handles_every_offset_the_broker_skipped() {
         .expect("connected");
     let handled = Arc::new(Handled::default());
     let consuming = tokio::spawn(run_consumer(ctx, &[Topic::Status], handled.clone()));
-    let following = std::thread::spawn({
-        let kafka = shop
-            .kafka
-            .client_config(common::settings::ClientRole::Consumer);
-        let topic = topic.clone();
-        move || skips_seen_by_a_plain_consumer(kafka, &topic)
-    });
-    // The loop's group holds the partition before anything is written, so it follows the end.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-
-    let sent = produce_concurrently(&broker.bootstrap(), &topic).await;
-    let skips = following.join().expect("the plain consumer");
+    let kafka = shop
+        .kafka
+        .client_config(common::settings::ClientRole::Consumer);
+    // The broker mixes batches up often, not always: rounds of producing go on until a plain
+    // consumer has missed some, so the loop is shown to get offsets that were really skipped.
+    let (mut sent, mut skips) = (0, Vec::new());
+    for round in 1..=ROUNDS {
+        let following = std::thread::spawn({
+            let (kafka, topic) = (kafka.clone(), topic.clone());
+            move || skips_seen_by_a_plain_consumer(kafka, &topic, sent)
+        });
+        // Both readers hold the partition, at its end, before anything more is written.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        sent += produce_concurrently(&broker.bootstrap(), &topic).await;
+        skips = following.join().expect("the plain consumer");
+        if !skips.is_empty() {
+            break;
+        }
+        eprintln!("round {round}: {sent} events so far, none skipped yet");
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     let missing = loop {
         let got = handled.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -85,8 +95,8 @@ async fn the_consume_loop_handles_every_offset_the_broker_skipped() {
     eprintln!("{sent} events; a plain consumer missed {skips:?}");
     assert!(
         !skips.is_empty(),
-        "the broker skipped no offsets for a plain consumer this time: if it never does any more, \
-         [local-broker] reread_skipped_offsets and its module can go"
+        "the broker skipped no offsets for a plain consumer in {ROUNDS} rounds: if it never does \
+         any more, [local-broker] reread_skipped_offsets and its module can go"
     );
     assert!(
         missing.is_empty(),
@@ -97,7 +107,8 @@ async fn the_consume_loop_handles_every_offset_the_broker_skipped() {
 }
 
 /// Writes to partition 0 of `topic` from several producers at once, each with many events on
-/// their way, for [`PRODUCING`]; returns how many the broker acknowledged (offsets 0 to n - 1).
+/// their way, for [`PRODUCING`]; returns how many the broker acknowledged (that many offsets
+/// from the partition's end).
 async fn produce_concurrently(bootstrap: &str, topic: &str) -> i64 {
     let started = Instant::now();
     let producers = (0..PRODUCERS).map(|n| {
@@ -138,23 +149,27 @@ async fn produce_concurrently(bootstrap: &str, topic: &str) -> i64 {
     i64::try_from(sent).expect("a count of events")
 }
 
-/// The offsets a plain consumer never received while following `topic` from its start to a
-/// quiet end: each skip as (first, last).
-fn skips_seen_by_a_plain_consumer(mut config: ClientConfig, topic: &str) -> Vec<(i64, i64)> {
+/// The offsets a plain consumer never received while following `topic` from `from` to a quiet
+/// end: each skip as (first, last).
+fn skips_seen_by_a_plain_consumer(
+    mut config: ClientConfig,
+    topic: &str,
+    from: i64,
+) -> Vec<(i64, i64)> {
     config
         .set("group.id", "pizza-tests-follower")
         .set("fetch.wait.max.ms", "10");
     let consumer: BaseConsumer = config.create().expect("consumer");
     let mut list = TopicPartitionList::new();
-    list.add_partition_offset(topic, 0, Offset::Beginning)
+    list.add_partition_offset(topic, 0, Offset::Offset(from))
         .expect("partition");
     consumer.assign(&list).expect("assigned");
-    let mut next = 0;
+    let mut next = from;
     let mut skips = Vec::new();
     let mut quiet_since = Instant::now();
     let started = Instant::now();
     let quiet = Duration::from_secs(3);
-    while (next == 0 || quiet_since.elapsed() < quiet) && started.elapsed() < PRODUCING * 4 {
+    while (next == from || quiet_since.elapsed() < quiet) && started.elapsed() < PRODUCING * 4 {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(10)) {
             if message.offset() > next {
                 skips.push((next, message.offset() - 1));
