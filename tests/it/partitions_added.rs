@@ -67,8 +67,41 @@ async fn partitions_added_to_live_topics_are_used_and_keep_each_order_on_one_par
         );
     }
 
-    // Every service's producer refreshes on the same period; give the last of them one more.
-    tokio::time::sleep(Duration::from_secs(31)).await;
+    // Every service's producer refreshes on a period of its own. An order that belongs on a new
+    // partition and has every event there shows that all of them have seen the new count: one
+    // that has not could only put it on an old one.
+    let probes = ids("9b0e", 256)
+        .into_iter()
+        .filter(|id| partition_for(id.as_bytes(), AFTER) >= BEFORE);
+    let mut seen_by_all = false;
+    for probe in probes {
+        shop.place_steadily(&producer, std::slice::from_ref(&probe), Duration::ZERO)
+            .await;
+        during.push(probe.clone());
+        let lost = shop
+            .wait_until_delivered(std::slice::from_ref(&probe), SEEN_WITHIN)
+            .await;
+        assert!(lost.is_empty(), "probe {probe} not delivered");
+        let expected = partition_for(probe.as_bytes(), AFTER);
+        seen_by_all = shop_topics.iter().all(|topic| {
+            read_all(&shop.kafka, topic)
+                .iter()
+                .filter(|r| r.key.as_deref() == Some(probe.as_str()))
+                .all(|r| r.partition == expected)
+        });
+        if seen_by_all {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline + SEEN_WITHIN,
+            "some service still put an order's events on the old partitions long after the change"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert!(
+        seen_by_all,
+        "probes left before every producer saw the new count"
+    );
     let after = ids("af7e", 40);
     shop.place_steadily(&producer, &after, Duration::from_millis(50))
         .await;
