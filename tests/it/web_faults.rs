@@ -167,6 +167,7 @@ async fn customers_ordering_through_a_broker_restart_lose_nothing_and_see_a_503_
     let warm = Instant::now() + Duration::from_secs(3);
     place_while(&base, &mut tally, 0, || Instant::now() < warm).await;
     let before = tally.placed.len();
+    assert_eq!(tally.refused, 0, "orders refused with the broker up");
 
     // Customers keep ordering while the broker stops, stays away until one of them has been
     // told the order was not placed, and starts again.
