@@ -75,8 +75,7 @@ async fn partitions_added_to_live_topics_are_used_and_keep_each_order_on_one_par
         .filter(|id| partition_for(id.as_bytes(), AFTER) >= BEFORE);
     let mut seen_by_all = false;
     for probe in probes {
-        shop.place_steadily(&producer, std::slice::from_ref(&probe), Duration::ZERO)
-            .await;
+        shop.place_order(&producer, &probe).await;
         during.push(probe.clone());
         let lost = shop
             .wait_until_delivered(std::slice::from_ref(&probe), SEEN_WITHIN)
