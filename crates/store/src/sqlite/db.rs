@@ -12,15 +12,36 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{ffi, Connection, Transaction, TransactionBehavior};
+use rusqlite::{ffi, Connection, ErrorCode, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use crate::StoreError;
 
 /// Writes committed together at most, which bounds how long the first of them waits.
 const MOST_WRITES_PER_COMMIT: usize = 256;
+
+/// How long a statement waits for another process's lock before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Switches the file to WAL, which it then stays in for every process. Switching takes an
+/// exclusive lock on top of a shared one, so two processes doing it to a new file at once
+/// deadlock, and SQLite answers one of them SQLITE_BUSY at once instead of waiting: that one
+/// tries again, and finds the file switched.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            done => return done,
+        }
+    }
+}
 
 /// Work for the store's thread; each call answers its own caller.
 enum Call {
@@ -58,8 +79,8 @@ impl Db {
         let conn = Connection::open(path).map_err(error)?;
         // WAL lets the web app read while the status service writes; the busy timeout absorbs
         // the moments both want to write instead of failing with SQLITE_BUSY.
-        conn.busy_timeout(Duration::from_secs(10))
-            .and_then(|()| conn.pragma_update(None, "journal_mode", "WAL"))
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .and_then(|()| use_wal(&conn))
             .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
             .map_err(error)?;
         let (calls, queue) = channel();
@@ -387,5 +408,29 @@ mod tests {
         assert!(matches!(panicked, Err(StoreError::Unanswered { .. })));
         let answer = db.call(|conn| conn.query_row("SELECT 7", [], |row| row.get::<_, i64>(0)));
         assert_eq!(answer.await.expect("after the panic"), 7);
+    }
+
+    /// Processes of one host open a new store file together (two instances starting at once):
+    /// each must get it, none may fail because another was switching the file to WAL.
+    #[test]
+    fn instances_opening_a_new_file_at_once_all_open_it() {
+        for round in 0..30 {
+            let dir = tempfile::tempdir().expect("dir");
+            let path = dir.path().join("store.db");
+            let start = Arc::new(std::sync::Barrier::new(4));
+            let opening: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Db::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for opened in opening {
+                let opened = opened.join().expect("thread");
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
     }
 }
