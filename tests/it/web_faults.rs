@@ -19,8 +19,8 @@ use tokio::sync::Notify;
 /// that takes this long is a hang.
 const HANG: Duration = Duration::from_secs(30);
 const RECOVERY: Duration = Duration::from_secs(120);
-/// An order the broker does not take is refused after `message.timeout.ms` (10 s), and a
-/// loaded machine may take a few seconds more to say so.
+/// An order the broker does not take is refused after `message.timeout.ms` (10 s; about 15 s
+/// when it was in flight as the broker went), and a loaded machine may take longer to say so.
 const REFUSED_WITHIN: Duration = Duration::from_secs(25);
 /// A client tries a broker that went away again at least once a second
 /// (`reconnect.backoff.max.ms`), so orders are placed again within moments of its return.
