@@ -46,6 +46,14 @@ pub const KITCHEN: [ServiceName; 4] = [
     ServiceName::Assemble,
 ];
 
+/// The edit that makes an order stuck after 3 s without progress (the shipped 45 s is longer
+/// than a test should wait).
+pub const STUCK_AFTER_3_S: (&str, &str, &str) = (
+    "state-store-orders",
+    "status_invalid_timeout_minutes",
+    "0.05",
+);
+
 impl Shop {
     /// A shop on `broker` with the shipped default.ini, made instant (time_scale 0), plus `edits`
     /// as (section, key, value).

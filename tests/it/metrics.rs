@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::domain::wiring::ServiceName;
 use pizza_tests::loadgen::Customer;
 use pizza_tests::prometheus::Prometheus;
-use pizza_tests::shop::{ids, order_details};
+use pizza_tests::shop::{ids, order_details, STUCK_AFTER_3_S};
 use pizza_tests::{Broker, Shop};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -75,15 +75,7 @@ async fn expect_backlog(
 async fn prometheus_sees_what_each_service_consumed_sent_dead_lettered_and_left_behind() {
     let broker = Broker::start();
     // An order without progress for 3 s is stuck: the orders waiting for a stopped oven are.
-    let shop = Shop::open(
-        &broker,
-        &[(
-            "state-store-orders",
-            "status_invalid_timeout_minutes",
-            "0.05",
-        )],
-    )
-    .await;
+    let shop = Shop::open(&broker, &[STUCK_AFTER_3_S]).await;
     let mut services = shop.start_pipeline();
     let mut targets = Vec::new();
     for service in &services {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::domain::events::{now_ms, PizzaAssembled};
 use common::domain::status::StatusAt;
 use common::domain::wiring::ServiceName;
-use pizza_tests::shop::{ids, order_details, ordered};
+use pizza_tests::shop::{ids, order_details, ordered, STUCK_AFTER_3_S};
 use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};
 use rdkafka::producer::FutureRecord;
@@ -104,15 +104,7 @@ async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
     let broker = Broker::start();
     // Checks every 0.6 s for orders without progress for 3 s: progress shows in the view for
     // 3 s at least before the order can be flagged again.
-    let shop = Shop::open(
-        &broker,
-        &[(
-            "state-store-orders",
-            "status_invalid_timeout_minutes",
-            "0.05",
-        )],
-    )
-    .await;
+    let shop = Shop::open(&broker, &[STUCK_AFTER_3_S]).await;
     let status = shop.start(ServiceName::Status);
     let producer = shop.producer().await;
     // Only the status service runs: the kitchen never picks the order up.
