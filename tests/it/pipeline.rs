@@ -430,8 +430,9 @@ async fn a_redelivered_order_is_delivered_once() {
 
 /// A delivery instance that dies after its `pizza-delivered` event was acknowledged and before
 /// it saved "delivered" leaves a claim behind. The instance that takes the order over once the
-/// claim lapses looks for that event on the topic first, and sends no second driver; for an
-/// order whose dead instance never reached the door, it delivers.
+/// claim lapses looks for that event on the topic first, sends no second driver, and says
+/// "delivered" on `pizza-status` in the dead instance's place; for an order whose dead instance
+/// never reached the door, it delivers.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delivery_that_reached_the_door_before_its_instance_died_is_not_repeated() {
     let broker = Broker::start();
@@ -519,4 +520,13 @@ async fn a_delivery_that_reached_the_door_before_its_instance_died_is_not_repeat
     );
     let state = store.load(reached).await.expect("loaded").expect("kept");
     assert!(state.value.delivered, "noted as delivered: {state:?}");
+    // The dead instance's "delivered" status never landed: the instance that took over says it.
+    let by_order = statuses_by_order(&shop.kafka, &shop.sys.topics.status);
+    for order_id in [reached, stopped_short] {
+        assert_eq!(
+            by_order.get(order_id).and_then(|s| s.last()),
+            Some(&999),
+            "{order_id}: {by_order:?}"
+        );
+    }
 }

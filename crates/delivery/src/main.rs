@@ -3,6 +3,7 @@
 //! `pizza-pending` until the early warning arrives, and then a delivery that takes twice as long.
 
 mod decision;
+mod delivered_log;
 mod route;
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use common::domain::events::{now_ms, EventError, PizzaOrdered};
 use common::domain::status::StatusAt;
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{keyed_event_since, HandleError, Handler, Inbound};
+use common::kafka::{HandleError, Handler, Inbound};
 use common::runtime::backoff::Backoff;
 use common::runtime::context::ServiceContext;
 use common::runtime::service::Service;
@@ -21,6 +22,7 @@ use store::retention::{retention, RETENTION_PERIOD};
 use store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
 
 use decision::{decide, delivered, released, Action, Notice};
+use delivered_log::{DeliveredLog, DeliveredTopic};
 use route::delivery_seconds;
 
 /// The longest route (28 s, see `route`) at the configured speed, plus this margin, is how long
@@ -36,6 +38,7 @@ const LONGEST_ROUTE_SECONDS: f64 = 28.0;
 struct Delivery {
     ctx: Arc<ServiceContext>,
     store: Arc<dyn DeliveryStore>,
+    delivered_log: Box<dyn DeliveredLog>,
     claim_ms: i64,
 }
 
@@ -52,11 +55,17 @@ impl Service for Delivery {
 
     async fn start(ctx: Arc<ServiceContext>) -> anyhow::Result<Self> {
         let store = open_delivery_store(&ctx.sys().delivery_store).await?;
+        let delivered_log = Box::new(DeliveredTopic {
+            kafka: ctx.settings.kafka.clone(),
+            client_id: ctx.sys().client_ids.of(Self::NAME).to_owned(),
+            topic: ctx.sys().topics.delivered.clone(),
+        });
         let claim =
             Duration::from_secs_f64(LONGEST_ROUTE_SECONDS * ctx.sys().time_scale) + CLAIM_MARGIN;
         Ok(Self {
             ctx,
             store,
+            delivered_log,
             claim_ms: i64::try_from(claim.as_millis()).unwrap_or(i64::MAX),
         })
     }
@@ -118,12 +127,17 @@ impl Handler for Delivery {
             } => {
                 if let Some(since) = unless_delivered_since {
                     match self.delivered_since(&order_id, since).await {
-                        Ok(false) => {}
-                        Ok(true) => {
+                        Ok(None) => {}
+                        Ok(Some(at)) => {
                             tracing::warn!(
                                 "Order '{order_id}' was delivered by an instance that stopped before it could note it: no second driver"
                             );
-                            return self.finish(&order_id, saved, true).await;
+                            // Its status may not have landed (the broker or the instance went
+                            // between the two sends): without it the order would show as
+                            // baked for ever. A repeat folds like any other.
+                            let said = self.say_delivered(&order_id, at).await;
+                            self.finish(&order_id, saved, said.is_ok()).await?;
+                            return said;
                         }
                         Err(error) => {
                             self.finish(&order_id, saved, false).await?;
@@ -140,20 +154,30 @@ impl Handler for Delivery {
 }
 
 impl Delivery {
-    /// Whether `pizza-delivered` holds an event of the order written since `since` (ms), less a
+    /// When `pizza-delivered` got an event of the order written since `since` (ms), less a
     /// minute for clocks that differ between hosts.
-    async fn delivered_since(&self, order_id: &str, since: i64) -> Result<bool, HandleError> {
-        let kafka = self.ctx.settings.kafka.clone();
-        let client_id = self.ctx.sys().client_ids.of(Self::NAME).to_owned();
-        let topic = self.ctx.sys().topics.delivered.clone();
-        let key = order_id.to_owned();
-        let since = since - CLOCK_SLACK_MS;
-        tokio::task::spawn_blocking(move || {
-            keyed_event_since(&kafka, &client_id, &topic, &key, since)
-        })
-        .await
-        .map_err(HandleError::transient)?
-        .map_err(HandleError::transient)
+    async fn delivered_since(
+        &self,
+        order_id: &str,
+        since: i64,
+    ) -> Result<Option<i64>, HandleError> {
+        self.delivered_log
+            .delivered_since(order_id, since - CLOCK_SLACK_MS)
+            .await
+    }
+
+    /// The "delivered" status of an order whose delivered event, written `at` (ms), is on its
+    /// topic already.
+    async fn say_delivered(&self, order_id: &str, at: i64) -> Result<(), HandleError> {
+        let delivered = StatusAt {
+            status: self.ctx.sys().status.ids.delivered,
+            timestamp: at,
+        };
+        Ok(self
+            .ctx
+            .sink
+            .stage_status(Topic::Delivered, order_id, delivered)
+            .await?)
     }
 
     /// Loads, decides and saves until the save lands on the state the decision was made from.
@@ -258,10 +282,30 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use async_trait::async_trait;
     use common::kafka::{inbound, test_settings, RecordingSink};
     use common::settings::StoreLocation;
 
     use super::*;
+
+    /// `pizza-delivered` as the recorder holds it.
+    struct RecordedDeliveries(Arc<RecordingSink>);
+
+    #[async_trait]
+    impl DeliveredLog for RecordedDeliveries {
+        async fn delivered_since(
+            &self,
+            order_id: &str,
+            since: i64,
+        ) -> Result<Option<i64>, HandleError> {
+            let delivered = self.0.sent_to("pizza-delivered");
+            Ok(delivered
+                .iter()
+                .filter(|sent| sent.key == order_id)
+                .filter_map(|sent| sent.json()["timestamp"].as_i64())
+                .find(|at| *at >= since))
+        }
+    }
 
     /// `int(CUSTOMER, 16) % 10 + 5` is 10 s (see `route`), instant at `time_scale` 0.
     const CUSTOMER: &str = "d94a6c43d9f487c1bef659f05c002213";
@@ -278,7 +322,8 @@ mod tests {
         settings.sys.delivery_store.location =
             StoreLocation::Sqlite(dir.path().join("delivery.db"));
         let (ctx, sink) = ServiceContext::recording(ServiceName::Delivery, settings);
-        let delivery = Delivery::start(ctx).await.expect("store opens");
+        let mut delivery = Delivery::start(ctx).await.expect("store opens");
+        delivery.delivered_log = Box::new(RecordedDeliveries(sink.clone()));
         Shop {
             delivery,
             sink,
@@ -431,5 +476,42 @@ mod tests {
         // Released: lapsed at once, so the replayed notice can deliver without waiting.
         let until = state.claimed_until.expect("an ended claim");
         assert!(until <= now_ms(), "{state:?}");
+    }
+
+    /// The broker took the delivered event and went before it took the status: the redo finds
+    /// the event on its topic, sends no second driver, and says "delivered" after all, at the
+    /// event's time; until the status lands, the order is not noted as delivered.
+    #[tokio::test]
+    async fn a_delivery_whose_status_did_not_land_is_not_repeated_and_its_status_is_sent_again() {
+        let shop = shop().await;
+        shop.delivery
+            .handle(&shop.ordered(CUSTOMER))
+            .await
+            .expect("handled");
+        shop.sink.fail("pizza-status");
+        for attempt in ["the delivery", "its redo"] {
+            let handled = shop.delivery.handle(&shop.baked()).await;
+            assert!(
+                matches!(handled, Err(HandleError::Transient(_))),
+                "{attempt}: {handled:?}"
+            );
+            assert_eq!(shop.sink.sent_to("pizza-delivered").len(), 1, "{attempt}");
+            let state = shop.state().await.expect("kept");
+            assert!(!state.delivered, "{attempt}: {state:?}");
+        }
+        assert_eq!(shop.statuses(), []);
+
+        shop.sink.recover("pizza-status");
+        shop.delivery.handle(&shop.baked()).await.expect("handled");
+        let delivered = shop.sink.sent_to("pizza-delivered");
+        assert_eq!(delivered.len(), 1, "no second driver: {delivered:?}");
+        let statuses = shop.sink.sent_to("pizza-status");
+        assert_eq!(shop.statuses(), [Some(999)]);
+        assert_eq!(
+            statuses[0].json()["timestamp"],
+            delivered[0].json()["timestamp"]
+        );
+        let state = shop.state().await.expect("kept");
+        assert!(state.delivered, "{state:?}");
     }
 }

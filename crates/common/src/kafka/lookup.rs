@@ -38,15 +38,15 @@ pub enum LookupError {
 /// How long one look may take before it fails (and its caller retries).
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// Whether `topic` holds an event keyed `key` written at or after `since_ms`. Blocking: call it
-/// from a blocking thread.
+/// The time (ms) of an event keyed `key` written to `topic` at or after `since_ms`, or `None`
+/// when there is none. Blocking: call it from a blocking thread.
 pub fn keyed_event_since(
     kafka: &KafkaSettings,
     client_id: &str,
     topic: &str,
     key: &str,
     since_ms: i64,
-) -> Result<bool, LookupError> {
+) -> Result<Option<i64>, LookupError> {
     let failed = |source| LookupError::Kafka {
         topic: topic.to_owned(),
         source: Box::new(source),
@@ -95,7 +95,7 @@ pub fn keyed_event_since(
         }
     }
     if ends.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     consumer.assign(&from).map_err(failed)?;
     let deadline = std::time::Instant::now() + PATIENCE;
@@ -110,7 +110,7 @@ pub fn keyed_event_since(
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
                 if message.key() == Some(key.as_bytes()) {
-                    return Ok(true);
+                    return Ok(Some(message.timestamp().to_millis().unwrap_or(since_ms)));
                 }
                 if ends
                     .get(&message.partition())
@@ -123,5 +123,5 @@ pub fn keyed_event_since(
             None => {}
         }
     }
-    Ok(false)
+    Ok(None)
 }

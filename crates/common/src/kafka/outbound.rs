@@ -213,6 +213,18 @@ impl EventSink for Outbound {
             .await
     }
 
+    async fn stage_status(
+        &self,
+        stage: Topic,
+        order_id: &str,
+        at: StatusAt,
+    ) -> Result<(), ProduceError> {
+        if self.left_to_ksqldb(stage) {
+            return Ok(());
+        }
+        Outbound::status(self, order_id, at).await.map(|_| ())
+    }
+
     async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError> {
         Outbound::status(self, order_id, at).await.map(|_| ())
     }

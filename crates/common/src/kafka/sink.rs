@@ -27,6 +27,16 @@ pub trait EventSink: Send + Sync {
         status: StatusAt,
     ) -> Result<(), ProduceError>;
 
+    /// The status of a stage whose event is already on its topic, sent by an attempt that may
+    /// have stopped before the status landed: written again when it is the sender's to write
+    /// (ksqlDB, when it writes the statuses, copies it from the event).
+    async fn stage_status(
+        &self,
+        stage: Topic,
+        order_id: &str,
+        at: StatusAt,
+    ) -> Result<(), ProduceError>;
+
     /// A status with no stage event of its own (a dead letter's `something_wrong`).
     async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError>;
 

@@ -72,6 +72,11 @@ impl RecordingSink {
         locked(&self.failing).insert(topic.to_owned());
     }
 
+    /// Sends to `topic` land again.
+    pub fn recover(&self, topic: &str) {
+        locked(&self.failing).remove(topic);
+    }
+
     /// Everything sent so far, in order.
     pub fn sent(&self) -> Vec<Sent> {
         locked(&self.sent).clone()
@@ -131,6 +136,15 @@ impl EventSink for RecordingSink {
         });
         let status = self.record_json(&self.topics.status, order_id, &status);
         event.and(status)
+    }
+
+    async fn stage_status(
+        &self,
+        _stage: Topic,
+        order_id: &str,
+        at: StatusAt,
+    ) -> Result<(), ProduceError> {
+        self.record_json(&self.topics.status, order_id, &at)
     }
 
     async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError> {
