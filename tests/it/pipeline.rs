@@ -484,7 +484,7 @@ async fn a_delivery_that_reached_the_door_before_its_instance_died_is_not_repeat
     let mut delivery = shop.start(ServiceName::Delivery);
     delivery
         .wait_for_log(
-            &format!("Order '{reached}' was delivered by an instance that stopped before it could note it"),
+            &format!("Order '{reached}' was delivered by an earlier attempt that stopped before it could note it"),
             PATIENCE,
         )
         .await;

@@ -130,7 +130,7 @@ impl Handler for Delivery {
                         Ok(None) => {}
                         Ok(Some(at)) => {
                             tracing::warn!(
-                                "Order '{order_id}' was delivered by an instance that stopped before it could note it: no second driver"
+                                "Order '{order_id}' was delivered by an earlier attempt that stopped before it could note it: no second driver"
                             );
                             // Its status may not have landed (the broker or the instance went
                             // between the two sends): without it the order would show as
