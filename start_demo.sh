@@ -9,31 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/processes.sh
-
-# The local broker: nisshi (Kafka-compatible, built from source with cargo). Version and features
-# are pinned, and --locked keeps its dependency set as published, so what builds today builds
-# tomorrow. It declares rustc 1.96 (through one dependency) but builds and runs on 1.95, hence
-# --ignore-rust-version.
-readonly NISSHI_VERSION=0.8.1
+. scripts/broker.sh
 
 usage() {
   echo "usage: $0 [KAFKA_CONFIG_FILE] [SYS_CONFIG_FILE]" >&2
   echo "  file names are looked up in config_kafka/ and config_sys/; paths work too" >&2
   echo "  defaults: localhost.ini default.ini" >&2
-}
-
-broker_binary() {
-  command -v nisshi 2>/dev/null || { [ -x "$HOME/.cargo/bin/nisshi" ] && echo "$HOME/.cargo/bin/nisshi"; } || true
-}
-
-install_broker() {
-  if [ -n "$(broker_binary)" ]; then
-    return 0
-  fi
-  echo "Installing the local Kafka-compatible broker (nisshi $NISSHI_VERSION) with cargo."
-  echo "This happens once and takes about 15 minutes on two cores..."
-  cargo install nisshi --version "$NISSHI_VERSION" --locked --ignore-rust-version \
-    --no-default-features --features dynostore,libsql
 }
 
 # A config argument is used as given when it exists or contains a slash, else looked up in $2/.
@@ -91,11 +72,17 @@ start_broker() {
   # A new consumer group's first rebalance waits for no more members (the broker's default is
   # Kafka's 3 s), so each service is at work a moment after it starts; tests/harness/broker.rs
   # starts its brokers the same way.
+  # The topics' contracts: the broker refuses a value that breaks its topic's schema. It reads
+  # its own copy, taken now (a file:// path loses its leading /, so it is relative to its folder).
+  rm -rf data/broker/schemas
+  mkdir -p data/broker/schemas
+  cp schemas/*.json data/broker/schemas/
   (
     cd data/broker
     nohup "$broker" broker \
       --listener-url "tcp://$listen:$port" --advertised-listener-url "tcp://$host:$port" \
       --storage-engine "$engine" --group-initial-rebalance-delay 0s \
+      --schema-registry file://schemas \
       </dev/null >>../../logs/broker.log 2>&1 &
     echo $! >../../pid/broker.pid
   )
@@ -269,6 +256,8 @@ main() {
 
   echo "Building the services (release)..."
   cargo build --release --bins --quiet
+  # Every shop topic has a contract that compiles (schemas/), or nothing starts.
+  target/release/run_me_first --check-contracts schemas
 
   local bootstrap host port
   bootstrap=$(ini_value KAFKA "$kafka_ini" kafka bootstrap.servers)

@@ -17,6 +17,8 @@ pub struct Broker {
     child: Child,
     folder: TempDir,
     storage: &'static str,
+    /// Whether it enforces contracts: the schemas are then in its folder's `schemas/`.
+    enforced: bool,
     extra: Vec<String>,
     /// A broker means a test with services on it: see [`gate`].
     _load: Load,
@@ -41,20 +43,13 @@ const MEMORY: &str = "memory://nisshi/";
 /// a service is working within a moment of its start.
 pub const DEMO_OPTIONS: [&str; 2] = ["--group-initial-rebalance-delay", "0s"];
 
-/// `NISSHI` names the broker binary; otherwise it is looked up on PATH and in ~/.cargo/bin.
+/// `NISSHI` names the broker binary; otherwise it is the one `./start_demo.sh --install-broker`
+/// builds (nisshi with the shop's patch, docs/broker.md).
 pub fn broker_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NISSHI") {
-        return path.into();
+    match std::env::var_os("NISSHI") {
+        Some(path) => path.into(),
+        None => crate::binaries::workspace_root().join("broker/bin/nisshi"),
     }
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join("nisshi"))
-        .find(|candidate| candidate.is_file());
-    on_path.unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").unwrap_or_default();
-        PathBuf::from(home).join(".cargo/bin/nisshi")
-    })
 }
 
 /// A loopback port nothing listens on right now. Another process may take it before we bind
@@ -66,30 +61,62 @@ pub fn unused_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// The repository's contracts, as `./start_demo.sh` gives them to its broker.
+pub fn shop_schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+}
+
+/// What a broker enforces: the shop's contracts unless a test says otherwise.
+#[derive(Debug, Clone, Copy)]
+enum Contracts<'a> {
+    /// The topics' schemas in this folder (`<topic>.json`).
+    From(&'a Path),
+    /// Nothing: a cluster that takes any bytes (Confluent Cloud without its wire format).
+    None,
+}
+
 impl Broker {
+    /// A broker that enforces the shop's contracts, as `./start_demo.sh` starts it.
     pub fn start() -> Self {
-        Self::launch(MEMORY, &[])
+        Self::launch(MEMORY, Contracts::From(&shop_schemas()))
+    }
+
+    /// A broker that takes any value on any topic, as a cluster that checks no contract.
+    pub fn start_without_contracts() -> Self {
+        Self::launch(MEMORY, Contracts::None)
+    }
+
+    /// A broker that enforces the schemas in `folder` instead of the shop's.
+    pub fn start_with_contracts(folder: &Path) -> Self {
+        Self::launch(MEMORY, Contracts::From(folder))
     }
 
     /// A broker whose topics, offsets and groups live in SQLite, so it can be restarted.
     pub fn start_durable() -> Self {
-        Self::launch(DURABLE, &[])
+        Self::launch(DURABLE, Contracts::From(&shop_schemas()))
     }
 
-    fn launch(storage: &'static str, extra: &[&str]) -> Self {
+    fn launch(storage: &'static str, contracts: Contracts<'_>) -> Self {
         let load = gate::load();
         let folder = tempfile::Builder::new()
             .prefix("broker-")
             .tempdir()
             .expect("broker folder");
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (port, child) = spawn_on_some_port(folder.path(), storage, &extra);
+        let enforced = match contracts {
+            Contracts::From(schemas) => {
+                copy_schemas(schemas, &folder.path().join(SCHEMAS));
+                true
+            }
+            Contracts::None => false,
+        };
+        let (port, child) = spawn_on_some_port(folder.path(), storage, enforced, &[]);
         Self {
             port,
             child,
             folder,
             storage,
-            extra,
+            enforced,
+            extra: Vec::new(),
             _load: load,
         }
     }
@@ -108,8 +135,14 @@ impl Broker {
             self.storage, DURABLE,
             "only a durable broker can be restarted"
         );
-        self.child = spawn(self.folder.path(), self.port, self.storage, &self.extra)
-            .expect("the broker starts again on its port");
+        self.child = spawn(
+            self.folder.path(),
+            self.port,
+            self.storage,
+            self.enforced,
+            &self.extra,
+        )
+        .expect("the broker starts again on its port");
     }
 
     /// Gives `topics` `count` partitions each, as `kafka-topics --alter --partitions` would. The
@@ -203,7 +236,7 @@ impl Broker {
     /// plain broker whose storage is durable (SQLite in its folder), which is then started again
     /// on the same port with authentication and TLS switched on.
     pub fn start_secured(users: &[(&str, &str)]) -> (Self, PathBuf) {
-        let mut broker = Self::launch(DURABLE, &[]);
+        let mut broker = Self::start_durable();
         let url = format!("tcp://127.0.0.1:{}", broker.port);
         for (name, password) in users {
             let created = Command::new(broker_binary())
@@ -233,15 +266,13 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// A Kafka configuration for this broker, as `config_kafka/localhost.ini` has it: the
-    /// broker looks for new events a few times within `fetch.wait.max.ms` rather than the moment
-    /// they arrive, so tests ask for a short wait, and it can skip offsets under concurrent
-    /// producers, so the services read them again. `[kafka]` comes last: lines appended to it
-    /// are Kafka properties.
+    /// A Kafka configuration for this broker, as `config_kafka/localhost.ini` has it. The broker
+    /// answers a consumer's fetch as soon as an event lands, so the wait only says how often an
+    /// idle consumer asks: the shipped 250 ms. `[kafka]` comes last: lines appended to it are
+    /// Kafka properties.
     pub fn kafka_ini(&self) -> String {
         format!(
-            "[local-broker]\nreread_skipped_offsets = true\n\n\
-             [kafka]\nbootstrap.servers = {}\nfetch.wait.max.ms = 10\n",
+            "[kafka]\nbootstrap.servers = {}\nfetch.wait.max.ms = 250\n",
             self.bootstrap()
         )
     }
@@ -251,12 +282,33 @@ impl Broker {
     }
 }
 
+/// Where in its folder a broker that enforces contracts finds them.
+const SCHEMAS: &str = "schemas";
+
+/// Copies the topics' schemas (`*.json` at the top of `from`) as the broker reads them.
+fn copy_schemas(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("schemas folder");
+    let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    for entry in entries {
+        let path = entry.expect("schema entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let name = path.file_name().expect("a file name");
+            std::fs::copy(&path, to.join(name)).expect("schema copied");
+        }
+    }
+}
+
 /// Starts the broker on a port found free, and on another if that one was taken meanwhile.
-fn spawn_on_some_port(folder: &Path, storage: &str, extra: &[String]) -> (u16, Child) {
+fn spawn_on_some_port(
+    folder: &Path,
+    storage: &str,
+    enforced: bool,
+    extra: &[String],
+) -> (u16, Child) {
     let mut last = String::new();
     for _ in 0..5 {
         let port = unused_port();
-        match spawn(folder, port, storage, extra) {
+        match spawn(folder, port, storage, enforced, extra) {
             Ok(child) => return (port, child),
             Err(problem) => last = problem,
         }
@@ -264,7 +316,13 @@ fn spawn_on_some_port(folder: &Path, storage: &str, extra: &[String]) -> (u16, C
     panic!("the broker would not start: {last}");
 }
 
-fn spawn(folder: &Path, port: u16, storage: &str, extra: &[String]) -> Result<Child, String> {
+fn spawn(
+    folder: &Path,
+    port: u16,
+    storage: &str,
+    enforced: bool,
+    extra: &[String],
+) -> Result<Child, String> {
     let url = format!("tcp://127.0.0.1:{port}");
     let binary = broker_binary();
     let log = std::fs::OpenOptions::new()
@@ -282,6 +340,13 @@ fn spawn(folder: &Path, port: u16, storage: &str, extra: &[String]) -> Result<Ch
         ])
         .args(["--storage-engine", storage])
         .args(DEMO_OPTIONS)
+        // A file:// path loses its leading `/`: relative to the broker's folder, its own copy.
+        .args(
+            enforced
+                .then_some(["--schema-registry", "file://schemas"])
+                .into_iter()
+                .flatten(),
+        )
         .args(extra)
         .current_dir(folder)
         .stdout(Stdio::null())

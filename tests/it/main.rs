@@ -6,11 +6,13 @@
 
 mod browser;
 mod chores;
+mod contracts;
 mod database_outage;
 mod demo_scripts;
 mod faults;
 mod hostile_clients;
 mod ksqldb;
+mod local_broker;
 mod metrics;
 mod multi_host;
 mod original_config;
@@ -21,7 +23,6 @@ mod push;
 mod secured_cluster;
 mod shop_floor;
 mod shutdown;
-mod skipped_offsets;
 mod store_behaviour;
 mod web_faults;
 mod web_load;

@@ -13,9 +13,11 @@
 //!   chores, backoff.
 //! - [`kafka`]: everything that talks to Kafka, and the Java-compatible partitioner
 //!   ([`kafka::partitioner`]).
+//! - [`contracts`]: what each topic's events must hold, from the schemas in `schemas/`.
 //! - [`settings`]: the configuration files and the environment variables over them.
 //! - [`metrics`]: the Prometheus metrics and the endpoint that serves them.
 
+pub mod contracts;
 pub mod domain;
 pub mod kafka;
 pub mod metrics;

@@ -3,10 +3,12 @@
 //! is kept. The original's `run_me_first.py`.
 //!
 //! `run_me_first --services` prints the names of the shop's programs, in start order, for the
-//! scripts.
+//! scripts; `run_me_first --check-contracts DIR` checks the topics' schemas in DIR, as a broker
+//! started on that folder would enforce them (`./start_demo.sh` does, before it starts one).
 
 use std::process::ExitCode;
 
+use common::contracts::{Contracts, FOLDER};
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
 use common::kafka::{create_topics, TopicOutcome};
@@ -19,6 +21,10 @@ fn main() -> ExitCode {
         let names: Vec<&str> = ServiceName::ALL.iter().map(|s| s.as_str()).collect();
         println!("{}", names.join(" "));
         return ExitCode::SUCCESS;
+    }
+    if std::env::args().nth(1).as_deref() == Some("--check-contracts") {
+        let folder = std::env::args().nth(2).unwrap_or_else(|| FOLDER.to_owned());
+        return check_contracts(std::path::Path::new(&folder));
     }
     common::runtime::app::run("run_me_first", |settings, shutdown| async move {
         let created = tokio::select! {
@@ -46,6 +52,25 @@ fn main() -> ExitCode {
         submit_ksql(&settings).await;
         Ok(())
     })
+}
+
+/// Every shop topic has a schema in `folder` and each compiles; one line for the first that
+/// does not, naming its file.
+fn check_contracts(folder: &std::path::Path) -> ExitCode {
+    match Contracts::load(folder) {
+        Ok(contracts) => {
+            let files: Vec<String> = contracts
+                .iter()
+                .map(|c| format!("{} (version {})", c.file, c.version()))
+                .collect();
+            println!("Contracts in {}: {}", folder.display(), files.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("run_me_first: {}", error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// ksqlDB is optional: when it does not answer, the services write the statuses themselves.

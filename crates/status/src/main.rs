@@ -7,7 +7,7 @@ mod watchdog;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use common::domain::status::StatusAt;
+use common::domain::status::StatusEvent;
 use common::domain::wiring::ServiceName;
 use common::kafka::{HandleError, Handler, Inbound};
 use common::runtime::context::ServiceContext;
@@ -54,7 +54,7 @@ impl Service for Status {
 impl Handler for Status {
     async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
         let order_id = event.order_id()?;
-        let incoming: StatusAt = event.decode()?;
+        let incoming = event.decode::<StatusEvent>()?.at;
         let status = incoming.status;
         match self.view.update(&order_id, incoming).await? {
             StatusChange::Updated { .. } => {
@@ -82,6 +82,8 @@ mod tests {
     use common::domain::topics::Topic;
     use common::kafka::{inbound, test_settings, RecordingSink};
     use common::settings::StoreLocation;
+
+    use common::domain::status::StatusAt;
 
     use super::*;
 

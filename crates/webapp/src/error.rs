@@ -24,6 +24,10 @@ pub enum AppError {
     /// The broker did not take the order; nothing was kept.
     #[error("{0}")]
     Unavailable(String),
+    /// The order breaks the contract of `pizza-ordered` (a bug, or a broker whose contract is
+    /// stricter); nothing was kept, and trying again does not help.
+    #[error("{0}")]
+    BreaksContract(String),
     /// Past the cap on open streams.
     #[error("{0}")]
     TooManyStreams(&'static str),
@@ -154,6 +158,11 @@ impl IntoResponse for AppError {
             Self::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Kitchen unavailable",
+                message.clone(),
+            ),
+            Self::BreaksContract(message) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Order not accepted",
                 message.clone(),
             ),
             Self::TooManyStreams(message) => (

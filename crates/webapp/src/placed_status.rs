@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use crate::state::AppState;
 
 /// Waits for `first` (the status sent with the order) in the background and sends it again
-/// until it lands or the web app stops. A copy that landed unseen is harmless: the view folds
+/// until it lands, is refused for breaking its contract, or the web app stops. A copy that landed unseen is harmless: the view folds
 /// statuses by their time.
 pub(crate) fn see_to(
     state: &AppState,
@@ -25,6 +25,11 @@ pub(crate) fn see_to(
         let mut sent = first.await;
         let mut backoff = Backoff::default();
         while let Err(error) = sent {
+            if error.violation().is_some() {
+                // Refused for what it holds, which sending again does not change (the producer
+                // has logged the rule it broke).
+                return;
+            }
             tracing::warn!(
                 "Order '{order_id}': status event not produced ({}); trying again in {:?}",
                 error_chain(&error),

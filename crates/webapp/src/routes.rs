@@ -195,6 +195,15 @@ async fn place_order(
         .stage(Topic::Ordered, &order_id, &placed)
         .await;
     if let Err(error) = sent.stage {
+        if error.violation().is_some() {
+            // The producer has said which rule it broke.
+            state.store.delete_order(&order_id).await?;
+            return Err(AppError::BreaksContract(
+                "Your order could not be placed: the shop's record of it does not meet the \
+                 contract for new orders. This is a fault of the shop, and it has been logged."
+                    .into(),
+            ));
+        }
         tracing::error!(
             "Order '{order_id}' not placed, the broker did not take it: {}",
             error_chain(&error)

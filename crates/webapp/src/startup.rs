@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::contracts::Contracts;
 use common::domain::wiring::ServiceName;
 use common::kafka::{producer_config, EventProducer, Outbound};
 use common::metrics::Metrics;
@@ -61,9 +62,11 @@ pub async fn build_state_observed(
     let client_id = sys.client_ids.of(ServiceName::Webapp);
     let config = producer_config(&settings.kafka, client_id);
     let topics = [sys.topics.ordered.as_str(), sys.topics.status.as_str()];
+    observed.metrics.writing(&topics);
     let producer = EventProducer::connect(&config, &topics, shutdown)
         .await?
-        .counted(observed.metrics);
+        .counted(observed.metrics)
+        .bound_by(Contracts::shop()?, &sys.topics);
     Ok(AppState::new(Shared {
         outbound: Outbound::new(
             producer,

@@ -101,15 +101,57 @@ impl StatusCatalog {
     }
 }
 
-/// A status and the event time it was reached at: the value of `pizza-baked`, `pizza-delivered`,
-/// `pizza-pending` and `pizza-status` events, and what the view keeps per order. ksqlDB writes
-/// `pizza-status` with upper-case field names, which are read too.
+/// A status and the event time it was reached at: the value of `pizza-baked`, `pizza-delivered`
+/// and `pizza-pending` events, what the services write on `pizza-status`, and what the view keeps
+/// per order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusAt {
-    #[serde(alias = "STATUS")]
     pub status: i64,
-    #[serde(alias = "TIMESTAMP")]
     pub timestamp: i64,
+}
+
+/// A `pizza-status` event as it is read: the services write its fields in lower case, ksqlDB's
+/// persistent queries (when they copy the statuses) in upper case. One or the other, as the
+/// topic's contract says (`schemas/pizza-status.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "StatusWire")]
+pub struct StatusEvent {
+    pub at: StatusAt,
+}
+
+/// Every name either writer uses; [`StatusEvent`] takes one pair.
+#[derive(Deserialize)]
+struct StatusWire {
+    status: Option<i64>,
+    timestamp: Option<i64>,
+    #[serde(rename = "STATUS")]
+    ksqldb_status: Option<i64>,
+    #[serde(rename = "TIMESTAMP")]
+    ksqldb_timestamp: Option<i64>,
+}
+
+impl TryFrom<StatusWire> for StatusEvent {
+    type Error = String;
+
+    fn try_from(wire: StatusWire) -> Result<Self, Self::Error> {
+        let lower_case = wire.status.is_some() || wire.timestamp.is_some();
+        let (status, timestamp, names) = if lower_case {
+            (wire.status, wire.timestamp, ("status", "timestamp"))
+        } else {
+            (
+                wire.ksqldb_status,
+                wire.ksqldb_timestamp,
+                ("STATUS", "TIMESTAMP"),
+            )
+        };
+        match (status, timestamp) {
+            (Some(status), Some(timestamp)) => Ok(Self {
+                at: StatusAt { status, timestamp },
+            }),
+            (None, _) => Err(format!("missing field `{}`", names.0)),
+            (_, None) => Err(format!("missing field `{}`", names.1)),
+        }
+    }
 }
 
 /// How the view folds statuses, from `[state-store-orders]`.
@@ -231,10 +273,33 @@ mod tests {
         assert_eq!(catalog.label(777), "Oops! Unknown status (777)");
     }
 
+    fn status_event(json: &str) -> Result<StatusAt, String> {
+        serde_json::from_str::<StatusEvent>(json)
+            .map(|event| event.at)
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
-    fn reads_ksqldb_upper_case_fields() {
-        let event: StatusAt =
-            serde_json::from_str(r#"{"STATUS": 200, "TIMESTAMP": 7}"#).expect("valid");
-        assert_eq!(event, at(200, 7));
+    fn a_status_event_is_read_as_the_services_or_as_ksqldb_write_it() {
+        assert_eq!(
+            status_event(r#"{"status": 200, "timestamp": 7}"#),
+            Ok(at(200, 7))
+        );
+        assert_eq!(
+            status_event(r#"{"STATUS": 200, "TIMESTAMP": 7}"#),
+            Ok(at(200, 7))
+        );
+        let mixed = status_event(r#"{"status": 200, "TIMESTAMP": 7}"#).expect_err("mixed");
+        assert!(mixed.starts_with("missing field `timestamp`"), "{mixed}");
+        let empty = status_event("{}").expect_err("empty");
+        assert!(empty.starts_with("missing field `STATUS`"), "{empty}");
+        let mistyped = status_event(r#"{"status": "done", "timestamp": 7}"#).expect_err("type");
+        assert!(mistyped.starts_with("invalid type"), "{mistyped}");
+    }
+
+    #[test]
+    fn only_pizza_status_is_read_in_upper_case() {
+        let upper = serde_json::from_str::<StatusAt>(r#"{"STATUS": 200, "TIMESTAMP": 7}"#);
+        assert!(upper.is_err());
     }
 }

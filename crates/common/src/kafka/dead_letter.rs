@@ -4,8 +4,10 @@
 
 use super::event_log::text;
 use super::{Inbound, ProduceError};
+use crate::contracts::Violation;
 use crate::domain::events::now_ms;
 use crate::domain::status::StatusAt;
+use crate::metrics::CaughtBy;
 use crate::runtime::context::ServiceContext;
 
 /// The copy of an unhandled event: its own key and value, byte for byte (it may not be JSON, or
@@ -36,14 +38,31 @@ impl DeadLetter {
     }
 }
 
+/// The headers of a dead letter whose event's handling sent something that broke a contract:
+/// `error.reason` is `contract`; which topic's contract, which rule, and who caught it follow.
+pub(super) fn contract_headers(
+    topic: &str,
+    violation: &Violation,
+    caught_by: CaughtBy,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("error.contract", topic.to_owned()),
+        ("error.rule", violation.to_string()),
+        ("error.caught_by", caught_by.as_str().to_owned()),
+    ]
+}
+
+/// `extra`: headers after the origin's (see [`contract_headers`]).
 pub(super) async fn dead_letter(
     ctx: &ServiceContext,
     event: &Inbound,
     reason: &str,
+    extra: Vec<(&'static str, String)>,
 ) -> Result<(), ProduceError> {
     match &ctx.dead_letter_topic {
         Some(topic) => {
-            let letter = DeadLetter::of(event, ctx.name.as_str(), reason);
+            let mut letter = DeadLetter::of(event, ctx.name.as_str(), reason);
+            letter.headers.extend(extra);
             ctx.sink.dead_letter(topic, &letter).await?;
         }
         None => tracing::error!(

@@ -3,8 +3,10 @@
 use rdkafka::message::{BorrowedMessage, Message};
 use serde::de::DeserializeOwned;
 
+use crate::contracts::Violation;
 use crate::domain::events::{self, EventError};
 use crate::domain::topics::Topic;
+use crate::metrics::CaughtBy;
 
 /// Any error, with its causes, for failures that can happen in many ways.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -59,6 +61,15 @@ pub enum HandleError {
     /// Shutdown interrupted the work; the offset is not stored, so it is redone after restart.
     #[error("interrupted by shutdown")]
     Cancelled,
+    /// What its handling sent breaks a topic's contract: a bug of this program's, which no
+    /// retry mends. The event is dead-lettered with reason `contract` and the rule, and the loop
+    /// goes on.
+    #[error("its event for topic '{topic}' breaks the contract ({}): {violation}", caught_by.as_str())]
+    Contract {
+        topic: String,
+        violation: Violation,
+        caught_by: CaughtBy,
+    },
     /// Worth trying again: the broker or the state store failed for now.
     #[error(transparent)]
     Transient(BoxError),
@@ -74,6 +85,16 @@ impl From<super::ProduceError> for HandleError {
     fn from(error: super::ProduceError) -> Self {
         match error {
             super::ProduceError::Cancelled => Self::Cancelled,
+            super::ProduceError::Contract {
+                topic,
+                violation,
+                caught_by,
+                ..
+            } => Self::Contract {
+                topic,
+                violation,
+                caught_by,
+            },
             other => Self::transient(other),
         }
     }

@@ -18,7 +18,6 @@ mod query_watch;
 mod rebalance;
 mod runner;
 mod sink;
-mod skipped_offsets;
 mod topics;
 
 pub use acks::Ack;

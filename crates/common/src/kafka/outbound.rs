@@ -11,7 +11,7 @@ use futures::future::{self, BoxFuture, Either, FutureExt};
 use rdkafka::message::{Header, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::events::StageEvent;
+use crate::domain::events::{python_json, StageEvent};
 use crate::domain::status::StatusAt;
 use crate::domain::topics::Topic;
 use crate::runtime::logging::error_chain;
@@ -123,9 +123,41 @@ impl Outbound {
     /// left to ksqlDB when a query copies it (and sent after all if the query stops first).
     pub async fn stage<E: StageEvent>(&self, stage: Topic, order_id: &str, event: &E) -> StageSent {
         let topic = self.0.topics.name(stage);
-        let sent = self.0.producer.send_json(topic, order_id, event);
-        self.stage_sent(stage, order_id, event.status_at(), sent)
-            .await
+        match python_json::to_vec(event) {
+            Ok(payload) => {
+                self.stage_payload(stage, order_id, &payload, event.status_at())
+                    .await
+            }
+            Err(source) => StageSent {
+                stage: Err(ProduceError::Encode {
+                    topic: topic.to_owned(),
+                    source,
+                }),
+                status: future::ready(Ok(())).boxed(),
+            },
+        }
+    }
+
+    /// [`Self::stage`] for an event already in its topic's JSON. An event that breaks its
+    /// topic's contract is refused before anything is sent: its status is not sent either,
+    /// since the stage was never reached.
+    async fn stage_payload(
+        &self,
+        stage: Topic,
+        order_id: &str,
+        payload: &[u8],
+        at: StatusAt,
+    ) -> StageSent {
+        let topic = self.0.topics.name(stage);
+        let producer = &self.0.producer;
+        if let Err(refused) = producer.check(topic, order_id.as_bytes(), payload) {
+            return StageSent {
+                stage: Err(refused),
+                status: future::ready(Ok(())).boxed(),
+            };
+        }
+        let sent = producer.send_checked(topic, order_id, payload, None);
+        self.stage_sent(stage, order_id, at, sent).await
     }
 
     /// Sees to the status of a stage whose event `sent` is on its way.
@@ -205,9 +237,7 @@ impl EventSink for Outbound {
         payload: Vec<u8>,
         status: StatusAt,
     ) -> Result<(), ProduceError> {
-        let topic = self.0.topics.name(stage);
-        let sent = self.0.producer.send(topic, order_id, &payload, None);
-        self.stage_sent(stage, order_id, status, sent)
+        self.stage_payload(stage, order_id, &payload, status)
             .await
             .all()
             .await

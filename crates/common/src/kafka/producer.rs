@@ -3,25 +3,34 @@
 //! Java client's, unless the `[kafka]` section says otherwise) and the partition counts of its
 //! latest metadata, so a topic given more partitions is followed without a restart.
 //!
+//! Every value (and key) sent to a shop topic is checked against the topic's contract
+//! ([`crate::contracts`]) before it is handed to librdkafka, so a value that breaks one never
+//! joins a batch: a broker that enforces the contracts refuses a whole batch for one bad record.
+//! Should the broker refuse a batch all the same (its contracts are stricter than this
+//! program's), each of its events is sent again alone: the others land, and the one that breaks
+//! the broker's contract is refused for good.
+//!
 //! An idempotent producer that librdkafka declares fatally failed (the broker answered a
 //! sequence it did not expect, say, after a cluster lost acknowledged writes) sends nothing more,
 //! ever. It is replaced by a new one at the next send: what it left unacknowledged failed for its
 //! senders, who send it again (a service's loop redoes the event, the web app's customer orders
 //! again), so nothing is lost and the program need not be restarted.
 
-use std::collections::HashSet;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::ClientConfig;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::acks::{Ack, AckedProducer};
+use crate::contracts::{Contract, Contracts, Violation};
 use crate::domain::events::python_json;
-use crate::metrics::Metrics;
+use crate::metrics::{CaughtBy, Metrics};
+use crate::settings::Topics;
 
 pub use super::acks::Landed;
 
@@ -53,8 +62,30 @@ pub enum ProduceError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the event for order '{key}' breaks the contract of topic '{topic}' ({}): {violation}", caught_by.as_str())]
+    Contract {
+        topic: String,
+        key: String,
+        violation: Violation,
+        caught_by: CaughtBy,
+    },
     #[error("interrupted by shutdown")]
     Cancelled,
+}
+
+impl ProduceError {
+    /// The contract the event broke, when that is why it was not sent: sending it again cannot
+    /// help.
+    pub fn violation(&self) -> Option<(&Violation, CaughtBy)> {
+        match self {
+            Self::Contract {
+                violation,
+                caught_by,
+                ..
+            } => Some((violation, *caught_by)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -64,6 +95,10 @@ pub struct EventProducer {
     opened: Arc<HashSet<String>>,
     /// Where acknowledged events are counted, for a program that serves metrics.
     metrics: Option<Arc<Metrics>>,
+    /// The contract of each opened topic that has one, by the topic's name on the cluster.
+    contracts: Arc<HashMap<String, &'static Contract>>,
+    /// Sends an event of a batch the broker refused again, alone (see the module's comment).
+    alone: Arc<OnceLock<AckedProducer>>,
 }
 
 impl std::fmt::Debug for EventProducer {
@@ -124,7 +159,24 @@ impl EventProducer {
             }),
             opened: Arc::new(topics.iter().map(|t| (*t).to_owned()).collect()),
             metrics: None,
+            contracts: Arc::default(),
+            alone: Arc::default(),
         })
+    }
+
+    /// Checks every event for a shop topic (named as in `topics`) against its contract before
+    /// sending it. Without this, the producer sends whatever it is given: the harness of the
+    /// tests, standing in for producers that check nothing.
+    #[must_use]
+    pub fn bound_by(mut self, contracts: &'static Contracts, topics: &Topics) -> Self {
+        self.contracts = Arc::new(
+            contracts
+                .iter()
+                .map(|contract| (topics.name(contract.topic).to_owned(), contract))
+                .filter(|(name, _)| self.opened.contains(name))
+                .collect(),
+        );
+        self
     }
 
     /// Counts every event the broker acknowledges in `metrics`.
@@ -141,8 +193,21 @@ impl EventProducer {
         }
     }
 
-    /// Hands an event to librdkafka; the returned future resolves when the broker acknowledges it.
+    /// Hands an event to librdkafka, once it meets its topic's contract; the returned future
+    /// resolves when the broker acknowledges it.
     pub fn enqueue(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Ack, ProduceError> {
+        self.check(topic, key, payload)?;
+        self.enqueue_checked(topic, key, payload, headers)
+    }
+
+    /// [`Self::enqueue`] for an event already checked against its contract.
+    fn enqueue_checked(
         &self,
         topic: &str,
         key: &[u8],
@@ -161,6 +226,96 @@ impl EventProducer {
             })
     }
 
+    /// The contract check: a value that breaks its topic's contract is a bug of the sender's,
+    /// said once, here, with the topic, the order and the rule.
+    pub(super) fn check(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+    ) -> Result<(), ProduceError> {
+        let Some(contract) = self.contracts.get(topic) else {
+            return Ok(());
+        };
+        let key_text = String::from_utf8_lossy(key);
+        let checked = contract
+            .check_key(&key_text)
+            .and_then(|()| contract.check_payload(payload));
+        checked.map_err(|violation| self.broken(topic, &key_text, violation, CaughtBy::Producer))
+    }
+
+    fn broken(
+        &self,
+        topic: &str,
+        key: &str,
+        violation: Violation,
+        caught_by: CaughtBy,
+    ) -> ProduceError {
+        let error = ProduceError::Contract {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            violation,
+            caught_by,
+        };
+        // The shop's programs say it here, once. A producer bound by no contract (the tests'
+        // harness, `produce`) stands in for anyone's, and its caller says what it makes of it.
+        if !self.contracts.is_empty() {
+            tracing::error!("Not sent: {error}");
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.contract_violation(topic, caught_by);
+        }
+        error
+    }
+
+    /// Sends an event whose batch the broker refused again, alone, so that only a refusal of
+    /// the event itself counts. A producer of its own for these: one event per batch, and not
+    /// idempotent, so the main producer's sequence is not involved.
+    async fn send_alone(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Landed, ProduceError> {
+        let alone = match self.alone.get() {
+            Some(producer) => producer,
+            None => {
+                let mut config = self.producer.config.clone();
+                config
+                    .set("enable.idempotence", "false")
+                    .set("batch.num.messages", "1")
+                    .set("linger.ms", "0");
+                let created = AckedProducer::create(&config)?;
+                self.alone.get_or_init(|| created)
+            }
+        };
+        let delivery = alone
+            .send(topic, key.as_bytes(), payload, headers)
+            .map_err(|source| ProduceError::Delivery {
+                topic: topic.to_owned(),
+                source,
+            })?;
+        match acknowledged(topic, delivery).await {
+            Err(error) if refused_as_invalid(&error) => {
+                let violation = match self.contracts.get(topic) {
+                    Some(contract) => Violation {
+                        file: contract.file,
+                        rule: format!(
+                            "refused by the broker ({error}), though it meets this program's copy: the broker's is stricter"
+                        ),
+                    },
+                    None => Violation {
+                        file: "the broker's contract",
+                        rule: format!("refused ({error})"),
+                    },
+                };
+                Err(self.broken(topic, key, violation, CaughtBy::Broker))
+            }
+            other => other,
+        }
+    }
+
     /// Produces one event and waits for the broker to acknowledge it.
     pub async fn send(
         &self,
@@ -169,8 +324,30 @@ impl EventProducer {
         payload: &[u8],
         headers: Option<OwnedHeaders>,
     ) -> Result<Landed, ProduceError> {
-        let delivery = self.enqueue(topic, key.as_bytes(), payload, headers)?;
-        let landed = acknowledged(topic, delivery).await?;
+        self.check(topic, key.as_bytes(), payload)?;
+        self.send_checked(topic, key, payload, headers).await
+    }
+
+    /// [`Self::send`] for an event already checked against its contract.
+    pub(super) async fn send_checked(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Landed, ProduceError> {
+        // Kept for a send alone; rdkafka's headers can only be copied through a borrow.
+        let copy = headers.as_ref().map(|h| h.as_borrowed().detach());
+        let delivery = self.enqueue_checked(topic, key.as_bytes(), payload, headers)?;
+        let landed = match acknowledged(topic, delivery).await {
+            Err(error) if refused_as_invalid(&error) => {
+                tracing::warn!(
+                    "The broker refused the batch of the event for order '{key}' on topic '{topic}' ({error}); sending it again alone"
+                );
+                self.send_alone(topic, key, payload, copy).await?
+            }
+            other => other?,
+        };
         self.count_sent(topic);
         super::event_log::produced(
             topic,
@@ -194,6 +371,17 @@ impl EventProducer {
         })?;
         self.send(topic, key, &payload, None).await
     }
+}
+
+/// Whether the broker refused the event's batch as breaking a contract (INVALID_RECORD).
+fn refused_as_invalid(error: &ProduceError) -> bool {
+    matches!(
+        error,
+        ProduceError::Delivery {
+            source: KafkaError::MessageProduction(RDKafkaErrorCode::InvalidRecord),
+            ..
+        }
+    )
 }
 
 pub async fn acknowledged(topic: &str, delivery: Ack) -> Result<Landed, ProduceError> {

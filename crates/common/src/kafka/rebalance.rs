@@ -3,7 +3,6 @@
 //! statistics, when asked for, to the metrics.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
@@ -14,21 +13,12 @@ use crate::metrics::ClientStats;
 
 #[derive(Default)]
 pub(crate) struct RebalanceLogger {
-    rebalances: AtomicU64,
     stats: Option<Arc<ClientStats>>,
 }
 
 impl RebalanceLogger {
     pub(crate) fn with_stats(stats: Arc<ClientStats>) -> Self {
-        Self {
-            rebalances: AtomicU64::new(0),
-            stats: Some(stats),
-        }
-    }
-
-    /// How many assignments and revocations this member has seen.
-    pub(crate) fn rebalances(&self) -> u64 {
-        self.rebalances.load(Ordering::Relaxed)
+        Self { stats: Some(stats) }
     }
 }
 
@@ -43,7 +33,6 @@ impl ClientContext for RebalanceLogger {
 
 impl ConsumerContext for RebalanceLogger {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.rebalances.fetch_add(1, Ordering::Relaxed);
         match rebalance {
             Rebalance::Assign(list) => {
                 tracing::info!("Partitions assigned: {}", describe(list));

@@ -14,13 +14,12 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use super::dead_letter::dead_letter;
+use super::dead_letter::{contract_headers, dead_letter};
 use super::offsets::{OffsetTracker, Position};
 use super::rebalance::RebalanceLogger;
-use super::skipped_offsets::{Arrival, SkippedOffsets};
 use super::{consumer_config, event_log, HandleError, Inbound};
 use crate::domain::topics::Topic;
-use crate::metrics::{reason_kind, Outcome};
+use crate::metrics::{reason_kind, Outcome, CONTRACT_REASON};
 use crate::runtime::backoff::Backoff;
 use crate::runtime::context::ServiceContext;
 use crate::runtime::logging::error_chain;
@@ -93,13 +92,6 @@ pub async fn run_consumer<H: Handler>(
     ctx.metrics.reading(&names);
 
     let mut offsets = OffsetTracker::default();
-    // Only with a broker that can skip offsets (see `skipped_offsets`).
-    let mut skipped = ctx
-        .settings
-        .kafka
-        .workarounds
-        .reread_skipped_offsets
-        .then(SkippedOffsets::default);
     let mut in_flight = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -115,11 +107,6 @@ pub async fn run_consumer<H: Handler>(
                         continue;
                     };
                     let event = Inbound::from_message(kind, &message);
-                    if let Some(skipped) = &mut skipped {
-                        if !take(&consumer, skipped, &event) {
-                            continue;
-                        }
-                    }
                     event_log::received(&event);
                     ctx.metrics.consumed(&event.topic);
                     in_flight.push_back(process(ctx.clone(), handler.clone(), event));
@@ -157,43 +144,6 @@ pub async fn run_consumer<H: Handler>(
     Ok(())
 }
 
-/// Whether an event that just arrived is handled now; when offsets before it never arrived, the
-/// partition is read again from the first of them instead.
-fn take(
-    consumer: &StreamConsumer<RebalanceLogger>,
-    skipped: &mut SkippedOffsets,
-    event: &Inbound,
-) -> bool {
-    let (topic, partition) = (&event.topic, event.partition);
-    let position = (topic.clone(), partition, event.offset);
-    match skipped.arrived(&position, consumer.context().rebalances()) {
-        Arrival::InOrder => true,
-        Arrival::ReadAgain { first, last } => {
-            tracing::warn!(
-                "Offsets {first} to {last} of {topic}/{partition} never arrived; reading again from {first}"
-            );
-            match consumer.seek(
-                topic,
-                partition,
-                Offset::Offset(first),
-                Duration::from_secs(5),
-            ) {
-                Ok(()) => false,
-                Err(error) => {
-                    tracing::error!("Cannot read {topic}/{partition} again from {first}: {error}");
-                    true
-                }
-            }
-        }
-        Arrival::GapAccepted { first, last } => {
-            tracing::warn!(
-                "Offsets {first} to {last} of {topic}/{partition} hold no events (read twice)"
-            );
-            true
-        }
-    }
-}
-
 /// Handles one event to the end: retried while the failure is transient, dead-lettered when it
 /// can never succeed. Returns whether the offset may be stored.
 async fn process<H: Handler>(
@@ -229,11 +179,32 @@ async fn process<H: Handler>(
                     "Malformed event skipped: {}, key '{key}': {reason}",
                     event.origin()
                 );
-                match dead_letter(&ctx, &event, &reason.to_string()).await {
+                let reason_text = reason.to_string();
+                match dead_letter(&ctx, &event, &reason_text, Vec::new()).await {
                     Ok(()) => {
                         attempt(Outcome::DeadLettered, started);
                         ctx.metrics
                             .dead_lettered(&event.topic, reason_kind(&reason));
+                        return (position, true);
+                    }
+                    Err(error) => format!("cannot dead-letter it: {}", error_chain(&error)),
+                }
+            }
+            Err(HandleError::Contract {
+                topic,
+                violation,
+                caught_by,
+            }) => {
+                // The producer has said what broke which contract, as an error.
+                tracing::warn!(
+                    "Event skipped, as what its handling sends breaks the contract of topic '{topic}': {}",
+                    event.origin()
+                );
+                let headers = contract_headers(&topic, &violation, caught_by);
+                match dead_letter(&ctx, &event, CONTRACT_REASON, headers).await {
+                    Ok(()) => {
+                        attempt(Outcome::DeadLettered, started);
+                        ctx.metrics.dead_lettered(&event.topic, CONTRACT_REASON);
                         return (position, true);
                     }
                     Err(error) => format!("cannot dead-letter it: {}", error_chain(&error)),
@@ -294,6 +265,7 @@ fn commit(consumer: &StreamConsumer<RebalanceLogger>, offsets: &OffsetTracker) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::events::PizzaAssembled;
     use crate::domain::status::StatusAt;
     use crate::domain::wiring::ServiceName;
     use crate::kafka::{test_settings, RecordingSink, Sent};
@@ -404,6 +376,53 @@ mod tests {
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(sent[0].topic, "pizza-status");
         assert_eq!(sent[0].json()["status"], 430);
+    }
+
+    /// Announces a bake no pizza can have: a bug of ours, which the contract catches.
+    struct Overbakes(Arc<ServiceContext>);
+
+    impl Handler for Overbakes {
+        async fn handle(&self, event: &Inbound) -> Result<(), HandleError> {
+            let order_id = event.order_id()?;
+            let assembled = PizzaAssembled {
+                status: 200,
+                baking_time: 99_999,
+                timestamp: 1,
+            };
+            self.0.emit(Topic::Assembled, &order_id, &assembled).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_whose_handling_breaks_a_contract_is_dead_lettered_with_the_rule() {
+        let (ctx, sink) = context();
+        let event = baked(b"order-1", br#"{"status": 300, "timestamp": 1}"#);
+        let done = process(ctx.clone(), Arc::new(Overbakes(ctx.clone())), event).await;
+        assert_eq!(done, (("pizza-baked".into(), 3, 42), true));
+
+        let sent = sink.sent();
+        assert_eq!(
+            sent.len(),
+            2,
+            "nothing of the broken event, then two: {sent:?}"
+        );
+        let letter = &sent[0];
+        assert_eq!(letter.topic, "pizza-dead-letter");
+        assert_eq!(letter.payload, br#"{"status": 300, "timestamp": 1}"#);
+        assert_eq!(letter.header("error.reason"), Some("contract"));
+        assert_eq!(letter.header("error.contract"), Some("pizza-assembled"));
+        assert_eq!(letter.header("error.caught_by"), Some("producer"));
+        let rule = letter.header("error.rule").unwrap_or_default();
+        assert!(
+            rule.starts_with("pizza-assembled.json: /baking_time: 99999 is greater than"),
+            "{rule}"
+        );
+        assert_eq!(sent[1].topic, "pizza-status");
+        assert_eq!(sent[1].json()["status"], 430);
+
+        let page = ctx.metrics.scrape(Duration::ZERO).await.expect("encodes");
+        let counted = "pizza_dead_letters_total{messaging_destination_name=\"pizza-baked\",reason=\"contract\"} 1";
+        assert!(page.contains(counted), "{page}");
     }
 
     #[tokio::test]

@@ -212,7 +212,6 @@ mod tests {
             &KafkaSettings {
                 properties: vec![("bootstrap.servers".into(), "127.0.0.1:9".into())],
                 ksqldb: None,
-                workarounds: Default::default(),
             },
             "pizza_client_status",
             vec![

@@ -48,7 +48,36 @@ impl Outcome {
 }
 
 /// Every value [`reason_kind`] gives.
-const REASON_KINDS: [&str; 4] = ["missing_key", "bad_key", "missing_value", "bad_value"];
+const REASON_KINDS: [&str; 5] = [
+    "missing_key",
+    "bad_key",
+    "missing_value",
+    "bad_value",
+    CONTRACT_REASON,
+];
+
+/// The reason kind of an event dead-lettered because what its handling sent broke a contract.
+pub const CONTRACT_REASON: &str = "contract";
+
+/// Where a value that breaks its topic's contract was caught.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaughtBy {
+    /// This program's own check, before sending.
+    Producer,
+    /// The broker refused it (INVALID_RECORD), sent alone.
+    Broker,
+}
+
+impl CaughtBy {
+    pub const ALL: [CaughtBy; 2] = [CaughtBy::Producer, CaughtBy::Broker];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaughtBy::Producer => "producer",
+            CaughtBy::Broker => "broker",
+        }
+    }
+}
 
 /// Why an event was dead-lettered, as a fixed kind: the free text stays in the log and in the
 /// dead letter's `error.reason` header.
@@ -70,6 +99,12 @@ struct TopicLabels {
 struct ProcessLabels {
     messaging_destination_name: String,
     outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ContractLabels {
+    messaging_destination_name: String,
+    caught_by: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -98,6 +133,7 @@ pub struct Metrics {
     process: Family<ProcessLabels, Histogram, fn() -> Histogram>,
     retries: Family<TopicLabels, Counter>,
     dead_letters: Family<DeadLetterLabels, Counter>,
+    contract_violations: Family<ContractLabels, Counter>,
     in_flight: Gauge,
     client: Arc<ClientStats>,
     broker_lag: Option<Arc<BrokerLag>>,
@@ -158,6 +194,12 @@ impl Metrics {
             "Events that can never be handled, by the topic they came from and the reason's kind",
             dead_letters.clone(),
         );
+        let contract_violations = Family::<ContractLabels, Counter>::default();
+        registry.register(
+            "pizza_contract_violations",
+            "Events not sent because they break their topic's contract (schemas/), by topic and where that was caught (this program's check, or the broker)",
+            contract_violations.clone(),
+        );
         let in_flight = Gauge::default();
         registry.register(
             "pizza_events_in_flight",
@@ -177,6 +219,7 @@ impl Metrics {
             process,
             retries,
             dead_letters,
+            contract_violations,
             in_flight,
             client,
             broker_lag,
@@ -231,6 +274,27 @@ impl Metrics {
                 drop(self.dead_letters.get_or_create(&labels));
             }
         }
+    }
+
+    /// Starts the contract counters of the topics a program writes at zero, as [`Self::reading`]
+    /// does for those it reads.
+    pub fn writing(&self, topics: &[&str]) {
+        for topic in topics {
+            for caught_by in CaughtBy::ALL {
+                drop(self.contract_violations.get_or_create(&ContractLabels {
+                    messaging_destination_name: (*topic).to_owned(),
+                    caught_by: caught_by.as_str(),
+                }));
+            }
+        }
+    }
+
+    pub fn contract_violation(&self, topic: &str, caught_by: CaughtBy) {
+        let labels = ContractLabels {
+            messaging_destination_name: topic.to_owned(),
+            caught_by: caught_by.as_str(),
+        };
+        self.contract_violations.get_or_create(&labels).inc();
     }
 
     pub fn consumed(&self, topic: &str) {

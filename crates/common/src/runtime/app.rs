@@ -15,15 +15,25 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let paths = match config_paths(&args) {
+    run_with(name, USAGE_ARGS, &args, body)
+}
+
+/// [`run`] for a program with arguments of its own before the configuration files: `args` are
+/// what is left for those, and `usage` what its usage line says after its name.
+pub fn run_with<F, Fut>(name: &'static str, usage: &str, args: &[String], body: F) -> ExitCode
+where
+    F: FnOnce(Settings, CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let paths = match config_paths(args) {
         Ok(Invocation::Run(paths)) => paths,
         Ok(Invocation::Help) => {
-            println!("usage: {name} {USAGE_ARGS}");
+            println!("usage: {name} {usage}");
             return ExitCode::SUCCESS;
         }
         Err(problem) => {
             eprintln!("{name}: {problem}");
-            eprintln!("usage: {name} {USAGE_ARGS}");
+            eprintln!("usage: {name} {usage}");
             return ExitCode::FAILURE;
         }
     };
@@ -35,6 +45,11 @@ where
             return ExitCode::FAILURE;
         }
     };
+    // A contract that does not compile would leave its topic unchecked: stop, naming its file.
+    if let Err(error) = crate::contracts::Contracts::shop() {
+        eprintln!("{name}: {error}");
+        return ExitCode::FAILURE;
+    }
     if let Err(error) = crate::runtime::logging::init(name) {
         eprintln!(
             "{name}: cannot open the log file in {}/: {error}",

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::contracts::Contracts;
 use crate::domain::events::{python_json, StageEvent};
 use crate::domain::topics::Topic;
 use crate::domain::wiring::ServiceName;
@@ -68,9 +69,15 @@ impl ServiceContext {
         topics.extend(dead_letter_topic.as_deref());
         let client_id = sys.client_ids.of(name);
         let config = producer_config(&settings.kafka, client_id);
+        metrics.writing(&topics);
         let producer = EventProducer::connect(&config, &topics, &shutdown)
             .await?
             .counted(metrics.clone());
+        // `app::run` has stopped the program already if the contracts do not compile.
+        let producer = match Contracts::shop() {
+            Ok(contracts) => producer.bound_by(contracts, &sys.topics),
+            Err(_) => producer,
+        };
         let outbound = Outbound::new(producer, &settings, produces, client_id, &shutdown).await;
         Ok(Arc::new(Self {
             name,

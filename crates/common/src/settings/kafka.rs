@@ -1,5 +1,5 @@
-//! `config_kafka/<name>.ini`: librdkafka properties passed through as they are, an optional
-//! ksqlDB endpoint, and the workarounds a broker needs (`[local-broker]`).
+//! `config_kafka/<name>.ini`: librdkafka properties passed through as they are, and an optional
+//! ksqlDB endpoint. (`[local-broker]` is read by `start_demo.sh` only.)
 
 use std::path::Path;
 
@@ -14,16 +14,6 @@ pub struct KafkaSettings {
     /// The `[kafka]` section, e.g. `bootstrap.servers`, `security.protocol`, `sasl.*`.
     pub properties: Vec<(String, String)>,
     pub ksqldb: Option<KsqlDbSettings>,
-    pub workarounds: BrokerWorkarounds,
-}
-
-/// What the consume loop does only because of a broker's bug; all off unless the file says
-/// otherwise, as Apache Kafka and Confluent Cloud need none of it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BrokerWorkarounds {
-    /// `[local-broker] reread_skipped_offsets`: read a partition again from offsets a fetch
-    /// skipped (see `kafka::skipped_offsets`).
-    pub reread_skipped_offsets: bool,
 }
 
 #[derive(Clone)]
@@ -39,7 +29,6 @@ impl std::fmt::Debug for KafkaSettings {
         f.debug_struct("KafkaSettings")
             .field("properties", &keys)
             .field("ksqldb", &self.ksqldb)
-            .field("workarounds", &self.workarounds)
             .finish()
     }
 }
@@ -79,20 +68,7 @@ impl KafkaSettings {
         } else {
             None
         };
-        let workarounds = BrokerWorkarounds {
-            reread_skipped_offsets: file.checked_or(
-                "local-broker",
-                "reread_skipped_offsets",
-                false,
-                "true or false",
-                |_| true,
-            )?,
-        };
-        Ok(Self {
-            properties,
-            ksqldb,
-            workarounds,
-        })
+        Ok(Self { properties, ksqldb })
     }
 
     /// A client configuration with every `[kafka]` property a client in `role` reads; callers
@@ -136,28 +112,6 @@ pub fn set_default(config: &mut ClientConfig, key: &str, value: &str) {
 mod tests {
     use super::*;
     use crate::settings::ConfigFile;
-
-    #[test]
-    fn broker_workarounds_are_off_unless_the_file_switches_them_on() {
-        let parse = |text: &str| {
-            KafkaSettings::from_ini(&IniFile::parse(Path::new("k.ini"), text).expect("valid"))
-        };
-        let plain = parse("[kafka]\nbootstrap.servers = h:9092\n").expect("settings");
-        assert!(!plain.workarounds.reread_skipped_offsets);
-        let local = parse(
-            "[local-broker]\nreread_skipped_offsets = true\n[kafka]\nbootstrap.servers = h:9092\n",
-        )
-        .expect("settings");
-        assert!(local.workarounds.reread_skipped_offsets);
-        let wrong = parse(
-            "[kafka]\nbootstrap.servers = h:9092\n[local-broker]\nreread_skipped_offsets = yes\n",
-        )
-        .expect_err("not a boolean");
-        assert_eq!(
-            wrong.to_string(),
-            "k.ini: [local-broker] reread_skipped_offsets = \"yes\" is not true or false"
-        );
-    }
 
     #[test]
     fn debug_shows_no_secret() {
@@ -277,7 +231,6 @@ mod tests {
                 ("PIZZA_KAFKA__KAFKA__SASL_PASSWORD", "Ab#cd;Ef\\gh"),
                 ("PIZZA_KAFKA__KAFKA__CLIENT_RACK", "use1-az1"),
                 ("PIZZA_KAFKA__KSQLDB__ENDPOINT", "https://ksql:443"),
-                ("PIZZA_KAFKA__LOCAL_BROKER__REREAD_SKIPPED_OFFSETS", "true"),
             ],
         )
         .expect("settings");
@@ -293,7 +246,6 @@ mod tests {
         let ksqldb = settings.ksqldb.expect("a section only variables give");
         assert_eq!(ksqldb.endpoint, "https://ksql:443");
         assert_eq!(ksqldb.password, None);
-        assert!(settings.workarounds.reread_skipped_offsets);
     }
 
     #[test]

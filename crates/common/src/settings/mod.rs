@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub use client_role::ClientRole;
 pub use env::{process_vars, ConfigFile};
 pub use ini_file::IniFile;
-pub use kafka::{set_default, BrokerWorkarounds, KafkaSettings, KsqlDbSettings};
+pub use kafka::{set_default, KafkaSettings, KsqlDbSettings};
 pub use locate::{
     config_paths, resolve_config_file, ConfigPaths, Invocation, UsageError, USAGE_ARGS,
 };

@@ -8,9 +8,11 @@ use async_trait::async_trait;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::EventSink;
+use crate::contracts::Contracts;
 use crate::domain::status::StatusAt;
 use crate::domain::topics::Topic;
 use crate::kafka::{DeadLetter, Inbound, ProduceError};
+use crate::metrics::CaughtBy;
 use crate::settings::{KafkaSettings, Settings, StatusSource, SysSettings, Topics};
 
 /// The repository's own configuration (`config_sys/default.ini`, `config_kafka/localhost.ini`),
@@ -91,7 +93,26 @@ impl RecordingSink {
             .collect()
     }
 
+    /// Checks the event against its topic's contract as the real producer does, so every
+    /// handler test also shows that what the handler sends meets the contracts.
     fn record(&self, sent: Sent) -> Result<(), ProduceError> {
+        if let Some(contract) = self
+            .topics
+            .topic(&sent.topic)
+            .and_then(|topic| Contracts::shop().ok()?.of_topic(topic))
+        {
+            let checked = contract
+                .check_key(&sent.key)
+                .and_then(|()| contract.check_payload(&sent.payload));
+            if let Err(violation) = checked {
+                return Err(ProduceError::Contract {
+                    topic: sent.topic,
+                    key: sent.key,
+                    violation,
+                    caught_by: CaughtBy::Producer,
+                });
+            }
+        }
         if locked(&self.failing).contains(&sent.topic) {
             return Err(ProduceError::Delivery {
                 topic: sent.topic,
@@ -127,13 +148,17 @@ impl EventSink for RecordingSink {
         payload: Vec<u8>,
         status: StatusAt,
     ) -> Result<(), ProduceError> {
-        // Both are attempted, as the producer sends them side by side.
+        // Both are attempted, as the producer sends them side by side; but an event that breaks
+        // its contract is refused before either is sent, as `Outbound` does.
         let event = self.record(Sent {
             topic: self.topics.name(stage).to_owned(),
             key: order_id.to_owned(),
             payload,
             headers: Vec::new(),
         });
+        if let Err(refused @ ProduceError::Contract { .. }) = event {
+            return Err(refused);
+        }
         let status = self.record_json(&self.topics.status, order_id, &status);
         event.and(status)
     }
