@@ -6,10 +6,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::domain::events::{now_ms, OrderDetails, Pizza, PizzaOrdered};
+use common::domain::events::{now_ms, python_json, OrderDetails, Pizza, PizzaOrdered, StageEvent};
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{create_topics, producer_config, EventProducer, Outbound};
+use common::kafka::{create_topics, producer_config, EventProducer, EventSink, Outbound};
 use common::settings::{KafkaSettings, Settings, StoreLocation, SysSettings};
 use store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
 use tempfile::TempDir;
@@ -241,16 +241,20 @@ impl Shop {
             .add_order(order_id, &placed, placed.timestamp)
             .await
             .expect("order stored");
+        let payload = python_json::to_vec(&placed).expect("an order is JSON");
         let deadline = Instant::now() + Duration::from_secs(60);
         // Sent again while the broker refuses it (as while it restarts), like a customer pressing
         // "order" again after an error page.
         loop {
-            match outbound
-                .stage(Topic::Ordered, order_id, &placed)
-                .await
-                .all()
-                .await
-            {
+            let sent = outbound
+                .stage(
+                    Topic::Ordered,
+                    order_id,
+                    payload.clone(),
+                    placed.status_at(),
+                )
+                .await;
+            match sent.all().await {
                 Ok(()) => return,
                 Err(error) => {
                     assert!(Instant::now() < deadline, "{order_id} refused: {error}");

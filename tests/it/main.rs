@@ -26,3 +26,4 @@ mod shutdown;
 mod store_behaviour;
 mod web_faults;
 mod web_load;
+mod workspace_layout;

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use common::domain::events::{now_ms, PizzaAssembled, PizzaOrdered};
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{HandleError, Handler, Inbound};
-use common::runtime::context::ServiceContext;
-use common::runtime::service::Service;
+use common::kafka::{HandleError, Inbound};
+use common::service::{Handler, Service, ServiceContext};
 
 use recipe::{assembling_seconds, baking_seconds, recipe_seed};
 
@@ -47,7 +46,7 @@ impl Handler for Assemble {
 }
 
 fn main() -> ExitCode {
-    common::runtime::service::run::<Assemble>()
+    common::service::run::<Assemble>()
 }
 
 #[cfg(test)]

@@ -7,9 +7,8 @@ use common::domain::events::{now_ms, EventError, PizzaAssembled};
 use common::domain::status::StatusAt;
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{HandleError, Handler, Inbound};
-use common::runtime::context::ServiceContext;
-use common::runtime::service::Service;
+use common::kafka::{HandleError, Inbound};
+use common::service::{Handler, Service, ServiceContext};
 
 /// The original's baking times are 8 to 15 s; anything far beyond is a corrupt event, not a
 /// pizza to keep in the oven for days.
@@ -50,7 +49,7 @@ impl Handler for Bake {
 }
 
 fn main() -> ExitCode {
-    common::runtime::service::run::<Bake>()
+    common::service::run::<Bake>()
 }
 
 #[cfg(test)]

@@ -14,10 +14,9 @@ use common::domain::events::{now_ms, EventError, PizzaOrdered};
 use common::domain::status::StatusAt;
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{HandleError, Handler, Inbound};
+use common::kafka::{HandleError, Inbound};
 use common::runtime::backoff::Backoff;
-use common::runtime::context::ServiceContext;
-use common::runtime::service::Service;
+use common::service::{Handler, Service, ServiceContext};
 use store::retention::{retention, RETENTION_PERIOD};
 use store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
 
@@ -277,7 +276,7 @@ fn not_hexadecimal(customer_id: &str) -> EventError {
 }
 
 fn main() -> ExitCode {
-    common::runtime::service::run::<Delivery>()
+    common::service::run::<Delivery>()
 }
 
 #[cfg(test)]

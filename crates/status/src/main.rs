@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use common::domain::status::StatusEvent;
 use common::domain::wiring::ServiceName;
-use common::kafka::{HandleError, Handler, Inbound};
-use common::runtime::context::ServiceContext;
-use common::runtime::service::Service;
+use common::kafka::{HandleError, Inbound};
+use common::service::{Handler, Service, ServiceContext};
 use store::retention::{retention, RETENTION_PERIOD};
 use store::{open_order_store, OrderStore, StatusChange};
 
@@ -73,7 +72,7 @@ impl Handler for Status {
 }
 
 fn main() -> ExitCode {
-    common::runtime::service::run::<Status>()
+    common::service::run::<Status>()
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use common::domain::events::now_ms;
-use common::runtime::context::ServiceContext;
 use common::runtime::logging::error_chain;
 use common::runtime::periodic;
+use common::service::ServiceContext;
 use store::OrderStore;
 
 /// The counter of orders flagged, for the `PizzaOrdersStuck` alert.

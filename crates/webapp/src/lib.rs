@@ -1,33 +1,30 @@
 //! The web app: log in, order a pizza, follow it live. The Command side of the shop (it writes
 //! orders and produces `pizza-ordered`) and a reader of the Query side's view.
+//!
+//! A module per concern; each imports only those listed before it:
+//! - [`error`]: one error type for every handler, mapped to its status and page in one place;
+//!   [`pages`]: rendering the templates, and the error page.
+//! - [`http`]: serving and every limit on what a client may ask (connections, deadlines, sizes,
+//!   each customer's share, open streams), security headers, static files, request metrics.
+//! - [`session`]: who is ordering (the cookie, its key, logging in and out).
+//! - [`orders`]: the Command side: the menu and its form, placing an order, the order pages.
+//! - [`live`]: following orders live: the view's changes and the services' log entries pushed
+//!   to the pages as server-sent events.
+//! - [`shop_floor`]: the shop's wiring with what flows and what waits, read from the broker
+//!   while someone watches.
+//! - [`state`]: each concern's part of the shared state; [`routes`]: every path and layer;
+//!   [`app`]: building it all from configuration (the binary's `main` is one call to it).
 
-pub mod assets;
-pub mod deadline;
+pub mod app;
 pub mod error;
-mod followers;
-pub mod head_limits;
-pub mod limits;
-pub mod log_feed;
-pub mod log_index;
-pub mod order_access;
-pub mod order_form;
-pub mod order_json;
-pub mod order_logs;
+pub mod http;
+pub mod live;
+pub mod orders;
 pub mod pages;
-mod placed_status;
-pub mod rate_limit;
 pub mod routes;
-pub mod security;
-pub mod serve;
 pub mod session;
-pub mod session_key;
 pub mod shop_floor;
-pub mod startup;
 pub mod state;
-pub mod stream_limits;
-pub mod streams;
-pub mod view_feed;
-pub mod web_metrics;
 
 pub use routes::router;
 pub use state::AppState;

@@ -1,42 +1,80 @@
-//! The web app's handlers on a real broker and a temporary SQLite file, driven through the real
-//! router without a network listener.
+//! The web app's handlers through the real router without a network listener, on a temporary
+//! SQLite file and a recorder in place of Kafka (`RecordingSink`, which checks each event
+//! against its contract as the producer does): what they answer, store and send, with no broker.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use common::kafka::{test_settings, RecordingSink};
+use common::settings::{Settings, StatusSource, StoreLocation, WebappSettings};
 use http_body_util::BodyExt;
-use pizza_tests::topic_reader::read_all;
-use pizza_tests::{Broker, Shop};
+use store::OrderStore;
+use tempfile::TempDir;
 use tower::ServiceExt;
-use webapp::limits::WebLimits;
-use webapp::startup::build_state_with;
+use webapp::app::build_state;
 
 struct App {
     router: Router,
-    shop: Shop,
+    sink: Arc<RecordingSink>,
+    store: Arc<dyn OrderStore>,
+    settings: Settings,
+    _dir: TempDir,
 }
 
 impl App {
-    async fn start(broker: &Broker) -> Self {
-        let shop = Shop::open(broker, &[]).await;
-        Self::on(shop).await
+    async fn start() -> Self {
+        Self::with(|_| {}).await
     }
 
-    async fn on(shop: Shop) -> Self {
-        Self::with_limits(shop, WebLimits::default()).await
+    /// The shipped configuration, its files in a folder of the app's own, changed by `edit`.
+    async fn with(edit: impl FnOnce(&mut Settings)) -> Self {
+        Self::with_sink(edit, RecordingSink::new).await
     }
 
-    async fn with_limits(shop: Shop, limits: WebLimits) -> Self {
-        let logs_dir = shop.path().join("logs");
-        let state = build_state_with(&shop.settings(), limits, logs_dir, &Default::default())
+    async fn with_sink(
+        edit: impl FnOnce(&mut Settings),
+        sink: impl FnOnce(common::settings::Topics) -> RecordingSink,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("folder");
+        let mut settings = test_settings();
+        settings.sys.orders_store.location = StoreLocation::Sqlite(dir.path().join("orders.db"));
+        settings.sys.webapp = WebappSettings {
+            session_key_file: dir.path().join("session.key"),
+            ..settings.sys.webapp.clone()
+        };
+        edit(&mut settings);
+        let sink = Arc::new(sink(settings.sys.topics.clone()));
+        let state = build_state(
+            &settings,
+            sink.clone(),
+            &dir.path().join("logs"),
+            &Default::default(),
+            Default::default(),
+        )
+        .await
+        .expect("state");
+        let store = store::open_order_store(&settings.sys.orders_store)
             .await
-            .expect("state");
+            .expect("the same store");
         Self {
             router: webapp::router(state),
-            shop,
+            sink,
+            store,
+            settings,
+            _dir: dir,
         }
+    }
+
+    /// The keys of what was sent to `pizza-ordered`, in order.
+    fn ordered_keys(&self) -> Vec<String> {
+        self.sink
+            .sent_to(&self.settings.sys.topics.ordered)
+            .into_iter()
+            .map(|sent| sent.key)
+            .collect()
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -119,8 +157,7 @@ fn location(headers: &axum::http::HeaderMap) -> &str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     for path in [
         "/",
         "/orders",
@@ -162,12 +199,12 @@ async fn pages_lead_to_login_and_login_sets_a_private_cookie() {
     );
     // The menu comes from [pizza] of the configuration.
     for item in app
-        .shop
+        .settings
         .sys
         .menu
         .sauce
         .iter()
-        .chain(&app.shop.sys.menu.extra_toppings)
+        .chain(&app.settings.sys.menu.extra_toppings)
     {
         assert!(
             page.contains(&format!("value=\"{item}\"")),
@@ -250,20 +287,13 @@ async fn a_session_ends_when_left_idle_or_too_old() {
     // Sessions count whole seconds, so a limit of a few: a page asked for within a second of the
     // login finds the session alive whatever second of the clock the login fell in.
     const LIMIT: Duration = Duration::from_secs(3);
-    let broker = Broker::start();
-    let idle = WebLimits {
-        session_idle: LIMIT,
-        ..WebLimits::default()
-    };
-    let old = WebLimits {
-        session_lifetime: LIMIT,
-        ..WebLimits::default()
-    };
-    for (what, limits) in [
-        ("an idle session", idle),
-        ("a session past its lifetime", old),
+    let idle = |s: &mut Settings| s.sys.webapp.session_idle = LIMIT;
+    let old = |s: &mut Settings| s.sys.webapp.session_lifetime = LIMIT;
+    for (what, limit) in [
+        ("an idle session", &idle as &dyn Fn(&mut Settings)),
+        ("a session past its lifetime", &old),
     ] {
-        let app = App::with_limits(Shop::open(&broker, &[]).await, limits).await;
+        let app = App::with(limit).await;
         let logged_in = Instant::now();
         let session = app.login("Ann").await;
         assert_eq!(
@@ -297,25 +327,23 @@ async fn a_session_ends_when_left_idle_or_too_old() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_is_stored_and_produced_with_the_exact_event() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     let session = app.login("Ann").await;
     let order_id = app.order(&session, PIZZA).await;
     assert_eq!(order_id.len(), 8);
     assert!(order_id.bytes().all(|b| b.is_ascii_hexdigit()));
 
     let stored = app
-        .shop
-        .orders
+        .store
         .get_order(&order_id)
         .await
         .expect("query")
         .expect("stored");
     assert_eq!(stored.status.status, 100);
-    // The web app answered once the broker had acknowledged the event: it is there now.
-    let ordered = read_all(&app.shop.kafka, &app.shop.sys.topics.ordered);
+    // The web app answered once the event was sent (and its status beside it).
+    let ordered = app.sink.sent_to(&app.settings.sys.topics.ordered);
     assert_eq!(ordered.len(), 1);
-    assert_eq!(ordered[0].key.as_deref(), Some(order_id.as_str()));
+    assert_eq!(ordered[0].key, order_id);
     let event = ordered[0].json();
     let expected = serde_json::json!({
         "status": 100,
@@ -331,6 +359,12 @@ async fn an_order_is_stored_and_produced_with_the_exact_event() {
     });
     assert_eq!(event, expected);
     assert_eq!(stored.details.customer_id.len(), 32);
+    let statuses = app.sink.sent_to(&app.settings.sys.topics.status);
+    assert_eq!(statuses.len(), 1, "its placed status");
+    assert_eq!(
+        statuses[0].json(),
+        serde_json::json!({"status": 100, "timestamp": stored.timestamp})
+    );
 
     let (status, _, json) = app.get(&format!("/api/orders/{order_id}"), &session).await;
     assert_eq!(status, StatusCode::OK);
@@ -360,8 +394,7 @@ async fn an_order_is_stored_and_produced_with_the_exact_event() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_field_is_named_and_nothing_is_kept_or_sent() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     let session = app.login("Bob").await;
     // The menu comes back with the refused field named, and what was chosen still chosen.
     for (form, field, said) in [
@@ -401,22 +434,19 @@ async fn a_bad_field_is_named_and_nothing_is_kept_or_sent() {
         .await
         .2
         .contains("data-order-id"));
-    // A good order after the refused ones: once it is on the topic, anything the refused ones
-    // had sent would be there before it.
+    // A good order after the refused ones: anything the refused ones had sent would be there
+    // before it.
     let good = app.order(&session, PIZZA).await;
-    let produced = read_all(&app.shop.kafka, &app.shop.sys.topics.ordered);
-    let keys: Vec<_> = produced.iter().map(|r| r.key.clone()).collect();
     assert_eq!(
-        keys,
-        [Some(good)],
+        app.ordered_keys(),
+        [good],
         "nothing is produced for a refused order"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn customers_see_only_their_own_orders() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     let ann = app.login("Ann").await;
     let eve = app.login("Eve").await;
     let anns = app.order(&ann, PIZZA).await;
@@ -450,8 +480,7 @@ async fn customers_see_only_their_own_orders() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_without_extras_shows_nothing_after_extras() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     let session = app.login("Ann").await;
     let order_id = app
         .order(&session, "sauce=Pesto&cheese=Cheddar&main_topping=Chicken")
@@ -463,8 +492,7 @@ async fn an_order_without_extras_shows_nothing_after_extras() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn what_a_customer_types_is_shown_as_text() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     let session = app.login("%3Cimg+src%3Dx%3E").await;
     let (_, _, page) = app.get("/", &session).await;
     assert!(
@@ -479,8 +507,7 @@ async fn what_a_customer_types_is_shown_as_text() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
-    let broker = Broker::start();
-    let app = App::start(&broker).await;
+    let app = App::start().await;
     let session = app.login("Ann").await;
 
     let delete = Request::delete("/")
@@ -557,14 +584,9 @@ async fn malformed_requests_get_the_right_4xx_and_every_answer_is_hardened() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_the_broker_does_not_take_is_not_kept() {
-    let broker = Broker::start();
-    let text = format!(
-        "[kafka]\nbootstrap.servers = {}\nmessage.timeout.ms = 2000\n",
-        broker.bootstrap()
-    );
-    let app = App::on(Shop::open_with_kafka(&text, &[]).await).await;
+    let app = App::start().await;
     let session = app.login("Ann").await;
-    drop(broker);
+    app.sink.fail(&app.settings.sys.topics.ordered);
 
     let (status, _, body) = app.post("/", &session, PIZZA).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -576,29 +598,52 @@ async fn an_order_the_broker_does_not_take_is_not_kept() {
         .contains("data-order-id"));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_refused_for_its_contract_gets_the_error_page_and_is_not_kept() {
+    let app = App::start().await;
+    let session = app.login("Ann").await;
+    app.sink.refuse(&app.settings.sys.topics.ordered);
+
+    let (status, _, body) = app.post("/", &session, PIZZA).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        body.contains("<h1>Order not accepted</h1>") && body.contains("contract"),
+        "{body}"
+    );
+    assert!(!app
+        .get("/orders", &session)
+        .await
+        .2
+        .contains("data-order-id"));
+    assert!(
+        app.sink.sent_to(&app.settings.sys.topics.status).is_empty(),
+        "no placed status for an order never placed"
+    );
+}
+
 /// The flow panel shows ksqlDB between the stages and the status service when ksqlDB writes
-/// the statuses: said so, or seen on the cluster (here there is no query to see).
+/// the statuses.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_flow_panel_shows_ksqldb_when_it_writes_the_statuses() {
-    let broker = Broker::start();
-    for (produced_by, shown) in [
-        (None, false),
-        (Some("ksqldb"), true),
-        (Some("services"), false),
+    for (source, shown) in [
+        (StatusSource::Services, false),
+        (StatusSource::KsqlDb, true),
     ] {
-        let edits: Vec<_> = produced_by
-            .map(|by| ("status-events", "produced_by", by))
-            .into_iter()
-            .collect();
-        let app = App::on(Shop::open(&broker, &edits).await).await;
+        let app = App::with_sink(
+            |s| s.sys.status_source = source,
+            |topics| RecordingSink::new(topics).statuses_by(source),
+        )
+        .await;
         let session = app.login("Ann").await;
         let order_id = app.order(&session, PIZZA).await;
         let (_, _, page) = app.get(&format!("/orders/{order_id}"), &session).await;
         assert_eq!(
             page.contains(r#"<div class="box ksqldb">ksqlDB</div>"#),
             shown,
-            "produced_by = {produced_by:?}"
+            "{source:?}"
         );
         assert!(page.contains(r#"<div class="box store">local cache</div>"#));
+        let statuses = app.sink.sent_to(&app.settings.sys.topics.status);
+        assert_eq!(statuses.len(), usize::from(!shown), "{source:?}");
     }
 }

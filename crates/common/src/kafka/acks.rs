@@ -18,7 +18,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::ClientConfig;
 use tokio::sync::oneshot;
 
-use super::producer::ProduceError;
+use super::produce_error::ProduceError;
 
 /// Where an acknowledged event landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::runtime::logging::quote_safe;
 
 use super::Inbound;
 
-pub(super) fn received(event: &Inbound) {
+pub(crate) fn received(event: &Inbound) {
     tracing::info!(
         "Event received\n - Topic '{}', Partition #{}, Offset #{}\n - Key: {}\n - Value: {}",
         event.topic,
@@ -26,7 +26,7 @@ pub(super) fn produced(topic: &str, partition: i32, offset: i64, key: &[u8], pay
     );
 }
 
-pub(super) fn text(bytes: Option<&[u8]>) -> String {
+pub(crate) fn text(bytes: Option<&[u8]>) -> String {
     bytes
         .map(|b| quote_safe(&String::from_utf8_lossy(b)))
         .unwrap_or_default()

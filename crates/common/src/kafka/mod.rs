@@ -1,26 +1,28 @@
-//! Everything that talks to Kafka: client settings, the keyed producer, what a service sends,
-//! the one consume loop every service runs, topic creation, and the partitioner that says where
-//! an order's events are ([`partitioner`]).
+//! Everything that talks to Kafka: client settings, the keyed producer and what a program sends
+//! through it ([`EventSink`]), what one consumed event is ([`Inbound`]), the readers of groups'
+//! offsets, lag and dead letters, topic creation, and the partitioner that says where an order's
+//! events are ([`partitioner`]). The consume loop that uses them is [`crate::service`]'s.
 
 mod acks;
+mod broker_lag;
 mod client;
 mod dead_letter;
 mod dead_letter_tally;
-mod event_log;
+pub(crate) mod event_log;
 mod group_offsets;
 mod inbound;
 mod lookup;
-mod offsets;
 mod outbound;
 pub mod partitioner;
+mod produce_error;
 mod producer;
 mod query_watch;
-mod rebalance;
-mod runner;
+pub(crate) mod rebalance;
 mod sink;
 mod topics;
 
 pub use acks::Ack;
+pub use broker_lag::BrokerLag;
 use client::client_config_for_lookup;
 pub use client::{admin_config, consumer_config, producer_config, with_host};
 pub use dead_letter::DeadLetter;
@@ -30,10 +32,10 @@ pub use group_offsets::{
 };
 pub use inbound::{BoxError, HandleError, Inbound};
 pub use lookup::{keyed_event_since, LookupError};
-pub use outbound::{Outbound, StageSent};
-pub use producer::{acknowledged, EventProducer, Landed, ProduceError};
-pub use runner::{run_consumer, Handler, RunnerError};
-pub use sink::EventSink;
+pub use outbound::Outbound;
+pub use produce_error::ProduceError;
+pub use producer::{acknowledged, EventProducer, Landed};
 #[cfg(any(test, feature = "testing"))]
 pub use sink::{inbound, test_settings, RecordingSink, Sent};
+pub use sink::{EventSink, StageSent};
 pub use topics::{create_topics, ensure_topic, TopicError, TopicOutcome};

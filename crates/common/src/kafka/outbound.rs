@@ -7,22 +7,23 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::future::{self, BoxFuture, Either, FutureExt};
+use futures::future::{self, Either, FutureExt};
 use rdkafka::message::{Header, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::events::{python_json, StageEvent};
 use crate::domain::status::StatusAt;
 use crate::domain::topics::Topic;
 use crate::runtime::logging::error_chain;
 use crate::settings::{KafkaSettings, Settings, StatusSource, Topics};
 
-use super::producer::{acknowledged, EventProducer, Landed, ProduceError};
+use super::producer::{acknowledged, EventProducer, Landed};
 use super::query_watch::{HandOver, QueryWatch};
-use super::{DeadLetter, EventSink};
+use super::ProduceError;
+use super::{DeadLetter, EventSink, StageSent};
 
+/// Kafka's [`EventSink`]: cheap to clone (one `Arc`), for the tasks that see to a status.
 #[derive(Clone)]
-pub struct Outbound(Arc<Shared>);
+pub struct Outbound(Arc<Inner>);
 
 impl std::fmt::Debug for Outbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,7 +34,7 @@ impl std::fmt::Debug for Outbound {
     }
 }
 
-struct Shared {
+struct Inner {
     producer: EventProducer,
     topics: Topics,
     writers: StatusWriters,
@@ -49,41 +50,7 @@ enum StatusWriters {
     Watched(QueryWatch),
 }
 
-/// What became of a stage's two events.
-pub struct StageSent {
-    pub stage: Result<Landed, ProduceError>,
-    /// Resolves when the status is on `pizza-status` (or ksqlDB has copied it); `Ok` also when
-    /// it was not ours to write. Awaited, or left to run on its own by a sender who need not wait.
-    pub status: BoxFuture<'static, Result<(), ProduceError>>,
-}
-
-impl StageSent {
-    /// Both done: what a kitchen service needs before its event counts as handled.
-    pub async fn all(self) -> Result<(), ProduceError> {
-        self.stage?;
-        self.status.await
-    }
-}
-
-impl std::fmt::Debug for StageSent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageSent")
-            .field("stage", &self.stage)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Outbound {
-    /// Whether ksqlDB writes `stage`'s status rather than this sender: always with
-    /// `produced_by = ksqldb`, never with `services`, otherwise while a query is seen copying it.
-    pub fn left_to_ksqldb(&self, stage: Topic) -> bool {
-        match &self.0.writers {
-            StatusWriters::Us => false,
-            StatusWriters::KsqlDb => true,
-            StatusWriters::Watched(watch) => watch.deriving(stage).is_some(),
-        }
-    }
-
     /// A sender of the statuses of `stages` (besides their events). Without a `produced_by`,
     /// it looks at the cluster for ksqlDB's queries before it returns, and then every few
     /// seconds until `stop`.
@@ -108,7 +75,7 @@ impl Outbound {
                 .await
             }
         };
-        Self(Arc::new(Shared {
+        Self(Arc::new(Inner {
             producer,
             topics: settings.sys.topics.clone(),
             writers,
@@ -120,27 +87,9 @@ impl Outbound {
     }
 
     /// Sends a stage's event and sees to its status event: sent alongside when it is ours,
-    /// left to ksqlDB when a query copies it (and sent after all if the query stops first).
-    pub async fn stage<E: StageEvent>(&self, stage: Topic, order_id: &str, event: &E) -> StageSent {
-        let topic = self.0.topics.name(stage);
-        match python_json::to_vec(event) {
-            Ok(payload) => {
-                self.stage_payload(stage, order_id, &payload, event.status_at())
-                    .await
-            }
-            Err(source) => StageSent {
-                stage: Err(ProduceError::Encode {
-                    topic: topic.to_owned(),
-                    source,
-                }),
-                status: future::ready(Ok(())).boxed(),
-            },
-        }
-    }
-
-    /// [`Self::stage`] for an event already in its topic's JSON. An event that breaks its
-    /// topic's contract is refused before anything is sent: its status is not sent either,
-    /// since the stage was never reached.
+    /// left to ksqlDB when a query copies it (and sent after all if the query stops first). An
+    /// event that breaks its topic's contract is refused before anything is sent: its status is
+    /// not sent either, since the stage was never reached.
     async fn stage_payload(
         &self,
         stage: Topic,
@@ -182,7 +131,7 @@ impl Outbound {
             // Both are under way at once; the stage's result is known as soon as the broker has
             // it, so a sender that need not wait for the status (the web app) does not.
             let (outbound, id) = (self.clone(), order_id.to_owned());
-            let status = async move { outbound.status(&id, at).await.map(|_| ()) }.boxed();
+            let status = async move { outbound.send_status(&id, at).await.map(|_| ()) }.boxed();
             return match future::select(Box::pin(sent), status).await {
                 Either::Left((stage, status)) => StageSent { stage, status },
                 Either::Right((status, sent)) => StageSent {
@@ -203,7 +152,7 @@ impl Outbound {
                                 "Order '{order_id}': {reason}; its status {} is written here",
                                 at.status
                             );
-                            outbound.status(&order_id, at).await.map(|_| ())
+                            outbound.send_status(&order_id, at).await.map(|_| ())
                         }
                     }
                 }
@@ -218,9 +167,8 @@ impl Outbound {
         }
     }
 
-    /// A status with no stage event of its own (a dead letter's `something_wrong`, the
-    /// watchdog's `stuck`): no query derives these, so they are always ours.
-    pub async fn status(&self, order_id: &str, at: StatusAt) -> Result<Landed, ProduceError> {
+    /// A status on `pizza-status`.
+    async fn send_status(&self, order_id: &str, at: StatusAt) -> Result<Landed, ProduceError> {
         self.0
             .producer
             .send_json(&self.0.topics.status, order_id, &at)
@@ -236,11 +184,8 @@ impl EventSink for Outbound {
         order_id: &str,
         payload: Vec<u8>,
         status: StatusAt,
-    ) -> Result<(), ProduceError> {
-        self.stage_payload(stage, order_id, &payload, status)
-            .await
-            .all()
-            .await
+    ) -> StageSent {
+        self.stage_payload(stage, order_id, &payload, status).await
     }
 
     async fn stage_status(
@@ -252,11 +197,22 @@ impl EventSink for Outbound {
         if self.left_to_ksqldb(stage) {
             return Ok(());
         }
-        Outbound::status(self, order_id, at).await.map(|_| ())
+        self.send_status(order_id, at).await.map(|_| ())
     }
 
+    /// No query derives these (a dead letter's `something_wrong`), so they are always ours.
     async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError> {
-        Outbound::status(self, order_id, at).await.map(|_| ())
+        self.send_status(order_id, at).await.map(|_| ())
+    }
+
+    /// Always with `produced_by = ksqldb`, never with `services`, otherwise while a query is
+    /// seen copying it.
+    fn left_to_ksqldb(&self, stage: Topic) -> bool {
+        match &self.0.writers {
+            StatusWriters::Us => false,
+            StatusWriters::KsqlDb => true,
+            StatusWriters::Watched(watch) => watch.deriving(stage).is_some(),
+        }
     }
 
     /// Not logged as produced, unlike the shop's own events: the loop has already logged it as

@@ -5,25 +5,43 @@
 //! per process; nothing global. Labels are topics, partitions, outcomes and reason kinds, never an
 //! order, a customer or a path: each has a handful of values.
 
-mod broker_lag;
 mod client_stats;
 mod server;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use async_trait::async_trait;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-pub use broker_lag::BrokerLag;
 pub(crate) use client_stats::ClientStats;
 pub use server::{serve, ServeError, URL_MARKER};
 
 use crate::domain::events::EventError;
+
+/// Figures read from outside the process when scraped, and only then (the broker's view of
+/// every group's lag: `kafka::BrokerLag`), so an idle shop nobody scrapes asks nothing.
+#[async_trait]
+pub trait Refreshed: Collector {
+    /// Reads them again; after `patience` the scrape goes on with what was read before.
+    async fn refresh(&self, patience: Duration);
+}
+
+/// A [`Refreshed`] collector in the registry, the same one [`Metrics::scrape`] refreshes.
+#[derive(Debug)]
+struct SharedCollector(Arc<dyn Refreshed>);
+
+impl Collector for SharedCollector {
+    fn encode(&self, encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+}
 
 /// How handling an event (one attempt of it) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,7 +154,7 @@ pub struct Metrics {
     contract_violations: Family<ContractLabels, Counter>,
     in_flight: Gauge,
     client: Arc<ClientStats>,
-    broker_lag: Option<Arc<BrokerLag>>,
+    refreshed: Option<Arc<dyn Refreshed>>,
     /// Counters one program declares for itself ([`crate::runtime::service::Service::COUNTERS`]).
     own: Vec<(&'static str, Counter)>,
     served: bool,
@@ -159,8 +177,9 @@ impl Default for Metrics {
 
 impl Metrics {
     /// `served`: whether a listener will publish them, which is when librdkafka's statistics are
-    /// worth asking for. `broker_lag`: the groups whose lag the broker is asked for on each scrape.
-    pub fn new(served: bool, broker_lag: Option<BrokerLag>) -> Self {
+    /// worth asking for. `refreshed`: figures read afresh for each scrape (the broker's view of
+    /// the groups' lag).
+    pub fn new(served: bool, refreshed: Option<Arc<dyn Refreshed>>) -> Self {
         let mut registry = Registry::default();
         let consumed = Family::<TopicLabels, Counter>::default();
         registry.register(
@@ -208,9 +227,8 @@ impl Metrics {
         );
         let client = Arc::new(ClientStats::default());
         client.register(&mut registry);
-        let broker_lag = broker_lag.map(Arc::new);
-        if let Some(lag) = &broker_lag {
-            registry.register_collector(Box::new(lag.clone()));
+        if let Some(collector) = &refreshed {
+            registry.register_collector(Box::new(SharedCollector(collector.clone())));
         }
         Self {
             registry,
@@ -222,7 +240,7 @@ impl Metrics {
             contract_violations,
             in_flight,
             client,
-            broker_lag,
+            refreshed,
             own: Vec::new(),
             served,
         }
@@ -341,8 +359,8 @@ impl Metrics {
     /// blocks, so on the blocking pool), only now: an idle shop nobody scrapes asks nothing.
     /// After `patience` the page goes without the broker's figures from this round.
     pub async fn scrape(&self, patience: Duration) -> Result<String, std::fmt::Error> {
-        if let Some(lag) = &self.broker_lag {
-            lag.refresh_off_thread(patience).await;
+        if let Some(refreshed) = &self.refreshed {
+            refreshed.refresh(patience).await;
         }
         let mut page = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut page, &self.registry)?;

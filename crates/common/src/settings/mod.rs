@@ -9,6 +9,7 @@ pub(crate) mod kafka;
 mod locate;
 mod sys;
 mod topics;
+mod webapp;
 
 use std::path::PathBuf;
 
@@ -21,9 +22,10 @@ pub use locate::{
 };
 pub use sys::{
     defaults, ClientIds, DeliveryStoreSettings, GroupIds, Menu, MetricsSettings,
-    OrdersStoreSettings, StatusSource, StoreLocation, SysSettings, TopicConfig, WebappSettings,
+    OrdersStoreSettings, StatusSource, StoreLocation, SysSettings, TopicConfig,
 };
 pub use topics::{Topics, DEFAULT_DEAD_LETTER};
+pub use webapp::{defaults as webapp_defaults, WebappSettings};
 
 /// Both files, read once at start-up.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::topics::Topics;
+use super::webapp::WebappSettings;
 use super::{IniFile, SettingsError};
 use crate::domain::status::{StatusCatalog, StatusIds, StatusRules};
 use crate::domain::wiring::ServiceName;
@@ -139,18 +140,6 @@ pub struct DeliveryStoreSettings {
     pub table_customers_retention_hours: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebappSettings {
-    pub bind: SocketAddr,
-    /// Key of the (encrypted, authenticated) session cookies; generated on first start, readable
-    /// by its owner only.
-    pub session_key_file: PathBuf,
-    /// Live streams (pages following orders) this web app keeps open at most.
-    pub max_streams: usize,
-    /// Live streams one customer may keep open.
-    pub max_streams_per_customer: usize,
-}
-
 /// `[metrics]`: where each program serves `GET /metrics`, apart from the customers' port;
 /// `None` (`off`) serves nothing and leaves the client's statistics off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,11 +166,7 @@ impl MetricsSettings {
 /// Defaults of the sections this port adds, so the original's file works unchanged.
 pub mod defaults {
     pub const TIME_SCALE: f64 = 1.0;
-    pub const BIND: &str = "127.0.0.1:8000";
-    pub const SESSION_KEY_FILE: &str = "data/session.key";
     pub const ADMIN_CLIENT_ID: &str = "pizza_client_admin";
-    pub const MAX_STREAMS: usize = 20_000;
-    pub const MAX_STREAMS_PER_CUSTOMER: usize = 16;
 
     /// Each program's metrics port on loopback: 9401 to 9405, in the order an order meets them,
     /// so the five programs of one host never collide with each other (a second instance on
@@ -233,35 +218,7 @@ impl SysSettings {
                 "a number of 0 or more",
                 |v: &f64| v.is_finite() && *v >= 0.0,
             )?,
-            webapp: WebappSettings {
-                bind: file.checked_or(
-                    "webapp",
-                    "bind",
-                    defaults::BIND.parse().map_err(|_| {
-                        file.invalid("webapp", "bind", defaults::BIND, "an address")
-                    })?,
-                    "an address such as 127.0.0.1:8000",
-                    |_| true,
-                )?,
-                session_key_file: file
-                    .optional("webapp", "session_key_file")?
-                    .unwrap_or_else(|| defaults::SESSION_KEY_FILE.to_owned())
-                    .into(),
-                max_streams: file.checked_or(
-                    "webapp",
-                    "max_streams",
-                    defaults::MAX_STREAMS,
-                    "a whole number above 0",
-                    |v: &usize| *v > 0,
-                )?,
-                max_streams_per_customer: file.checked_or(
-                    "webapp",
-                    "max_streams_per_customer",
-                    defaults::MAX_STREAMS_PER_CUSTOMER,
-                    "a whole number above 0",
-                    |v: &usize| *v > 0,
-                )?,
-            },
+            webapp: WebappSettings::from_ini(file)?,
             metrics: metrics(file)?,
             status,
         })
@@ -622,7 +579,10 @@ mod tests {
         assert_eq!(settings.orders_store.table_status_retention_hours, 4.0);
         assert_eq!(settings.topics.dead_letter, "pizza-dead-letter");
         assert_eq!(settings.time_scale, defaults::TIME_SCALE);
-        assert_eq!(settings.webapp.bind.to_string(), defaults::BIND);
+        assert_eq!(
+            settings.webapp.bind.to_string(),
+            crate::settings::webapp_defaults::BIND
+        );
         assert_eq!(
             settings.status.label(50),
             "Your order is delayed, bear with us!"

@@ -11,42 +11,62 @@ pub use watch::{Following, ShopFloor};
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::State;
 use axum::response::sse::Event;
 use axum::response::Response;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
-use crate::pages::{render, ShopFloorPage};
+use crate::http::sse::sse;
+use crate::http::stream_limits::{StreamLimits, StreamPermit};
+use crate::pages::render;
 use crate::session::Customer;
-use crate::state::AppState;
-use crate::stream_limits::StreamPermit;
 
-pub async fn page(State(state): State<AppState>, customer: Customer) -> Result<Response, AppError> {
+/// What the shop floor's handlers need.
+#[derive(Debug)]
+pub struct FloorState {
+    pub floor: ShopFloor,
+    /// The caps on open streams, shared with the order pages'.
+    pub streams: StreamLimits,
+    pub shutdown: CancellationToken,
+}
+
+/// The shop floor: its picture is drawn by its script from the pushed figures; the page itself
+/// carries the wiring, for a browser without scripts.
+#[derive(Debug, Template)]
+#[template(path = "shop_floor.html")]
+struct ShopFloorPage<'a> {
+    username: Option<&'a str>,
+    searched: &'a str,
+    floor: Floor,
+}
+
+pub async fn page(
+    State(state): State<Arc<FloorState>>,
+    customer: Customer,
+) -> Result<Response, AppError> {
     render(ShopFloorPage {
         username: Some(&customer.username),
         searched: "",
-        floor: state.shop_floor.now(),
+        floor: state.floor.now(),
     })
 }
 
 /// `GET /shop-floor/events`: the floor's figures now (once the first reading is in), then each
 /// time they change. Counted against the customer's streams like the order pages' streams.
 pub async fn events(
-    State(state): State<AppState>,
+    State(state): State<Arc<FloorState>>,
     customer: Customer,
 ) -> Result<Response, AppError> {
     let permit = state.streams.open(&customer.customer_id)?;
     let stream = FloorStream {
-        following: state.shop_floor.follow(),
+        following: state.floor.follow(),
         sent_first: false,
         shutdown: state.shutdown.clone(),
         _permit: permit,
     };
-    Ok(crate::streams::sse(futures::stream::unfold(
-        stream,
-        FloorStream::next,
-    )))
+    Ok(sse(futures::stream::unfold(stream, FloorStream::next)))
 }
 
 struct FloorStream {

@@ -5,13 +5,14 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use futures::future::{self, FutureExt};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
-use super::EventSink;
+use super::{EventSink, StageSent};
 use crate::contracts::Contracts;
 use crate::domain::status::StatusAt;
 use crate::domain::topics::Topic;
-use crate::kafka::{DeadLetter, Inbound, ProduceError};
+use crate::kafka::{DeadLetter, Inbound, Landed, ProduceError};
 use crate::metrics::CaughtBy;
 use crate::settings::{KafkaSettings, Settings, StatusSource, SysSettings, Topics};
 
@@ -52,12 +53,15 @@ impl Sent {
     }
 }
 
-/// Writes every status itself, as `[status-events] produced_by = services` does.
+/// Writes every status itself, as `[status-events] produced_by = services` does, unless told
+/// that ksqlDB writes them.
 #[derive(Debug)]
 pub struct RecordingSink {
     topics: Topics,
     sent: Mutex<Vec<Sent>>,
     failing: Mutex<HashSet<String>>,
+    refusing: Mutex<HashSet<String>>,
+    ksqldb_writes_statuses: bool,
 }
 
 impl RecordingSink {
@@ -66,7 +70,22 @@ impl RecordingSink {
             topics,
             sent: Mutex::default(),
             failing: Mutex::default(),
+            refusing: Mutex::default(),
+            ksqldb_writes_statuses: false,
         }
+    }
+
+    /// Leaves the stages' statuses to ksqlDB with `produced_by = ksqldb`, as `Outbound` does.
+    #[must_use]
+    pub fn statuses_by(mut self, source: StatusSource) -> Self {
+        self.ksqldb_writes_statuses = source == StatusSource::KsqlDb;
+        self
+    }
+
+    /// From now on, every send to `topic` is refused as breaking the topic's contract, as a
+    /// broker whose contract is stricter than the sender's copy refuses it.
+    pub fn refuse(&self, topic: &str) {
+        locked(&self.refusing).insert(topic.to_owned());
     }
 
     /// From now on, every send to `topic` fails as if the broker were down.
@@ -95,7 +114,8 @@ impl RecordingSink {
 
     /// Checks the event against its topic's contract as the real producer does, so every
     /// handler test also shows that what the handler sends meets the contracts.
-    fn record(&self, sent: Sent) -> Result<(), ProduceError> {
+    /// Where it "landed": partition 0, at its place among everything sent.
+    fn record(&self, sent: Sent) -> Result<Landed, ProduceError> {
         if let Some(contract) = self
             .topics
             .topic(&sent.topic)
@@ -113,17 +133,37 @@ impl RecordingSink {
                 });
             }
         }
+        if locked(&self.refusing).contains(&sent.topic) {
+            return Err(ProduceError::Contract {
+                violation: crate::contracts::Violation {
+                    file: "the broker's contract",
+                    rule: "refused (INVALID_RECORD)".to_owned(),
+                },
+                topic: sent.topic,
+                key: sent.key,
+                caught_by: CaughtBy::Broker,
+            });
+        }
         if locked(&self.failing).contains(&sent.topic) {
             return Err(ProduceError::Delivery {
                 topic: sent.topic,
                 source: KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure),
             });
         }
-        locked(&self.sent).push(sent);
-        Ok(())
+        let mut all = locked(&self.sent);
+        all.push(sent);
+        Ok(Landed {
+            partition: 0,
+            offset: i64::try_from(all.len() - 1).unwrap_or(i64::MAX),
+        })
     }
 
-    fn record_json(&self, topic: &str, key: &str, value: &StatusAt) -> Result<(), ProduceError> {
+    fn record_json(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &StatusAt,
+    ) -> Result<Landed, ProduceError> {
         let payload = crate::domain::events::python_json::to_vec(value).map_err(|source| {
             ProduceError::Encode {
                 topic: topic.to_owned(),
@@ -147,7 +187,7 @@ impl EventSink for RecordingSink {
         order_id: &str,
         payload: Vec<u8>,
         status: StatusAt,
-    ) -> Result<(), ProduceError> {
+    ) -> StageSent {
         // Both are attempted, as the producer sends them side by side; but an event that breaks
         // its contract is refused before either is sent, as `Outbound` does.
         let event = self.record(Sent {
@@ -157,10 +197,22 @@ impl EventSink for RecordingSink {
             headers: Vec::new(),
         });
         if let Err(refused @ ProduceError::Contract { .. }) = event {
-            return Err(refused);
+            return StageSent {
+                stage: Err(refused),
+                status: future::ready(Ok(())).boxed(),
+            };
+        }
+        if self.ksqldb_writes_statuses {
+            return StageSent {
+                stage: event,
+                status: future::ready(Ok(())).boxed(),
+            };
         }
         let status = self.record_json(&self.topics.status, order_id, &status);
-        event.and(status)
+        StageSent {
+            stage: event,
+            status: future::ready(status.map(drop)).boxed(),
+        }
     }
 
     async fn stage_status(
@@ -169,11 +221,16 @@ impl EventSink for RecordingSink {
         order_id: &str,
         at: StatusAt,
     ) -> Result<(), ProduceError> {
+        if self.ksqldb_writes_statuses {
+            return Ok(());
+        }
         self.record_json(&self.topics.status, order_id, &at)
+            .map(drop)
     }
 
     async fn status(&self, order_id: &str, at: StatusAt) -> Result<(), ProduceError> {
         self.record_json(&self.topics.status, order_id, &at)
+            .map(drop)
     }
 
     async fn dead_letter(&self, topic: &str, letter: &DeadLetter) -> Result<(), ProduceError> {
@@ -187,6 +244,11 @@ impl EventSink for RecordingSink {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
         })
+        .map(drop)
+    }
+
+    fn left_to_ksqldb(&self, _stage: Topic) -> bool {
+        self.ksqldb_writes_statuses
     }
 }
 

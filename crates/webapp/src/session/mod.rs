@@ -1,20 +1,45 @@
-//! Who is ordering: an encrypted, authenticated cookie naming the customer (its key: see
-//! [`crate::session_key`]).
+//! Who is ordering: an encrypted, authenticated cookie naming the customer (its key: [`key`]),
+//! read once per request ([`read_session`]) and handed to handlers as a [`Customer`]; logging in
+//! and out ([`handlers`]).
 
+pub mod handlers;
+pub mod key;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::PrivateCookieJar;
 
 use common::runtime::logging::hides_or_breaks_text;
+use store::OrderStore;
 
 use crate::error::{AppError, ErrorPage};
-use crate::state::AppState;
+use crate::pages::error_page;
+
+/// What sessions need: how long one lasts, and the store where logouts are kept, so a session
+/// ended on one web app is refused by every one sharing the store.
+pub struct SessionState {
+    pub store: Arc<dyn OrderStore>,
+    /// A session unused this long ends (`[webapp] session_idle_hours`).
+    pub idle: Duration,
+    /// A session ends this long after its login (`[webapp] session_lifetime_hours`).
+    pub lifetime: Duration,
+}
+
+impl std::fmt::Debug for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionState")
+            .field("idle", &self.idle)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
 
 pub const COOKIE: &str = "pizza_session";
 pub const MAX_USERNAME_CHARS: usize = 16;
@@ -119,13 +144,13 @@ pub fn username_from_form(raw: &str) -> Option<String> {
 /// session alive; and renders the error pages of the answer, so a signed-in customer keeps the
 /// navigation and search on them.
 pub async fn read_session(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    State(sessions): State<Arc<SessionState>>,
     jar: PrivateCookieJar,
     mut request: Request,
     next: Next,
 ) -> Response {
     let now = now_seconds();
-    let (idle, lifetime) = (state.limits.session_idle, state.limits.session_lifetime);
+    let (idle, lifetime) = (sessions.idle, sessions.lifetime);
     let customer = jar
         .get(COOKIE)
         .and_then(|cookie| Customer::decode(cookie.value()))
@@ -136,16 +161,14 @@ pub async fn read_session(
     }
     let mut response = next.run(request).await;
     if let Some(page) = response.extensions().get::<ErrorPage>().cloned() {
-        response = crate::pages::error_page(response.status(), &page, name.as_deref())
-            .with_headers_of(response);
+        response = error_page(response.status(), &page, name.as_deref()).with_headers_of(response);
     } else if (response.status().is_client_error() || response.status().is_server_error())
         && !is_html(&response)
     {
         // A refusal made before any handler ran (a form that cannot be read, a wrong method):
         // the shop's page too, with the status's name.
         let page = ErrorPage::for_status(response.status());
-        response = crate::pages::error_page(response.status(), &page, name.as_deref())
-            .with_headers_of(response);
+        response = error_page(response.status(), &page, name.as_deref()).with_headers_of(response);
     }
     let handler_set_cookie = response.headers().contains_key(header::SET_COOKIE);
     match customer {
@@ -186,38 +209,27 @@ impl WithHeadersOf for Response {
 
 /// Pages that need a customer take this; without a valid session, or with one that was ended
 /// (on any web app sharing the store), they lead to /login.
-impl FromRequestParts<AppState> for Customer {
+impl<S> FromRequestParts<S> for Customer
+where
+    Arc<SessionState>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to("/login").into_response();
         let customer = parts
             .extensions
             .get::<Customer>()
             .cloned()
             .ok_or_else(to_login)?;
-        match state.store.sessions_ended(&customer.customer_id).await {
+        let sessions = Arc::<SessionState>::from_ref(state);
+        match sessions.store.sessions_ended(&customer.customer_id).await {
             Ok(false) => Ok(customer),
             Ok(true) => Err(to_login()),
             Err(error) => Err(AppError::Store(error).into_response()),
         }
     }
-}
-
-/// Personal pages are not to be kept by the browser or anything between.
-pub async fn no_store(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    if !response.headers().contains_key(header::CACHE_CONTROL)
-        && response.status() != StatusCode::NOT_MODIFIED
-    {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 #[cfg(test)]

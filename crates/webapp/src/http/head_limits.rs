@@ -1,6 +1,6 @@
 //! The shop's limits on a request's head, answered with the shop's own error pages. hyper would
 //! otherwise refuse an oversized head itself, in plain text, before the router runs: its read
-//! buffer and header count are raised above these limits in [`crate::serve`] so that the refusal
+//! buffer and header count are raised above these limits in [`super::serve`] so that the refusal
 //! is made here instead. Its cap on the request target is fixed (65 534 bytes), so the shop's
 //! cap sits below it; a head past hyper's own limits still gets hyper's plain answer, or a closed
 //! connection.

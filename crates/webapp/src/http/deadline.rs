@@ -1,5 +1,5 @@
 //! The deadline for a request's body. hyper closes a connection whose request head is late
-//! ([`crate::serve`]); a body is read here, whole and within the deadline, before any handler
+//! ([`super::serve`]); a body is read here, whole and within the deadline, before any handler
 //! sees it, so a client that starts a body and stalls holds its connection no longer than one
 //! that stalls in its head. Bodies are a few hundred bytes (a login, an order), so reading them
 //! first costs nothing.
@@ -13,15 +13,17 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::LengthLimitError;
 
 use crate::error::AppError;
-use crate::routes::MAX_BODY_BYTES;
-use crate::state::AppState;
 
+/// Forms here are a few hundred bytes; anything near this is not a pizza order.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The middleware; its state is the deadline (`[webapp] request_deadline_seconds`).
 pub async fn body_deadline(
-    State(state): State<AppState>,
+    State(deadline): State<Duration>,
     request: Request,
     next: Next,
 ) -> Response {
-    match read_within(request, state.limits.request_deadline).await {
+    match read_within(request, deadline).await {
         Ok(request) => next.run(request).await,
         Err(error) => error.into_response(),
     }

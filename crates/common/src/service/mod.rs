@@ -1,5 +1,15 @@
 //! A kitchen service, declared once: its name, what it reads and writes, and what it does with
-//! one event. [`run`] does the rest, the same way for every service.
+//! one event ([`Handler`]). [`run`] does the rest, the same way for every service: connect
+//! what it sends with ([`context`]), run the one consume loop ([`consume`]), dead-letter what
+//! can never be handled ([`dead_letter`]), leave cleanly.
+
+pub mod consume;
+pub mod context;
+mod dead_letter;
+mod offsets;
+
+pub use consume::{run_consumer, Handler, RunnerError};
+pub use context::ServiceContext;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -8,9 +18,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::wiring::ServiceName;
-use crate::kafka::{run_consumer, Handler};
-use crate::metrics::{BrokerLag, Metrics};
-use crate::runtime::context::ServiceContext;
+use crate::kafka::BrokerLag;
+use crate::metrics::{Metrics, Refreshed};
 use crate::settings::Settings;
 
 pub trait Service: Handler + Sized {
@@ -77,7 +86,8 @@ async fn serve_metrics<S: Service>(
             groups.collect(),
         )
     });
-    let metrics = Arc::new(Metrics::new(true, broker_lag).with_counters(S::COUNTERS));
+    let refreshed = broker_lag.map(|lag| Arc::new(lag) as Arc<dyn Refreshed>);
+    let metrics = Arc::new(Metrics::new(true, refreshed).with_counters(S::COUNTERS));
     match crate::metrics::serve(address, metrics.clone(), shutdown.clone()).await {
         Ok(_) => metrics,
         Err(error) => {

@@ -3,24 +3,26 @@
 //! before acknowledging it, again once it is back: `pizza-status` is the log the Query side
 //! folds, so an order is not left out of it for a broker restart.
 
+use std::sync::Arc;
+
 use common::domain::status::StatusAt;
-use common::kafka::ProduceError;
+use common::kafka::{EventSink, ProduceError};
 use common::runtime::backoff::Backoff;
 use common::runtime::logging::error_chain;
 use futures::future::BoxFuture;
-
-use crate::state::AppState;
+use tokio_util::sync::CancellationToken;
 
 /// Waits for `first` (the status sent with the order) in the background and sends it again
-/// until it lands, is refused for breaking its contract, or the web app stops. A copy that landed unseen is harmless: the view folds
-/// statuses by their time.
+/// until it lands, is refused for breaking its contract, or the web app stops. A copy that
+/// landed unseen is harmless: the view folds statuses by their time.
 pub(crate) fn see_to(
-    state: &AppState,
+    events: &Arc<dyn EventSink>,
+    shutdown: &CancellationToken,
     order_id: String,
     at: StatusAt,
     first: BoxFuture<'static, Result<(), ProduceError>>,
 ) {
-    let (outbound, shutdown) = (state.outbound.clone(), state.shutdown.clone());
+    let (events, shutdown) = (events.clone(), shutdown.clone());
     tokio::spawn(async move {
         let mut sent = first.await;
         let mut backoff = Backoff::default();
@@ -38,7 +40,7 @@ pub(crate) fn see_to(
             if !backoff.wait(&shutdown).await {
                 return;
             }
-            sent = outbound.status(&order_id, at).await.map(|_| ());
+            sent = events.status(&order_id, at).await;
         }
     });
 }

@@ -14,14 +14,14 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+use super::context::ServiceContext;
 use super::dead_letter::{contract_headers, dead_letter};
 use super::offsets::{OffsetTracker, Position};
-use super::rebalance::RebalanceLogger;
-use super::{consumer_config, event_log, HandleError, Inbound};
 use crate::domain::topics::Topic;
+use crate::kafka::rebalance::RebalanceLogger;
+use crate::kafka::{consumer_config, event_log, HandleError, Inbound};
 use crate::metrics::{reason_kind, Outcome, CONTRACT_REASON};
 use crate::runtime::backoff::Backoff;
-use crate::runtime::context::ServiceContext;
 use crate::runtime::logging::error_chain;
 use crate::settings::set_default;
 

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use common::domain::wiring::ServiceName;
 
-use crate::order_logs::{entries, orders_named, sort_by_time, whole, OrderLogs, ServiceEntries};
+use super::order_logs::{entries, orders_named, sort_by_time, whole, OrderLogs, ServiceEntries};
 
 /// What each file's index holds at most: the tail the panel always read.
 pub const KEPT_BYTES: usize = 4 * 1024 * 1024;

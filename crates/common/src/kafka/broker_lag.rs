@@ -13,7 +13,10 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 
-use crate::kafka::{GroupOffsets, GroupReader, PartitionOffsets};
+use async_trait::async_trait;
+
+use super::{GroupOffsets, GroupReader, PartitionOffsets};
+use crate::metrics::Refreshed;
 use crate::settings::KafkaSettings;
 
 /// The groups whose lag a scrape reports.
@@ -56,7 +59,7 @@ impl BrokerLag {
 
     /// Refreshes the figures, every group at once, waiting at most `patience`: a page without
     /// this round's answer (the last one's, or none) beats a scrape that times out.
-    pub(super) async fn refresh_off_thread(&self, patience: Duration) {
+    async fn refresh_off_thread(&self, patience: Duration) {
         let asked = self.groups.iter().map(|group| {
             let group = group.clone();
             tokio::task::spawn_blocking(move || group.refresh())
@@ -108,6 +111,14 @@ fn gauge<'a>(
         ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
     }
     Ok(())
+}
+
+#[async_trait]
+impl Refreshed for BrokerLag {
+    /// The groups' offsets are asked for on the blocking pool: the calls block.
+    async fn refresh(&self, patience: Duration) {
+        self.refresh_off_thread(patience).await;
+    }
 }
 
 impl Collector for BrokerLag {

@@ -11,43 +11,43 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "style.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../../static/style.css"),
+        include_bytes!("../../../../static/style.css"),
     ),
     (
         "order.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../../static/order.js"),
+        include_bytes!("../../../../static/order.js"),
     ),
     (
         "orders.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../../static/orders.js"),
+        include_bytes!("../../../../static/orders.js"),
     ),
     (
         "shop_floor.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../../static/shop_floor.js"),
+        include_bytes!("../../../../static/shop_floor.js"),
     ),
     (
         "menu.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../../static/menu.js"),
+        include_bytes!("../../../../static/menu.js"),
     ),
     (
         "logo.svg",
         "image/svg+xml",
-        include_bytes!("../../../static/logo.svg"),
+        include_bytes!("../../../../static/logo.svg"),
     ),
     // The navigation's "Demo Architecture" and "Demo Service Flow".
     (
         "architecture.svg",
         "image/svg+xml",
-        include_bytes!("../../../static/architecture.svg"),
+        include_bytes!("../../../../static/architecture.svg"),
     ),
     (
         "service_flow.svg",
         "image/svg+xml",
-        include_bytes!("../../../static/service_flow.svg"),
+        include_bytes!("../../../../static/service_flow.svg"),
     ),
 ];
 

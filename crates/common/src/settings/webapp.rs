@@ -1,23 +1,26 @@
-//! The web app's own `[webapp]` keys about hostile clients: how long a connection may take to send
-//! a request, how many connections it may hold, and how long a session lasts. They are read from
-//! the system file next to the shared ones, and every one is optional.
+//! `[webapp]`: where the web app listens, its session key, and what it allows a client: how long
+//! a connection may take to send a request, how many connections and streams it may hold, how
+//! long a session lasts, and each customer's share. Every key is optional; read once, with the
+//! rest of the system file.
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::settings::{IniFile, SettingsError};
+use super::{IniFile, SettingsError};
 
 const SECTION: &str = "webapp";
 
-/// Descriptors kept back from the connection cap for the log files, the store, the broker's
-/// sockets and the watch on the log folder.
-pub const RESERVED_DESCRIPTORS: u64 = 64;
-/// The most connections counted, whatever the limits say (an unlimited descriptor limit, say):
-/// far more than one web app process serves.
-pub const MAX_CONNECTIONS_CEILING: usize = 1 << 20;
-
 #[derive(Debug, Clone, PartialEq)]
-pub struct WebLimits {
+pub struct WebappSettings {
+    pub bind: SocketAddr,
+    /// Key of the (encrypted, authenticated) session cookies; generated on first start, readable
+    /// by its owner only.
+    pub session_key_file: PathBuf,
+    /// Live streams (pages following orders) this web app keeps open at most.
+    pub max_streams: usize,
+    /// Live streams one customer may keep open.
+    pub max_streams_per_customer: usize,
     /// Time a client has to send a request's head (and, for a connection kept open between
     /// requests, the next one's), and then its body.
     pub request_deadline: Duration,
@@ -34,6 +37,10 @@ pub struct WebLimits {
 }
 
 pub mod defaults {
+    pub const BIND: &str = "127.0.0.1:8000";
+    pub const SESSION_KEY_FILE: &str = "data/session.key";
+    pub const MAX_STREAMS: usize = 20_000;
+    pub const MAX_STREAMS_PER_CUSTOMER: usize = 16;
     pub const REQUEST_DEADLINE_SECONDS: f64 = 30.0;
     pub const SESSION_IDLE_HOURS: f64 = 12.0;
     pub const SESSION_LIFETIME_HOURS: f64 = 7.0 * 24.0;
@@ -43,9 +50,13 @@ pub mod defaults {
     pub const MAX_SESSION_HOURS: f64 = 30.0 * 24.0;
 }
 
-impl Default for WebLimits {
+impl Default for WebappSettings {
     fn default() -> Self {
         Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            session_key_file: defaults::SESSION_KEY_FILE.into(),
+            max_streams: defaults::MAX_STREAMS,
+            max_streams_per_customer: defaults::MAX_STREAMS_PER_CUSTOMER,
             request_deadline: Duration::from_secs_f64(defaults::REQUEST_DEADLINE_SECONDS),
             max_connections: None,
             session_idle: hours(defaults::SESSION_IDLE_HOURS),
@@ -60,23 +71,19 @@ fn hours(hours: f64) -> Duration {
     Duration::from_secs_f64(hours * 3600.0)
 }
 
-#[allow(
-    clippy::result_large_err,
-    reason = "`SettingsError` is what every settings loader in `common` returns"
-)]
-impl WebLimits {
-    /// From the system file and the `PIZZA_SYS__WEBAPP__…` variables, as every other key.
-    pub fn load(sys_file: &Path) -> Result<Self, SettingsError> {
-        let vars = common::settings::process_vars()?;
-        Self::from_ini(&IniFile::load_with_env(
-            sys_file,
-            common::settings::ConfigFile::Sys,
-            vars,
-        )?)
-    }
-
-    pub fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {
+impl WebappSettings {
+    pub(super) fn from_ini(file: &IniFile) -> Result<Self, SettingsError> {
         let positive = |v: &f64| v.is_finite() && *v > 0.0 && *v < 1e9;
+        let above_zero = "a whole number above 0";
+        let bind = file.checked_or(
+            SECTION,
+            "bind",
+            defaults::BIND
+                .parse()
+                .map_err(|_| file.invalid(SECTION, "bind", defaults::BIND, "an address"))?,
+            "an address such as 127.0.0.1:8000",
+            |_| true,
+        )?;
         let seconds = file.checked_or(
             SECTION,
             "request_deadline_seconds",
@@ -105,12 +112,29 @@ impl WebLimits {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        file.invalid(SECTION, "max_connections", &raw, "a whole number above 0")
-                    })?,
+                    .ok_or_else(|| file.invalid(SECTION, "max_connections", &raw, above_zero))?,
             ),
         };
         Ok(Self {
+            bind,
+            session_key_file: file
+                .optional(SECTION, "session_key_file")?
+                .unwrap_or_else(|| defaults::SESSION_KEY_FILE.to_owned())
+                .into(),
+            max_streams: file.checked_or(
+                SECTION,
+                "max_streams",
+                defaults::MAX_STREAMS,
+                above_zero,
+                |v: &usize| *v > 0,
+            )?,
+            max_streams_per_customer: file.checked_or(
+                SECTION,
+                "max_streams_per_customer",
+                defaults::MAX_STREAMS_PER_CUSTOMER,
+                above_zero,
+                |v: &usize| *v > 0,
+            )?,
             request_deadline: Duration::from_secs_f64(seconds),
             max_connections,
             session_idle: hours(idle),
@@ -119,87 +143,60 @@ impl WebLimits {
                 SECTION,
                 "orders_per_minute",
                 defaults::ORDERS_PER_MINUTE,
-                "a whole number above 0",
+                above_zero,
                 |v: &u32| *v > 0,
             )?,
             log_reads_per_minute: file.checked_or(
                 SECTION,
                 "log_reads_per_minute",
                 defaults::LOG_READS_PER_MINUTE,
-                "a whole number above 0",
+                above_zero,
                 |v: &u32| *v > 0,
             )?,
         })
     }
-
-    /// The connection cap actually used: the configured one, or the descriptor limit less a
-    /// reserve, and never more than the descriptors allow (else accepting would fail with
-    /// "too many open files" before the cap refuses anyone cleanly).
-    pub fn connection_cap(&self, descriptor_limit: Option<u64>) -> usize {
-        let allowed = descriptor_limit
-            .map(|limit| limit.saturating_sub(RESERVED_DESCRIPTORS).max(1))
-            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        self.max_connections
-            .unwrap_or(allowed)
-            .min(allowed)
-            .min(MAX_CONNECTIONS_CEILING)
-    }
-}
-
-/// The process's soft limit on open descriptors, where the system says.
-pub fn descriptor_limit() -> Option<u64> {
-    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[allow(
         clippy::result_large_err,
-        reason = "the error `WebLimits::from_ini` returns"
+        reason = "the error every settings loader returns"
     )]
-    fn parse(text: &str) -> Result<WebLimits, SettingsError> {
-        WebLimits::from_ini(&IniFile::parse(Path::new("sys.ini"), text)?)
+    fn parse(text: &str) -> Result<WebappSettings, SettingsError> {
+        WebappSettings::from_ini(&IniFile::parse(Path::new("sys.ini"), text)?)
     }
 
     #[test]
     fn every_key_has_a_default() {
-        assert_eq!(parse("[webapp]\n").expect("parsed"), WebLimits::default());
-        assert_eq!(parse("").expect("parsed"), WebLimits::default());
+        assert_eq!(
+            parse("[webapp]\n").expect("parsed"),
+            WebappSettings::default()
+        );
+        assert_eq!(parse("").expect("parsed"), WebappSettings::default());
     }
 
     #[test]
     fn keys_are_read_and_checked() {
-        let limits = parse(
+        let settings = parse(
             "[webapp]\nrequest_deadline_seconds = 1.5\nmax_connections = 100\n\
              session_idle_hours = 1\nsession_lifetime_hours = 2\norders_per_minute = 5\n",
         )
         .expect("parsed");
-        assert_eq!(limits.request_deadline, Duration::from_millis(1500));
-        assert_eq!(limits.max_connections, Some(100));
-        assert_eq!(limits.session_idle, Duration::from_secs(3600));
-        assert_eq!(limits.orders_per_minute, 5);
+        assert_eq!(settings.request_deadline, Duration::from_millis(1500));
+        assert_eq!(settings.max_connections, Some(100));
+        assert_eq!(settings.session_idle, Duration::from_secs(3600));
+        assert_eq!(settings.orders_per_minute, 5);
         let error = parse("[webapp]\nmax_connections = 0\n").expect_err("refused");
         assert!(
             error.to_string().contains("[webapp] max_connections"),
             "{error}"
         );
         assert!(parse("[webapp]\nrequest_deadline_seconds = -1\n").is_err());
-    }
-
-    #[test]
-    fn the_cap_stays_below_the_descriptor_limit() {
-        let limits = WebLimits {
-            max_connections: Some(5000),
-            ..WebLimits::default()
-        };
-        assert_eq!(limits.connection_cap(Some(1024)), 960);
-        assert_eq!(limits.connection_cap(None), 5000);
-        assert_eq!(
-            WebLimits::default().connection_cap(None),
-            MAX_CONNECTIONS_CEILING
-        );
-        assert_eq!(WebLimits::default().connection_cap(Some(1024)), 960);
+        assert!(parse("[webapp]\nsession_lifetime_hours = 721\n").is_err());
     }
 }

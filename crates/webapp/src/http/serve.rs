@@ -3,7 +3,7 @@
 //! connections held at once is capped below the descriptor limit. Past the cap a new connection
 //! is closed as soon as it is accepted, so the process never runs out of descriptors and the
 //! clients already connected keep being served. A request's body has its own deadline
-//! ([`crate::deadline`]); a stream, once its answer has started, is bounded by the stream caps
+//! ([`super::deadline`]); a stream, once its answer has started, is bounded by the stream caps
 //! instead and has no deadline.
 
 use std::io;
@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::head_limits;
+use super::head_limits;
 
 /// How often, at most, a refused connection is logged: a flood must not flood the log too.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(5);

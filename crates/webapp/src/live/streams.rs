@@ -10,45 +10,36 @@
 //!   "My orders".
 //!
 //! Only the order's owner may follow it (404 for anyone else, as for the pages). Streams are
-//! counted and capped ([`crate::stream_limits`]), keep idle proxies from cutting them with a
-//! comment every 15 s, and end on shutdown; when a browser goes away, the stream is dropped with
-//! everything it held.
+//! counted and capped ([`crate::http::stream_limits`]), keep idle proxies from cutting them
+//! ([`crate::http::sse`]), and end on shutdown; when a browser goes away, the stream is dropped
+//! with everything it held.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use common::domain::status::StatusAt;
-use futures::Stream;
 use serde::Serialize;
 use store::OrderRecord;
 use tokio_util::sync::CancellationToken;
 
+use super::log_feed::FollowingLogs;
+use super::log_panel::read_order_logs;
+use super::view_feed::Following;
+use super::LiveState;
 use crate::error::AppError;
-use crate::log_feed::FollowingLogs;
-use crate::order_access::{own_order, read_order_logs};
-use crate::order_json::OrderJson;
+use crate::http::sse::sse;
+use crate::http::stream_limits::StreamPermit;
+use crate::orders::access::own_order;
+use crate::orders::json::OrderJson;
 use crate::session::Customer;
-use crate::state::AppState;
-use crate::stream_limits::StreamPermit;
-use crate::view_feed::Following;
 
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The orders "My orders" shows, and so follows.
 const ORDERS_FOLLOWED: usize = 100;
-
-pub(crate) fn sse<S>(stream: S) -> Response
-where
-    S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
-{
-    Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-        .into_response()
-}
 
 fn last_event_id(headers: &HeaderMap) -> Option<i64> {
     headers
@@ -59,7 +50,7 @@ fn last_event_id(headers: &HeaderMap) -> Option<i64> {
 
 /// One order followed: what is still to send, and what comes.
 struct OrderStream {
-    state: AppState,
+    state: Arc<LiveState>,
     record: OrderRecord,
     queue: VecDeque<(i64, StatusAt)>,
     following: Following,
@@ -108,12 +99,12 @@ impl OrderStream {
 }
 
 pub async fn order_events(
-    State(state): State<AppState>,
+    State(state): State<Arc<LiveState>>,
     customer: Customer,
     Path(order_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    own_order(&state, &customer, &order_id).await?;
+    own_order(state.store.as_ref(), &customer, &order_id).await?;
     let permit = state.streams.open(&customer.customer_id)?;
     // Following first, then reading: a change committed in between arrives twice (the second
     // copy is dropped by its sequence number) instead of not at all.
@@ -128,7 +119,7 @@ pub async fn order_events(
         .store
         .order_changes_after(&order_id, since.unwrap_or(0))
         .await?;
-    let record = own_order(&state, &customer, &order_id).await?;
+    let record = own_order(state.store.as_ref(), &customer, &order_id).await?;
     let newest = history
         .last()
         .map_or(since.unwrap_or(0), |change| change.seq);
@@ -181,17 +172,17 @@ impl LogStream {
 }
 
 pub async fn log_events(
-    State(state): State<AppState>,
+    State(state): State<Arc<LiveState>>,
     customer: Customer,
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let record = own_order(&state, &customer, &order_id).await?;
+    let record = own_order(state.store.as_ref(), &customer, &order_id).await?;
     state.log_rate.check(&customer.customer_id)?;
     let permit = state.streams.open(&customer.customer_id)?;
     // Following first, then reading what is written: an entry written in between may come
     // twice, and the panel shows it once.
     let following = state.log_feed.follow(&record.order_id);
-    let logs = read_order_logs(&state, record.order_id).await?;
+    let logs = read_order_logs(&state.log_index, record.order_id).await?;
     let snapshot = serde_json::to_string(&logs).unwrap_or_default();
     let stream = LogStream {
         first: Some(Event::default().event("snapshot").data(snapshot)),
@@ -211,7 +202,7 @@ struct StatusJson<'a> {
 }
 
 struct CustomerStream {
-    state: AppState,
+    state: Arc<LiveState>,
     queue: VecDeque<(String, i64)>,
     following: Following,
     shutdown: CancellationToken,
@@ -243,7 +234,7 @@ impl CustomerStream {
 }
 
 pub async fn customer_events(
-    State(state): State<AppState>,
+    State(state): State<Arc<LiveState>>,
     customer: Customer,
 ) -> Result<Response, AppError> {
     let permit = state.streams.open(&customer.customer_id)?;

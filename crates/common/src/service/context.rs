@@ -139,6 +139,8 @@ impl ServiceContext {
         Ok(self
             .sink
             .stage(stage, order_id, payload, event.status_at())
+            .await
+            .all()
             .await?)
     }
 }

@@ -15,8 +15,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::state::AppState;
-
 /// A path no route matched: one value for all of them, whatever was asked for.
 pub const UNMATCHED_ROUTE: &str = "other";
 
@@ -100,7 +98,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Runs after routing (a router's layers wrap each route), so the route template is known.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record(State(metrics): State<WebMetrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request
@@ -109,7 +107,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
         .to_owned();
     let response = next.run(request).await;
-    state.web_metrics.observe(
+    metrics.observe(
         &method,
         &route,
         response.status().as_u16(),

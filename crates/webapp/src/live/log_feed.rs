@@ -12,8 +12,8 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::followers::{Follower, Followers};
-use crate::order_logs::{entries, orders_named, whole};
+use super::followers::{Follower, Followers};
+use super::order_logs::{entries, orders_named, whole};
 
 /// Entries a panel may have waiting before it counts as unable to keep up.
 const BACKLOG: usize = 256;

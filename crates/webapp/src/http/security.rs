@@ -1,8 +1,8 @@
-//! Protections every response and form gets: security headers, and a refusal of form posts that
-//! come from another site (on top of SameSite cookies).
+//! Protections every response and form gets: security headers, a refusal of form posts that
+//! come from another site (on top of SameSite cookies), and no caching of personal pages.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -42,6 +42,19 @@ pub async fn same_origin_posts(request: Request, next: Next) -> Response {
         return AppError::CrossSite.into_response();
     }
     next.run(request).await
+}
+
+/// Personal pages are not to be kept by the browser or anything between.
+pub async fn no_store(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(header::CACHE_CONTROL)
+        && response.status() != StatusCode::NOT_MODIFIED
+    {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 fn is_cross_site(headers: &HeaderMap) -> bool {

@@ -13,7 +13,7 @@ use store::{OrderStore, StoreError, ViewChange};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::followers::{Follower, Followers};
+use super::followers::{Follower, Followers};
 
 /// Changes read from the store at a time.
 const BATCH: usize = 500;
