@@ -23,6 +23,5 @@ mod push;
 mod secured_cluster;
 mod shop_floor;
 mod shutdown;
-mod store_behaviour;
 mod web_faults;
 mod web_load;
