@@ -8,13 +8,13 @@ pub mod gate;
 pub mod ini;
 pub mod ksqldb_double;
 pub mod loadgen;
-pub mod postgres;
 pub mod prometheus;
 pub mod settled;
 pub mod shop;
 pub mod sse;
-pub mod stores;
 pub mod topic_reader;
 
 pub use broker::Broker;
 pub use shop::{Service, Shop};
+/// The throwaway PostgreSQL server, shared with the store's contract suite.
+pub use test_postgres as postgres;

@@ -23,7 +23,6 @@ mod push;
 mod secured_cluster;
 mod shop_floor;
 mod shutdown;
-mod store_behaviour;
 mod web_faults;
 mod web_load;
 mod workspace_layout;

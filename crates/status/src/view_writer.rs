@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::domain::events::now_ms;
 use common::domain::status::StatusAt;
 use common::kafka::HandleError;
-use store::{OrderStore, StatusChange, StoreError};
+use store::{StatusChange, StatusFold, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most events in one transaction; the consume loop has at most 256 in flight anyway.
@@ -34,7 +34,7 @@ pub(crate) struct ViewWriter {
 
 impl ViewWriter {
     /// Starts the writer task; it ends when the last `ViewWriter` is dropped.
-    pub(crate) fn start(store: Arc<dyn OrderStore>) -> Self {
+    pub(crate) fn start(store: Arc<dyn StatusFold>) -> Self {
         let (queue, mut waiting) = mpsc::channel::<Pending>(MAX_BATCH);
         tokio::spawn(async move {
             while let Some(first) = waiting.recv().await {
@@ -74,7 +74,7 @@ impl ViewWriter {
     }
 }
 
-async fn write(store: &dyn OrderStore, batch: Vec<Pending>) {
+async fn write(store: &dyn StatusFold, batch: Vec<Pending>) {
     let updates = batch
         .iter()
         .map(|p| (p.order_id.clone(), p.incoming))

@@ -8,12 +8,12 @@ use common::domain::events::now_ms;
 use common::runtime::logging::error_chain;
 use common::runtime::periodic;
 use common::service::ServiceContext;
-use store::OrderStore;
+use store::Watchdog;
 
 /// The counter of orders flagged, for the `PizzaOrdersStuck` alert.
 pub(crate) const FLAGGED_STUCK: &str = "pizza_orders_flagged_stuck";
 
-pub(crate) async fn run(ctx: &ServiceContext, store: &dyn OrderStore) {
+pub(crate) async fn run(ctx: &ServiceContext, store: &dyn Watchdog) {
     let settings = &ctx.sys().orders_store;
     let period = Duration::from_secs_f64(settings.status_watchdog_minutes * 60.0);
     let timeout_ms = (settings.status_invalid_timeout_minutes * 60_000.0) as i64;

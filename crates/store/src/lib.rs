@@ -1,26 +1,31 @@
 //! State stores: the original's `BaseStateStore`, split by who uses it. The web app and the status
-//! service share the orders store (the materialised view between Command and Query); delivery
-//! keeps its own. `db_module_class` picks the implementation.
+//! service share the orders store (the materialised view between Command and Query), each module
+//! taking the port it needs ([`Orders`], [`StatusFold`], [`Watchdog`], [`ChangeFeed`],
+//! [`Sessions`]; [`OrderStore`] is all of them); delivery keeps its own ([`DeliveryStore`]).
+//! `db_module_class` picks the implementation: SQLite or PostgreSQL, each statement of theirs a
+//! `.sql` file of its own (`src/<backend>/sql/`), and one contract suite (`tests/contract/`)
+//! holding both to the same behaviour.
 //!
 //! Stores load and save; the rules they apply are pure functions elsewhere (the status ordering
 //! rule in [`common::domain::status`], delivery's decision in the delivery service), so every
 //! implementation keeps the same rules by calling them, not by copying them.
 
 mod fold;
+mod ports;
 mod postgres;
 mod records;
 pub mod retention;
+mod sql_text;
 mod sqlite;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
-use common::domain::events::PizzaOrdered;
-use common::domain::status::StatusAt;
 use common::kafka::HandleError;
 use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
 
+pub use ports::{
+    ChangeFeed, DeliveryStore, OrderStore, Orders, Sessions, StateStore, StatusFold, Watchdog,
+};
 pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned, ViewChange};
 
 /// A failure of a store, with its cause.
@@ -95,87 +100,8 @@ impl From<StoreError> for HandleError {
     }
 }
 
-/// What every store does, whatever it holds.
-#[async_trait]
-pub trait StateStore: Send + Sync {
-    /// Deletes what is older than the configured retention; returns how many rows went.
-    async fn purge_expired(&self, now_ms: i64) -> Result<usize, StoreError>;
-}
-
-/// The orders and the watched statuses behind the web app and the status service.
-#[async_trait]
-pub trait OrderStore: StateStore {
-    /// Stores a new order and starts watching it, in one transaction.
-    async fn add_order(
-        &self,
-        order_id: &str,
-        placed: &PizzaOrdered,
-        now_ms: i64,
-    ) -> Result<(), StoreError>;
-    /// Removes an order the broker never acknowledged, so no half-made order remains.
-    async fn delete_order(&self, order_id: &str) -> Result<(), StoreError>;
-    async fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
-    /// A customer's orders, newest first.
-    async fn customer_orders(
-        &self,
-        customer_id: &str,
-        limit: usize,
-    ) -> Result<Vec<OrderRecord>, StoreError>;
-    /// Folds status events into the view, in their order, in one transaction: each replaces what
-    /// its order shows only where [`common::domain::status::supersedes`] says so, and an order
-    /// that is finished stops being watched.
-    async fn update_statuses(
-        &self,
-        updates: Vec<(String, StatusAt)>,
-        now_ms: i64,
-    ) -> Result<Vec<StatusChange>, StoreError>;
-    /// The watchdog: marks every watched order with no progress since `cutoff_ms` with the
-    /// `stuck` status (keeping its event time, so any real progress replaces it); returns them.
-    async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError>;
-    /// How many watched orders are flagged `stuck` now (progress since clears the flag).
-    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError>;
-
-    /// The view's changes after `seq`, oldest first, at most `limit` of them. Every change of an
-    /// order's status (a folded event, the watchdog's flag) is written with it, in the same
-    /// transaction.
-    async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<ViewChange>, StoreError>;
-    /// One order's changes after `seq`, oldest first.
-    async fn order_changes_after(
-        &self,
-        order_id: &str,
-        seq: i64,
-    ) -> Result<Vec<ViewChange>, StoreError>;
-    /// The `seq` of the newest change (0 when there is none).
-    async fn last_change(&self) -> Result<i64, StoreError>;
-    /// Fires after commits that changed the view (it may fire for others too): the value counts
-    /// the wake-ups. The store's own way of saying so, not a timer: PostgreSQL's `NOTIFY`, a file
-    /// watch on the SQLite file.
-    async fn watch_changes(&self) -> Result<tokio::sync::watch::Receiver<u64>, StoreError>;
-
-    /// Ends every session of a customer (they logged out), for every web app sharing the store.
-    /// Kept for [`SESSIONS_ENDED_KEPT_MS`], longer than any session may last.
-    async fn end_sessions(&self, customer_id: &str, now_ms: i64) -> Result<(), StoreError>;
-    /// Whether the customer's sessions were ended.
-    async fn sessions_ended(&self, customer_id: &str) -> Result<bool, StoreError>;
-}
-
 /// How long an ended session is remembered: the web app refuses sessions older than this anyway.
 pub const SESSIONS_ENDED_KEPT_MS: i64 = 31 * 24 * 3_600_000;
-
-/// Delivery's memory of each order: loaded, decided about by the delivery service, saved.
-#[async_trait]
-pub trait DeliveryStore: StateStore {
-    async fn load(&self, order_id: &str) -> Result<Option<Versioned<DeliveryState>>, StoreError>;
-    /// Saves `state` only if the order's row is still at `expected` (`None`: there was no row);
-    /// `false` when another event or instance changed it first, so the caller decides again.
-    async fn save(
-        &self,
-        order_id: &str,
-        state: &DeliveryState,
-        expected: Option<i64>,
-        now_ms: i64,
-    ) -> Result<bool, StoreError>;
-}
 
 pub async fn open_order_store(
     settings: &OrdersStoreSettings,
@@ -205,35 +131,9 @@ pub async fn open_delivery_store(
 
 /// How long a change of the view is kept for pages that reconnect: far longer than any
 /// reconnection takes. The same for every backend.
-pub(crate) const CHANGES_KEPT_MS: i64 = 3_600_000;
-
-/// Table names come from configuration and end up in SQL text, so only plain identifiers pass.
-fn table_name(name: &str) -> Result<String, StoreError> {
-    let plain = !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
-        Ok(name.to_owned())
-    } else {
-        Err(StoreError::TableName(name.to_owned()))
-    }
-}
+pub const CHANGES_KEPT_MS: i64 = 3_600_000;
 
 /// Retention periods are configured in hours.
 pub fn hours_before(now_ms: i64, hours: f64) -> i64 {
     now_ms.saturating_sub((hours * 3_600_000.0) as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_names_must_be_plain() {
-        assert!(table_name("orders").is_ok());
-        assert!(table_name("status_watch2").is_ok());
-        assert!(table_name("orders; DROP TABLE x").is_err());
-        assert!(table_name("1st").is_err());
-        assert!(table_name("").is_err());
-    }
 }

@@ -3,47 +3,18 @@
 
 use async_trait::async_trait;
 
+use super::statements::DeliveryStatements;
 use super::Pg;
-use crate::{
-    hours_before, table_name, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned,
-};
+use crate::sql_text::table_name;
+use crate::{hours_before, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned};
 use common::settings::DeliveryStoreSettings;
 
 const MIGRATIONS: [&str; 1] = [include_str!("sql/delivery_1.sql")];
 
 pub(crate) struct PostgresDeliveryStore {
     pg: Pg,
-    sql: Statements,
+    sql: DeliveryStatements,
     retention_hours: f64,
-}
-
-struct Statements {
-    select: String,
-    insert: String,
-    update: String,
-    purge: String,
-}
-
-impl Statements {
-    fn new(table: &str) -> Self {
-        Self {
-            select: format!(
-                "SELECT customer_id, baked, late, claimed_until, delivered, version \
-                 FROM {table} WHERE order_id = $1"
-            ),
-            insert: format!(
-                "INSERT INTO {table} (order_id, customer_id, baked, late, claimed_until, \
-                 delivered, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
-                 ON CONFLICT (order_id) DO NOTHING"
-            ),
-            update: format!(
-                "UPDATE {table} SET customer_id = $2, baked = $3, late = $4, claimed_until = $5, \
-                 delivered = $6, version = version + 1, updated_at = $7 \
-                 WHERE order_id = $1 AND version = $8"
-            ),
-            purge: format!("DELETE FROM {table} WHERE updated_at < $1"),
-        }
-    }
 }
 
 impl PostgresDeliveryStore {
@@ -61,7 +32,7 @@ impl PostgresDeliveryStore {
         .await?;
         Ok(Self {
             pg,
-            sql: Statements::new(&table),
+            sql: DeliveryStatements::new(&[("customers", &table)]),
             retention_hours: settings.table_customers_retention_hours,
         })
     }
@@ -73,7 +44,7 @@ impl StateStore for PostgresDeliveryStore {
         let cutoff = hours_before(now_ms, self.retention_hours);
         let client = self.pg.client().await?;
         let purged = client
-            .execute(&self.sql.purge, &[&cutoff])
+            .execute(&self.sql.purge_states, &[&cutoff])
             .await
             .map_err(|e| self.pg.error(e))?;
         Ok(usize::try_from(purged).unwrap_or(usize::MAX))
@@ -85,7 +56,7 @@ impl DeliveryStore for PostgresDeliveryStore {
     async fn load(&self, order_id: &str) -> Result<Option<Versioned<DeliveryState>>, StoreError> {
         let client = self.pg.client().await?;
         async {
-            let statement = client.prepare_cached(&self.sql.select).await?;
+            let statement = client.prepare_cached(&self.sql.select_state).await?;
             let row = client.query_opt(&statement, &[&order_id]).await?;
             Ok(row.map(|row| Versioned {
                 value: DeliveryState {
@@ -114,7 +85,7 @@ impl DeliveryStore for PostgresDeliveryStore {
         async {
             let written = match expected {
                 None => {
-                    let statement = client.prepare_cached(&self.sql.insert).await?;
+                    let statement = client.prepare_cached(&self.sql.insert_state).await?;
                     client
                         .execute(
                             &statement,
@@ -131,7 +102,7 @@ impl DeliveryStore for PostgresDeliveryStore {
                         .await?
                 }
                 Some(version) => {
-                    let statement = client.prepare_cached(&self.sql.update).await?;
+                    let statement = client.prepare_cached(&self.sql.update_state).await?;
                     client
                         .execute(
                             &statement,

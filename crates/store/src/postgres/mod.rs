@@ -1,10 +1,12 @@
 //! The PostgreSQL stores: one database server shared by every instance of every service on every
 //! host. A pool of connections per store; statements prepared once per connection; the schema
 //! brought up to date at start under an advisory lock, so instances starting at once take turns.
+//! The statements and schema scripts are the files of `sql/` ([`statements`]).
 
 mod delivery;
 mod listen;
 mod orders;
+mod statements;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{Config, NoTls};
 
 use super::StoreError;
+use crate::sql_text::with_tables;
 
 pub(crate) use delivery::PostgresDeliveryStore;
 pub(crate) use orders::PostgresOrderStore;
@@ -119,12 +122,9 @@ impl Pg {
             .map_err(|e| self.error(e))?
             .map_or(0, |row| row.get(0));
         for script in scripts.iter().skip(usize::try_from(at).unwrap_or(0)) {
-            let sql = tables
-                .iter()
-                .fold((*script).to_owned(), |sql, (placeholder, table)| {
-                    sql.replace(&format!("{{{placeholder}}}"), table)
-                });
-            tx.batch_execute(&sql).await.map_err(|e| self.error(e))?;
+            tx.batch_execute(&with_tables(script, tables))
+                .await
+                .map_err(|e| self.error(e))?;
         }
         let version = i64::try_from(scripts.len()).unwrap_or(i64::MAX).max(at);
         tx.execute(

@@ -1,4 +1,5 @@
-//! The orders view in PostgreSQL, shared by every web app and status instance.
+//! The orders view in PostgreSQL, shared by every web app and status instance: one `impl` per
+//! port, a batch's rows sent as arrays, and every change of the view announced on commit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,11 +8,13 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio_postgres::Row;
 
+use super::statements::OrderStatements;
 use super::Pg;
 use crate::fold::fold;
+use crate::sql_text::table_name;
 use crate::{
-    hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
-    ViewChange, CHANGES_KEPT_MS,
+    hours_before, ChangeFeed, OrderRecord, Orders, Sessions, StateStore, StatusChange, StatusFold,
+    StoreError, ViewChange, Watchdog, CHANGES_KEPT_MS,
 };
 use common::domain::events::{OrderDetails, Pizza, PizzaOrdered};
 use common::domain::status::{StatusAt, StatusRules};
@@ -28,127 +31,9 @@ pub(crate) struct PostgresOrderStore {
     url: String,
     /// The channel `NOTIFY` says "the view changed" on.
     channel: String,
-    sql: Statements,
+    sql: OrderStatements,
     rules: Arc<StatusRules>,
     retention_hours: (f64, f64),
-}
-
-struct Statements {
-    insert_order: String,
-    insert_watch: String,
-    delete_order: String,
-    delete_watch: String,
-    select_order: String,
-    select_customer_orders: String,
-    lock_statuses: String,
-    update_statuses: String,
-    upsert_watches: String,
-    delete_watches: String,
-    flag_watches: String,
-    count_stuck: String,
-    flag_orders: String,
-    purge_orders_watch: String,
-    purge_orders: String,
-    purge_watch: String,
-    insert_changes: String,
-    select_changes: String,
-    select_order_changes: String,
-    select_last_change: String,
-    purge_changes: String,
-    end_sessions: String,
-    select_sessions_ended: String,
-    purge_sessions_ended: String,
-}
-
-impl Statements {
-    fn new(orders: &str, watch: &str) -> Self {
-        let select = format!(
-            "SELECT order_id, customer_id, username, timestamp, sauce, cheese, main_topping, \
-             extra_toppings, status, status_at FROM {orders}"
-        );
-        Self {
-            insert_order: format!(
-                "INSERT INTO {orders} (order_id, customer_id, username, timestamp, sauce, cheese, \
-                 main_topping, extra_toppings, status, status_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $4) ON CONFLICT (order_id) DO NOTHING"
-            ),
-            insert_watch: format!(
-                "INSERT INTO {watch} (order_id, status, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
-                 updated_at = excluded.updated_at"
-            ),
-            delete_order: format!("DELETE FROM {orders} WHERE order_id = $1"),
-            delete_watch: format!("DELETE FROM {watch} WHERE order_id = $1"),
-            select_order: format!("{select} WHERE order_id = $1"),
-            select_customer_orders: format!(
-                "{select} WHERE customer_id = $1 ORDER BY timestamp DESC, order_id LIMIT $2"
-            ),
-            // In one order, so two writers folding overlapping batches cannot deadlock.
-            lock_statuses: format!(
-                "SELECT order_id, status, status_at, customer_id FROM {orders} \
-                 WHERE order_id = ANY($1) ORDER BY order_id FOR UPDATE"
-            ),
-            // The lock makes writers of changes take turns until they commit, so the order of
-            // `seq` is the order of commits and a reader never skips a change committed late.
-            insert_changes: format!(
-                "WITH turn AS (SELECT pg_advisory_xact_lock(hashtext('pizza_changes'))) \
-                 INSERT INTO {orders}_changes (order_id, customer_id, status, status_at, changed_at) \
-                 SELECT u.order_id, u.customer_id, u.status, u.status_at, $5 FROM turn, \
-                 UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[]) \
-                 AS u(order_id, customer_id, status, status_at)"
-            ),
-            select_changes: format!(
-                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
-                 WHERE seq > $1 ORDER BY seq LIMIT $2"
-            ),
-            select_order_changes: format!(
-                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
-                 WHERE order_id = $1 AND seq > $2 ORDER BY seq"
-            ),
-            select_last_change: format!("SELECT COALESCE(MAX(seq), 0) FROM {orders}_changes"),
-            purge_changes: format!("DELETE FROM {orders}_changes WHERE changed_at < $1"),
-            end_sessions: format!(
-                "INSERT INTO {orders}_ended_sessions (customer_id, ended_at) VALUES ($1, $2) \
-                 ON CONFLICT (customer_id) DO NOTHING"
-            ),
-            select_sessions_ended: format!(
-                "SELECT 1 FROM {orders}_ended_sessions WHERE customer_id = $1"
-            ),
-            purge_sessions_ended: format!(
-                "DELETE FROM {orders}_ended_sessions WHERE ended_at < $1"
-            ),
-            update_statuses: format!(
-                "UPDATE {orders} SET status = u.status, status_at = u.status_at \
-                 FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS u(order_id, status, status_at) \
-                 WHERE {orders}.order_id = u.order_id"
-            ),
-            upsert_watches: format!(
-                "INSERT INTO {watch} (order_id, status, updated_at) \
-                 SELECT order_id, status, $3 FROM UNNEST($1::text[], $2::bigint[]) AS u(order_id, status) \
-                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
-                 updated_at = excluded.updated_at"
-            ),
-            delete_watches: format!("DELETE FROM {watch} WHERE order_id = ANY($1)"),
-            // Another watchdog (on another host) may be flagging at the same time: rows it holds
-            // are left to it.
-            flag_watches: format!(
-                "UPDATE {watch} SET status = $2 WHERE order_id IN \
-                 (SELECT order_id FROM {watch} WHERE updated_at < $1 AND status <> $2 \
-                  FOR UPDATE SKIP LOCKED) RETURNING order_id"
-            ),
-            count_stuck: format!("SELECT COUNT(*) FROM {watch} WHERE status = $1"),
-            flag_orders: format!(
-                "UPDATE {orders} SET status = $2 WHERE order_id = ANY($1) \
-                 RETURNING order_id, customer_id, status_at"
-            ),
-            purge_orders_watch: format!(
-                "DELETE FROM {watch} WHERE order_id IN \
-                 (SELECT order_id FROM {orders} WHERE timestamp < $1)"
-            ),
-            purge_orders: format!("DELETE FROM {orders} WHERE timestamp < $1"),
-            purge_watch: format!("DELETE FROM {watch} WHERE updated_at < $1"),
-        }
-    }
 }
 
 impl PostgresOrderStore {
@@ -169,7 +54,7 @@ impl PostgresOrderStore {
             pg,
             url: url.to_owned(),
             channel: format!("pizza_view_{orders}"),
-            sql: Statements::new(&orders, &watch),
+            sql: OrderStatements::new(&[("orders", &orders), ("watch", &watch)]),
             rules: Arc::new(settings.rules.clone()),
             retention_hours: (
                 settings.table_orders_retention_hours,
@@ -194,7 +79,7 @@ fn change(row: &Row) -> ViewChange {
 /// Writes the changes, and says so on `channel` when the transaction commits.
 async fn announce(
     tx: &deadpool_postgres::Transaction<'_>,
-    sql: &Statements,
+    sql: &OrderStatements,
     channel: &str,
     changes: &[(&str, &str, StatusAt)],
     now_ms: i64,
@@ -214,7 +99,7 @@ async fn announce(
         &[&columns.0, &columns.1, &columns.2, &columns.3, &now_ms],
     )
     .await?;
-    tx.execute("SELECT pg_notify($1, '')", &[&channel]).await?;
+    tx.execute(&sql.notify_change, &[&channel]).await?;
     Ok(())
 }
 
@@ -270,7 +155,7 @@ impl StateStore for PostgresOrderStore {
 }
 
 #[async_trait]
-impl OrderStore for PostgresOrderStore {
+impl Orders for PostgresOrderStore {
     async fn add_order(
         &self,
         order_id: &str,
@@ -355,7 +240,10 @@ impl OrderStore for PostgresOrderStore {
         .await
         .map_err(|e| self.pg.error(e))
     }
+}
 
+#[async_trait]
+impl StatusFold for PostgresOrderStore {
     async fn update_statuses(
         &self,
         updates: Vec<(String, StatusAt)>,
@@ -419,7 +307,10 @@ impl OrderStore for PostgresOrderStore {
         .await
         .map_err(|e| self.pg.error(e))
     }
+}
 
+#[async_trait]
+impl Watchdog for PostgresOrderStore {
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError> {
         let mut client = self.pg.client().await?;
         async {
@@ -455,6 +346,18 @@ impl OrderStore for PostgresOrderStore {
         .map_err(|e| self.pg.error(e))
     }
 
+    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError> {
+        let client = self.pg.client().await?;
+        client
+            .query_one(&self.sql.count_stuck, &[&stuck])
+            .await
+            .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
+            .map_err(|e| self.pg.error(e))
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for PostgresOrderStore {
     async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<ViewChange>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let client = self.pg.client().await?;
@@ -484,15 +387,6 @@ impl OrderStore for PostgresOrderStore {
         .map_err(|e| self.pg.error(e))
     }
 
-    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError> {
-        let client = self.pg.client().await?;
-        client
-            .query_one(&self.sql.count_stuck, &[&stuck])
-            .await
-            .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
-            .map_err(|e| self.pg.error(e))
-    }
-
     async fn last_change(&self) -> Result<i64, StoreError> {
         let client = self.pg.client().await?;
         client
@@ -505,7 +399,10 @@ impl OrderStore for PostgresOrderStore {
     async fn watch_changes(&self) -> Result<watch::Receiver<u64>, StoreError> {
         Ok(super::listen::listen(&self.url, &self.channel))
     }
+}
 
+#[async_trait]
+impl Sessions for PostgresOrderStore {
     async fn end_sessions(&self, customer_id: &str, now_ms: i64) -> Result<(), StoreError> {
         let client = self.pg.client().await?;
         client

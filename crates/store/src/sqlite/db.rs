@@ -266,6 +266,8 @@ fn copy(error: &rusqlite::Error) -> rusqlite::Error {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     /// A store whose thread is held up until the returned sender is dropped, so the writes
@@ -295,6 +297,18 @@ mod tests {
         (db, release)
     }
 
+    /// Takes `write` as far as its wait for the answer, by which point its call is on the store's
+    /// queue (a write is sent before it first waits): writes started one after the other while
+    /// the thread is held are queued in that order, all of them before it is released, whatever
+    /// the machine's speed.
+    async fn queued<F: Future + Unpin>(mut write: F) -> F {
+        assert!(
+            futures::poll!(&mut write).is_pending(),
+            "a write was answered while the store's thread was held"
+        );
+        write
+    }
+
     async fn rows(db: &Db) -> Vec<i64> {
         db.call(|conn| {
             let mut statement = conn.prepare("SELECT n FROM t ORDER BY n")?;
@@ -309,27 +323,22 @@ mod tests {
     async fn a_failed_write_undoes_only_itself() {
         let dir = tempfile::tempdir().expect("dir");
         let (db, release) = held_store(&dir, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await;
-        let writes: Vec<_> = (1..=20_i64)
-            .map(|n| {
-                let db = db.clone();
-                tokio::spawn(async move {
-                    db.write(move |conn| {
-                        conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
-                        if n % 5 == 0 {
-                            // Its own row is written, then the write fails after all, whatever
-                            // the order the writes were queued in.
-                            conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
-                        }
-                        Ok(n)
-                    })
-                    .await
-                })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut writes = vec![];
+        for n in 1..=20_i64 {
+            let write = db.write(move |conn| {
+                conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                if n % 5 == 0 {
+                    // Its own row is written, then the write fails after all, between writes
+                    // that succeed in the same transaction.
+                    conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                }
+                Ok(n)
+            });
+            writes.push(queued(Box::pin(write)).await);
+        }
         drop(release);
         for (n, write) in (1..=20_i64).zip(writes) {
-            let answer = write.await.expect("task");
+            let answer = write.await;
             assert_eq!(answer.is_ok(), n % 5 != 0, "write {n}: {answer:?}");
         }
         let expected: Vec<i64> = (1..=20).filter(|n| n % 5 != 0).collect();
@@ -346,24 +355,13 @@ mod tests {
              CREATE TABLE c (p INTEGER REFERENCES t (n) DEFERRABLE INITIALLY DEFERRED)",
         )
         .await;
-        let good = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                db.write(|conn| conn.execute("INSERT INTO t (n) VALUES (1)", []))
-                    .await
-            })
-        };
-        let bad = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                db.write(|conn| conn.execute("INSERT INTO c (p) VALUES (99)", []))
-                    .await
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let good = db.write(|conn| conn.execute("INSERT INTO t (n) VALUES (1)", []));
+        let good = queued(Box::pin(good)).await;
+        let bad = db.write(|conn| conn.execute("INSERT INTO c (p) VALUES (99)", []));
+        let bad = queued(Box::pin(bad)).await;
         drop(release);
-        assert!(good.await.expect("task").is_err());
-        assert!(bad.await.expect("task").is_err());
+        assert!(good.await.is_err());
+        assert!(bad.await.is_err());
         assert!(rows(&db).await.is_empty());
     }
 
@@ -372,28 +370,21 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let (db, release) = held_store(&dir, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await;
         // The second write stands for a failure after which SQLite rolls the transaction back;
-        // each write is queued before the next.
+        // the third comes after it in the same batch.
         let mut writes = vec![];
         for n in 1..=3_i64 {
-            let db = db.clone();
-            writes.push(tokio::spawn(async move {
-                db.write(move |conn| {
-                    if n == 2 {
-                        conn.execute_batch("ROLLBACK")
-                    } else {
-                        conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).map(drop)
-                    }
-                })
-                .await
-            }));
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let write = db.write(move |conn| {
+                if n == 2 {
+                    conn.execute_batch("ROLLBACK")
+                } else {
+                    conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).map(drop)
+                }
+            });
+            writes.push(queued(Box::pin(write)).await);
         }
         drop(release);
         for (n, write) in (1..=3).zip(writes) {
-            assert!(
-                write.await.expect("task").is_err(),
-                "write {n} answered as done"
-            );
+            assert!(write.await.is_err(), "write {n} answered as done");
         }
         assert!(rows(&db).await.is_empty());
     }

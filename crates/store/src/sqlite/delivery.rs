@@ -7,50 +7,21 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 
 use super::migrations::migrate;
+use super::statements::DeliveryStatements;
 use super::{CachedStatements, Db};
-use crate::{
-    hours_before, table_name, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned,
-};
+use crate::sql_text::table_name;
+use crate::{hours_before, DeliveryState, DeliveryStore, StateStore, StoreError, Versioned};
 use common::settings::DeliveryStoreSettings;
 
-const MIGRATIONS: [&str; 2] = [
+pub(super) const MIGRATIONS: [&str; 2] = [
     include_str!("sql/delivery_1.sql"),
     include_str!("sql/delivery_2.sql"),
 ];
 
 pub(crate) struct SqliteDeliveryStore {
     db: Arc<Db>,
-    sql: Arc<Statements>,
+    sql: Arc<DeliveryStatements>,
     retention_hours: f64,
-}
-
-struct Statements {
-    select: String,
-    insert: String,
-    update: String,
-    purge: String,
-}
-
-impl Statements {
-    fn new(table: &str) -> Self {
-        Self {
-            select: format!(
-                "SELECT customer_id, baked, late, claimed_until, delivered, version \
-                 FROM {table} WHERE order_id = ?1"
-            ),
-            insert: format!(
-                "INSERT INTO {table} (order_id, customer_id, baked, late, claimed_until, \
-                 delivered, version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) \
-                 ON CONFLICT (order_id) DO NOTHING"
-            ),
-            update: format!(
-                "UPDATE {table} SET customer_id = ?2, baked = ?3, late = ?4, claimed_until = ?5, \
-                 delivered = ?6, version = version + 1, updated_at = ?7 \
-                 WHERE order_id = ?1 AND version = ?8"
-            ),
-            purge: format!("DELETE FROM {table} WHERE updated_at < ?1"),
-        }
-    }
 }
 
 impl SqliteDeliveryStore {
@@ -72,7 +43,7 @@ impl SqliteDeliveryStore {
         .await?;
         Ok(Self {
             db,
-            sql: Arc::new(Statements::new(&table)),
+            sql: Arc::new(DeliveryStatements::new(&[("customers", &table)])),
             retention_hours: settings.table_customers_retention_hours,
         })
     }
@@ -84,7 +55,7 @@ impl StateStore for SqliteDeliveryStore {
         let cutoff = hours_before(now_ms, self.retention_hours);
         let sql = self.sql.clone();
         self.db
-            .call(move |conn| conn.run(&sql.purge, [cutoff]))
+            .call(move |conn| conn.run(&sql.purge_states, [cutoff]))
             .await
     }
 }
@@ -95,7 +66,7 @@ impl DeliveryStore for SqliteDeliveryStore {
         let (sql, id) = (self.sql.clone(), order_id.to_owned());
         self.db
             .call(move |conn| {
-                conn.row(&sql.select, [id], |row| {
+                conn.row(&sql.select_state, [id], |row| {
                     Ok(Versioned {
                         value: DeliveryState {
                             customer_id: row.get(0)?,
@@ -125,7 +96,7 @@ impl DeliveryStore for SqliteDeliveryStore {
                 let s = &state;
                 let written = match expected {
                     None => conn.run(
-                        &sql.insert,
+                        &sql.insert_state,
                         params![
                             id,
                             s.customer_id,
@@ -137,7 +108,7 @@ impl DeliveryStore for SqliteDeliveryStore {
                         ],
                     )?,
                     Some(version) => conn.run(
-                        &sql.update,
+                        &sql.update_state,
                         params![
                             id,
                             s.customer_id,

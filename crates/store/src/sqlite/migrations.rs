@@ -4,6 +4,8 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
+use crate::sql_text::with_tables;
+
 /// Brings `store`'s tables up to the last of `scripts`; `tables` fills the `{name}` placeholders
 /// with the configured table names.
 pub(super) fn migrate(
@@ -25,12 +27,7 @@ pub(super) fn migrate(
         .optional()?
         .unwrap_or(0);
     for script in scripts.iter().skip(at) {
-        let sql = tables
-            .iter()
-            .fold((*script).to_owned(), |sql, (placeholder, table)| {
-                sql.replace(&format!("{{{placeholder}}}"), table)
-            });
-        tx.execute_batch(&sql)?;
+        tx.execute_batch(&with_tables(script, tables))?;
     }
     tx.execute(
         "INSERT INTO pizza_schema (store, version) VALUES (?1, ?2) \

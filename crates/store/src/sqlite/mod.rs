@@ -1,11 +1,13 @@
 //! The SQLite stores: one file per store, shared by the processes of one host (WAL mode lets the
-//! web app read while the status service writes).
+//! web app read while the status service writes). Their statements and schema scripts are the
+//! files of `sql/` ([`statements`], [`migrations`]).
 
 mod change_watch;
 mod db;
 mod delivery;
 mod migrations;
 mod orders;
+mod statements;
 
 use rusqlite::Connection;
 

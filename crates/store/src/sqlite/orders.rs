@@ -1,5 +1,5 @@
 //! The orders view in SQLite, shared by the web app (writes new orders, reads) and the status
-//! service (folds status events, runs the watchdog).
+//! service (folds status events, runs the watchdog), one `impl` per port.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,17 +10,19 @@ use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::watch;
 
 use super::migrations::migrate;
+use super::statements::OrderStatements;
 use super::{CachedStatements, Db};
 use crate::fold::fold;
+use crate::sql_text::table_name;
 use crate::{
-    hours_before, table_name, OrderRecord, OrderStore, StateStore, StatusChange, StoreError,
-    ViewChange, CHANGES_KEPT_MS,
+    hours_before, ChangeFeed, OrderRecord, Orders, Sessions, StateStore, StatusChange, StatusFold,
+    StoreError, ViewChange, Watchdog, CHANGES_KEPT_MS,
 };
 use common::domain::events::{OrderDetails, Pizza, PizzaOrdered};
 use common::domain::status::{StatusAt, StatusRules};
 use common::settings::OrdersStoreSettings;
 
-const MIGRATIONS: [&str; 3] = [
+pub(super) const MIGRATIONS: [&str; 3] = [
     include_str!("sql/orders_1.sql"),
     include_str!("sql/orders_2.sql"),
     include_str!("sql/orders_3.sql"),
@@ -29,107 +31,9 @@ const MIGRATIONS: [&str; 3] = [
 pub(crate) struct SqliteOrderStore {
     path: PathBuf,
     db: Arc<Db>,
-    sql: Arc<Statements>,
+    sql: Arc<OrderStatements>,
     rules: Arc<StatusRules>,
     retention_hours: (f64, f64),
-}
-
-/// The statements, with the configured table names written in once.
-struct Statements {
-    insert_order: String,
-    delete_order: String,
-    select_order: String,
-    select_customer_orders: String,
-    select_status: String,
-    insert_change: String,
-    select_changes: String,
-    select_order_changes: String,
-    select_last_change: String,
-    purge_changes: String,
-    update_status: String,
-    upsert_watch: String,
-    delete_watch: String,
-    select_stuck: String,
-    count_stuck: String,
-    flag_order: String,
-    flag_watch: String,
-    purge_orders_watch: String,
-    purge_orders: String,
-    purge_watch: String,
-    end_sessions: String,
-    select_sessions_ended: String,
-    purge_sessions_ended: String,
-}
-
-impl Statements {
-    fn new(orders: &str, watch: &str) -> Self {
-        let select = format!(
-            "SELECT order_id, customer_id, username, timestamp, sauce, cheese, main_topping, \
-             extra_toppings, status, status_at FROM {orders}"
-        );
-        Self {
-            insert_order: format!(
-                "INSERT OR IGNORE INTO {orders} (order_id, customer_id, username, timestamp, \
-                 sauce, cheese, main_topping, extra_toppings, status, status_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?4)"
-            ),
-            delete_order: format!("DELETE FROM {orders} WHERE order_id = ?1"),
-            select_order: format!("{select} WHERE order_id = ?1"),
-            select_customer_orders: format!(
-                "{select} WHERE customer_id = ?1 ORDER BY timestamp DESC, order_id LIMIT ?2"
-            ),
-            select_status: format!(
-                "SELECT status, status_at, customer_id FROM {orders} WHERE order_id = ?1"
-            ),
-            insert_change: format!(
-                "INSERT INTO {orders}_changes (order_id, customer_id, status, status_at, changed_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)"
-            ),
-            select_changes: format!(
-                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-            ),
-            select_order_changes: format!(
-                "SELECT seq, order_id, customer_id, status, status_at FROM {orders}_changes \
-                 WHERE order_id = ?1 AND seq > ?2 ORDER BY seq"
-            ),
-            select_last_change: format!("SELECT COALESCE(MAX(seq), 0) FROM {orders}_changes"),
-            purge_changes: format!("DELETE FROM {orders}_changes WHERE changed_at < ?1"),
-            update_status: format!(
-                "UPDATE {orders} SET status = ?2, status_at = ?3 WHERE order_id = ?1"
-            ),
-            upsert_watch: format!(
-                "INSERT INTO {watch} (order_id, status, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
-                 updated_at = excluded.updated_at"
-            ),
-            delete_watch: format!("DELETE FROM {watch} WHERE order_id = ?1"),
-            select_stuck: format!(
-                "SELECT order_id FROM {watch} WHERE updated_at < ?1 AND status != ?2"
-            ),
-            count_stuck: format!("SELECT COUNT(*) FROM {watch} WHERE status = ?1"),
-            flag_order: format!(
-                "UPDATE {orders} SET status = ?2 WHERE order_id = ?1 RETURNING customer_id, status_at"
-            ),
-            flag_watch: format!("UPDATE {watch} SET status = ?2 WHERE order_id = ?1"),
-            purge_orders_watch: format!(
-                "DELETE FROM {watch} WHERE order_id IN \
-                 (SELECT order_id FROM {orders} WHERE timestamp < ?1)"
-            ),
-            purge_orders: format!("DELETE FROM {orders} WHERE timestamp < ?1"),
-            purge_watch: format!("DELETE FROM {watch} WHERE updated_at < ?1"),
-            end_sessions: format!(
-                "INSERT INTO {orders}_ended_sessions (customer_id, ended_at) VALUES (?1, ?2) \
-                 ON CONFLICT (customer_id) DO NOTHING"
-            ),
-            select_sessions_ended: format!(
-                "SELECT 1 FROM {orders}_ended_sessions WHERE customer_id = ?1"
-            ),
-            purge_sessions_ended: format!(
-                "DELETE FROM {orders}_ended_sessions WHERE ended_at < ?1"
-            ),
-        }
-    }
 }
 
 impl SqliteOrderStore {
@@ -154,7 +58,10 @@ impl SqliteOrderStore {
         Ok(Self {
             path: path.to_path_buf(),
             db,
-            sql: Arc::new(Statements::new(&orders, &watch)),
+            sql: Arc::new(OrderStatements::new(&[
+                ("orders", &orders),
+                ("watch", &watch),
+            ])),
             rules: Arc::new(settings.rules.clone()),
             retention_hours: (
                 settings.table_orders_retention_hours,
@@ -223,7 +130,7 @@ impl StateStore for SqliteOrderStore {
 }
 
 #[async_trait]
-impl OrderStore for SqliteOrderStore {
+impl Orders for SqliteOrderStore {
     async fn add_order(
         &self,
         order_id: &str,
@@ -298,7 +205,10 @@ impl OrderStore for SqliteOrderStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl StatusFold for SqliteOrderStore {
     async fn update_statuses(
         &self,
         updates: Vec<(String, StatusAt)>,
@@ -353,7 +263,10 @@ impl OrderStore for SqliteOrderStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl Watchdog for SqliteOrderStore {
     async fn flag_stuck(&self, cutoff_ms: i64, stuck: i64) -> Result<Vec<String>, StoreError> {
         let sql = self.sql.clone();
         let now_ms = common::domain::events::now_ms();
@@ -385,6 +298,16 @@ impl OrderStore for SqliteOrderStore {
             .await
     }
 
+    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError> {
+        let sql = self.sql.clone();
+        self.db
+            .call(move |conn| conn.row(&sql.count_stuck, [stuck], |row| row.get(0)))
+            .await
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for SqliteOrderStore {
     async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<ViewChange>, StoreError> {
         let sql = self.sql.clone();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -412,13 +335,6 @@ impl OrderStore for SqliteOrderStore {
             .await
     }
 
-    async fn count_stuck(&self, stuck: i64) -> Result<u64, StoreError> {
-        let sql = self.sql.clone();
-        self.db
-            .call(move |conn| conn.row(&sql.count_stuck, [stuck], |row| row.get(0)))
-            .await
-    }
-
     async fn last_change(&self) -> Result<i64, StoreError> {
         let sql = self.sql.clone();
         self.db
@@ -429,7 +345,10 @@ impl OrderStore for SqliteOrderStore {
     async fn watch_changes(&self) -> Result<watch::Receiver<u64>, StoreError> {
         super::change_watch::watch(&self.path)
     }
+}
 
+#[async_trait]
+impl Sessions for SqliteOrderStore {
     async fn end_sessions(&self, customer_id: &str, now_ms: i64) -> Result<(), StoreError> {
         let (sql, id) = (self.sql.clone(), customer_id.to_owned());
         self.db

@@ -1,19 +1,18 @@
-//! Every state store implementation, opened fresh and empty, for the behaviour suite
-//! (`tests/it/store_behaviour.rs`): SQLite in a temporary folder, PostgreSQL in a new database on a
-//! real server.
+//! Every backend, opened fresh and empty for each case: SQLite in a temporary folder, PostgreSQL
+//! in a new database on a real server (one server for the cases running at once).
 
 use std::fmt;
 use std::sync::Arc;
 
-use crate::postgres::{fresh_name, Postgres};
-
 use common::domain::status::StatusRules;
 use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
 use store::{open_delivery_store, open_order_store, DeliveryStore, OrderStore};
+use test_postgres::{fresh_name, Postgres};
 
-pub const HOUR: i64 = 3_600_000;
+pub(crate) const HOUR: i64 = 3_600_000;
 
-pub struct Opened {
+/// Both stores of one backend, and what keeps their rows there until the case ends.
+pub(crate) struct Opened {
     name: &'static str,
     orders: Arc<dyn OrderStore>,
     delivery: Arc<dyn DeliveryStore>,
@@ -30,11 +29,11 @@ impl std::fmt::Debug for Opened {
 }
 
 impl Opened {
-    pub fn orders(&self) -> &dyn OrderStore {
+    pub(crate) fn orders(&self) -> &dyn OrderStore {
         self.orders.as_ref()
     }
 
-    pub fn delivery(&self) -> &dyn DeliveryStore {
+    pub(crate) fn delivery(&self) -> &dyn DeliveryStore {
         self.delivery.as_ref()
     }
 }
@@ -45,7 +44,8 @@ impl fmt::Display for Opened {
     }
 }
 
-pub fn orders_settings(location: StoreLocation) -> OrdersStoreSettings {
+/// The orders store's settings: orders kept 4 hours, watches 2 hours.
+pub(crate) fn orders_settings(location: StoreLocation) -> OrdersStoreSettings {
     OrdersStoreSettings {
         location,
         table_orders: "orders".into(),
@@ -61,7 +61,8 @@ pub fn orders_settings(location: StoreLocation) -> OrdersStoreSettings {
     }
 }
 
-pub fn delivery_settings(location: StoreLocation) -> DeliveryStoreSettings {
+/// Delivery's settings: its rows kept 4 hours.
+pub(crate) fn delivery_settings(location: StoreLocation) -> DeliveryStoreSettings {
     DeliveryStoreSettings {
         location,
         table_customers: "customers".into(),
@@ -70,7 +71,7 @@ pub fn delivery_settings(location: StoreLocation) -> DeliveryStoreSettings {
 }
 
 /// Every store implementation, empty.
-pub async fn each_store() -> Vec<Opened> {
+pub(crate) async fn each_store() -> Vec<Opened> {
     let folder = tempfile::tempdir().expect("tempdir");
     let sqlite = |file: &str| StoreLocation::Sqlite(folder.path().join(file));
     let orders = open_order_store(&orders_settings(sqlite("orders.db")))
@@ -109,9 +110,9 @@ pub async fn each_store() -> Vec<Opened> {
 /// A fresh place for each implementation to keep its rows, for opening several stores on it (as
 /// several instances would).
 #[derive(Debug)]
-pub struct Location {
-    pub name: &'static str,
-    pub location: StoreLocation,
+pub(crate) struct Location {
+    pub(crate) name: &'static str,
+    pub(crate) location: StoreLocation,
     _folder: Option<tempfile::TempDir>,
     _server: Option<Arc<Postgres>>,
 }
@@ -122,7 +123,7 @@ impl fmt::Display for Location {
     }
 }
 
-pub fn each_location() -> Vec<Location> {
+pub(crate) fn each_location() -> Vec<Location> {
     let folder = tempfile::tempdir().expect("tempdir");
     let server = Postgres::shared();
     vec![

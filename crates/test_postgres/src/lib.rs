@@ -2,16 +2,17 @@
 //! temporary folder, on a free loopback port, stopped on drop. PostgreSQL refuses to run as
 //! root, so when the tests do, the cluster belongs to the `postgres` user and its commands run
 //! through `runuser`.
+//!
+//! A crate of its own, so the store's contract suite (`crates/store/tests/contract/`) runs a
+//! server without the end-to-end harness, which re-exports it as `pizza_tests::postgres`.
 
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
-
-use crate::broker::unused_port;
 
 #[derive(Debug)]
 pub struct Postgres {
@@ -253,6 +254,15 @@ impl Drop for Postgres {
             let _ = child.wait();
         }
     }
+}
+
+/// A loopback port nobody listens on now (another process may still take it before the server
+/// binds it, which [`Postgres::start`] survives).
+fn unused_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
 }
 
 /// A database name no other test of this run uses.

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM {watch} WHERE status = $1

@@ -1,0 +1,1 @@
+DELETE FROM {watch} WHERE order_id = $1

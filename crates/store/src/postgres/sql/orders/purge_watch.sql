@@ -1,0 +1,1 @@
+DELETE FROM {watch} WHERE updated_at < $1

@@ -1,0 +1,1 @@
+UPDATE {watch} SET status = ?2 WHERE order_id = ?1

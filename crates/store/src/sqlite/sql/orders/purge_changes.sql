@@ -1,0 +1,1 @@
+DELETE FROM {orders}_changes WHERE changed_at < ?1

@@ -1,0 +1,1 @@
+DELETE FROM {orders}_ended_sessions WHERE ended_at < ?1
