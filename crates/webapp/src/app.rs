@@ -140,7 +140,8 @@ pub async fn build_state(
         }),
         live: Arc::new(LiveState {
             sys: sys.clone(),
-            store: store.clone(),
+            orders: store.clone(),
+            changes: store.clone(),
             view_feed: ViewFeed::start(store.clone(), shutdown).await?,
             log_feed: LogFeed::start(&logs_dir, shutdown),
             log_index: Arc::new(LogIndex::new(&logs_dir)),

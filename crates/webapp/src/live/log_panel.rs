@@ -41,7 +41,7 @@ pub async fn order_logs(
     customer: Customer,
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let record = own_order(live.store.as_ref(), &customer, &order_id).await?;
+    let record = own_order(live.orders.as_ref(), &customer, &order_id).await?;
     live.log_rate.check(&customer.customer_id)?;
     let logs = read_order_logs(&live.log_index, record.order_id).await?;
     Ok((

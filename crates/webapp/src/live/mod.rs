@@ -14,7 +14,7 @@ pub mod view_feed;
 use std::sync::Arc;
 
 use common::settings::SysSettings;
-use store::OrderStore;
+use store::{ChangeFeed, Orders};
 use tokio_util::sync::CancellationToken;
 
 use self::log_feed::LogFeed;
@@ -26,7 +26,10 @@ use crate::http::stream_limits::StreamLimits;
 /// What the live streams and the flow panel need.
 pub struct LiveState {
     pub sys: Arc<SysSettings>,
-    pub store: Arc<dyn OrderStore>,
+    /// The orders, to check whose each one is and to list a customer's.
+    pub orders: Arc<dyn Orders>,
+    /// The view's changes, for a reconnecting page to catch up.
+    pub changes: Arc<dyn ChangeFeed>,
     /// The view's changes, for the order pages' streams.
     pub view_feed: ViewFeed,
     /// New log entries, for the flow panels' streams.

@@ -104,7 +104,7 @@ pub async fn order_events(
     Path(order_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    own_order(state.store.as_ref(), &customer, &order_id).await?;
+    own_order(state.orders.as_ref(), &customer, &order_id).await?;
     let permit = state.streams.open(&customer.customer_id)?;
     // Following first, then reading: a change committed in between arrives twice (the second
     // copy is dropped by its sequence number) instead of not at all.
@@ -112,14 +112,14 @@ pub async fn order_events(
     // An id past the newest change was never sent by this shop (or comes from a store since
     // replaced): waiting for it would keep the stream silent for good, so it counts as absent.
     let since = match last_event_id(&headers) {
-        Some(id) if id > state.store.last_change().await? => None,
+        Some(id) if id > state.changes.last_change().await? => None,
         other => other,
     };
     let history = state
-        .store
+        .changes
         .order_changes_after(&order_id, since.unwrap_or(0))
         .await?;
-    let record = own_order(state.store.as_ref(), &customer, &order_id).await?;
+    let record = own_order(state.orders.as_ref(), &customer, &order_id).await?;
     let newest = history
         .last()
         .map_or(since.unwrap_or(0), |change| change.seq);
@@ -176,7 +176,7 @@ pub async fn log_events(
     customer: Customer,
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let record = own_order(state.store.as_ref(), &customer, &order_id).await?;
+    let record = own_order(state.orders.as_ref(), &customer, &order_id).await?;
     state.log_rate.check(&customer.customer_id)?;
     let permit = state.streams.open(&customer.customer_id)?;
     // Following first, then reading what is written: an entry written in between may come
@@ -242,7 +242,7 @@ pub async fn customer_events(
     // On every (re)connect, each order's status now: nothing missed while away, and what is
     // sent again shows nothing new.
     let orders = state
-        .store
+        .orders
         .customer_orders(&customer.customer_id, ORDERS_FOLLOWED)
         .await?;
     let stream = CustomerStream {

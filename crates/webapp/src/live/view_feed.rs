@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::runtime::logging::error_chain;
-use store::{OrderStore, StoreError, ViewChange};
+use store::{ChangeFeed, StoreError, ViewChange};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -69,7 +69,7 @@ impl Inner {
 impl ViewFeed {
     /// Starts following the store's changes, from the newest one now, until `shutdown`.
     pub async fn start(
-        store: Arc<dyn OrderStore>,
+        store: Arc<dyn ChangeFeed>,
         shutdown: &CancellationToken,
     ) -> Result<Self, StoreError> {
         let inner = Arc::new(Inner {
@@ -94,7 +94,7 @@ impl ViewFeed {
 }
 
 async fn follow(
-    store: Arc<dyn OrderStore>,
+    store: Arc<dyn ChangeFeed>,
     inner: Arc<Inner>,
     mut woken: tokio::sync::watch::Receiver<u64>,
     mut last: i64,

@@ -1,13 +1,13 @@
 //! Only an order's owner may see it: what the order pages and the live streams share.
 
-use store::{OrderRecord, OrderStore};
+use store::{OrderRecord, Orders};
 
 use crate::error::AppError;
 use crate::session::Customer;
 
 /// The customer's own order, or 404 (for an unknown id and for anyone else's alike).
 pub async fn own_order(
-    store: &dyn OrderStore,
+    store: &dyn Orders,
     customer: &Customer,
     order_id: &str,
 ) -> Result<OrderRecord, AppError> {

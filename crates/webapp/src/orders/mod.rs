@@ -22,7 +22,7 @@ use common::kafka::{EventSink, ProduceError};
 use common::runtime::logging::error_chain;
 use common::settings::SysSettings;
 use serde::Deserialize;
-use store::{OrderRecord, OrderStore, StoreError};
+use store::{OrderRecord, Orders, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use self::access::{is_order_id, own_order};
@@ -40,7 +40,7 @@ pub const ORDERS_SHOWN: usize = 100;
 /// What the order handlers need.
 pub struct OrdersState {
     pub sys: Arc<SysSettings>,
-    pub store: Arc<dyn OrderStore>,
+    pub store: Arc<dyn Orders>,
     /// Where orders go: Kafka's `Outbound` in the running web app, a recorder in its tests.
     pub events: Arc<dyn EventSink>,
     /// `[webapp] orders_per_minute`.
@@ -64,9 +64,9 @@ impl OrdersState {
     }
 }
 
-type Orders = State<Arc<OrdersState>>;
+type Desk = State<Arc<OrdersState>>;
 
-pub async fn menu(State(orders): Orders, customer: Customer) -> Result<Response, AppError> {
+pub async fn menu(State(orders): Desk, customer: Customer) -> Result<Response, AppError> {
     render(MenuPage {
         username: Some(&customer.username),
         searched: "",
@@ -77,7 +77,7 @@ pub async fn menu(State(orders): Orders, customer: Customer) -> Result<Response,
 }
 
 pub async fn place_order(
-    State(orders): Orders,
+    State(orders): Desk,
     customer: Customer,
     Form(form): Form<OrderForm>,
 ) -> Result<Response, AppError> {
@@ -182,7 +182,7 @@ async fn store_new_order(orders: &OrdersState, placed: &PizzaOrdered) -> Result<
     }
 }
 
-pub async fn list(State(orders): Orders, customer: Customer) -> Result<Response, AppError> {
+pub async fn list(State(orders): Desk, customer: Customer) -> Result<Response, AppError> {
     let records = orders
         .store
         .customer_orders(&customer.customer_id, ORDERS_SHOWN)
@@ -203,7 +203,7 @@ pub struct SearchQuery {
 /// An order id goes to its page; anything else can be no order, and says so as the original's
 /// order page does.
 pub async fn search(
-    State(orders): Orders,
+    State(orders): Desk,
     customer: Customer,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
@@ -215,7 +215,7 @@ pub async fn search(
 }
 
 pub async fn page(
-    State(orders): Orders,
+    State(orders): Desk,
     customer: Customer,
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {
@@ -264,7 +264,7 @@ fn show_order(
 }
 
 pub async fn json(
-    State(orders): Orders,
+    State(orders): Desk,
     customer: Customer,
     Path(order_id): Path<String>,
 ) -> Result<Response, AppError> {

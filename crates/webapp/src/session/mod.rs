@@ -17,7 +17,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::PrivateCookieJar;
 
 use common::runtime::logging::hides_or_breaks_text;
-use store::OrderStore;
+use store::Sessions;
 
 use crate::error::{AppError, ErrorPage};
 use crate::pages::error_page;
@@ -25,7 +25,7 @@ use crate::pages::error_page;
 /// What sessions need: how long one lasts, and the store where logouts are kept, so a session
 /// ended on one web app is refused by every one sharing the store.
 pub struct SessionState {
-    pub store: Arc<dyn OrderStore>,
+    pub store: Arc<dyn Sessions>,
     /// A session unused this long ends (`[webapp] session_idle_hours`).
     pub idle: Duration,
     /// A session ends this long after its login (`[webapp] session_lifetime_hours`).

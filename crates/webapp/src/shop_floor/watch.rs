@@ -11,7 +11,7 @@ use common::domain::wiring::ServiceName;
 use common::kafka::{DeadLetterTally, GroupReader};
 use common::runtime::logging::error_chain;
 use common::settings::{Settings, Topics};
-use store::OrderStore;
+use store::Watchdog;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -39,7 +39,7 @@ struct Inner {
     topics: Topics,
     groups: BTreeMap<ServiceName, String>,
     client_ids: BTreeMap<ServiceName, String>,
-    store: Arc<dyn OrderStore>,
+    store: Arc<dyn Watchdog>,
     stuck_status: i64,
     floor: watch::Sender<Option<Arc<Floor>>>,
     /// Whether readings are being taken; changed only with the lock held, together with the
@@ -66,7 +66,7 @@ struct Readers {
 impl ShopFloor {
     pub fn new(
         settings: &Settings,
-        store: Arc<dyn OrderStore>,
+        store: Arc<dyn Watchdog>,
         shutdown: &CancellationToken,
     ) -> Self {
         let sys = &settings.sys;
