@@ -8,9 +8,14 @@ cd "$(dirname "$0")/.."
 ./start_demo.sh --install-broker
 
 # Debian packages: Chromium for the browser test, PostgreSQL for the stores on a database server,
-# Prometheus to scrape the services' metrics (tests/it/metrics.rs), procps for the demo scripts.
+# Prometheus to scrape the services' metrics (tests/it/metrics.rs), procps for the demo scripts,
+# openssl to make the TLS certificates of the secured broker (tests/harness/certificates.rs),
+# Node.js and npm to drive Chromium (tests/browser/).
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || [ -n "${PG_BIN:-}" ] || missing+=(postgresql)
 [ -x "${PROMETHEUS:-/usr/bin/prometheus}" ] || missing+=(prometheus)
 # ps: the demo scripts ask it whether a process runs (slim images lack it).
@@ -26,8 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if ! command -v node >/dev/null; then
-  echo "The browser test needs Node.js 18 or newer (and npm)" >&2
+if [ "$(node -e 'console.log(process.versions.node.split(".")[0])')" -lt 18 ]; then
+  echo "The browser test needs Node.js 18 or newer, not $(node --version)" >&2
   exit 1
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
