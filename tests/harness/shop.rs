@@ -224,9 +224,11 @@ impl Shop {
         let producer = EventProducer::connect(&config, &topics, &stop)
             .await
             .expect("producer");
+        // It stands in for the web app (orders and their statuses) and for any other sender.
         Outbound::new(
             producer,
             &self.settings(),
+            ServiceName::Webapp,
             &Topic::ALL,
             "pizza-tests",
             &stop,

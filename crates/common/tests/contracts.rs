@@ -17,7 +17,7 @@ use common::contracts::{Contract, Contracts};
 use common::domain::events::{
     decode, python_json, OrderDetails, Pizza, PizzaAssembled, PizzaOrdered,
 };
-use common::domain::status::{StatusAt, StatusEvent};
+use common::domain::status::{StatusAt, StatusEvent, StatusWritten};
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
 use proptest::prelude::*;
@@ -153,12 +153,18 @@ fn what_the_shop_writes() -> Vec<(Topic, &'static str, Vec<u8>)> {
         (
             Topic::Status,
             "ours.json",
-            json(&at(200, 1_767_225_604_000)),
+            json(&StatusWritten::new(
+                at(200, 1_767_225_604_000),
+                ServiceName::Assemble,
+            )),
         ),
         (
             Topic::Status,
             "ours-something-wrong.json",
-            json(&at(430, 1_767_225_604_500)),
+            json(&StatusWritten::new(
+                at(430, 1_767_225_604_500),
+                ServiceName::Bake,
+            )),
         ),
     ]
 }
@@ -259,12 +265,13 @@ fn shop_values() -> impl Strategy<Value = (Topic, Vec<u8>)> {
             prop_oneof![
                 Just(Topic::Baked),
                 Just(Topic::Delivered),
-                Just(Topic::Pending),
-                Just(Topic::Status)
+                Just(Topic::Pending)
             ],
-            at
+            at.clone()
         )
             .prop_map(|(topic, v)| (topic, json(&v))),
+        (at, prop::sample::select(ServiceName::ALL.to_vec()))
+            .prop_map(|(v, writer)| (Topic::Status, json(&StatusWritten::new(v, writer)))),
     ]
 }
 
@@ -304,6 +311,10 @@ fn near_valid() -> impl Strategy<Value = (Topic, Value)> {
         )),
         Just((Topic::Baked, json!({"status": 300, "timestamp": 1}))),
         Just((Topic::Status, json!({"status": 300, "timestamp": 1}))),
+        Just((
+            Topic::Status,
+            json!({"status": 300, "timestamp": 1, "written_by": "bake"})
+        )),
         Just((Topic::Status, json!({"STATUS": 300, "TIMESTAMP": 1}))),
     ];
     let names = prop_oneof![
@@ -318,6 +329,7 @@ fn near_valid() -> impl Strategy<Value = (Topic, Value)> {
         Just("name"),
         Just("extra_toppings"),
         Just("sauce"),
+        Just("written_by"),
     ];
     (base, names, prop::option::of(event_like()), any::<bool>()).prop_map(
         |((topic, mut value), name, replacement, inside_order)| {

@@ -101,9 +101,17 @@ pub async fn connect_events(
         .await?
         .counted(metrics)
         .bound_by(Contracts::shop()?, &sys.topics);
-    let stages = ServiceName::Webapp.produces();
+    let webapp = ServiceName::Webapp;
     Ok(Arc::new(
-        Outbound::new(producer, settings, stages, client_id, shutdown).await,
+        Outbound::new(
+            producer,
+            settings,
+            webapp,
+            webapp.produces(),
+            client_id,
+            shutdown,
+        )
+        .await,
     ))
 }
 

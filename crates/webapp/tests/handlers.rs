@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use common::domain::wiring::ServiceName;
 use common::kafka::{test_settings, RecordingSink};
 use common::settings::{Settings, StatusSource, StoreLocation, WebappSettings};
 use http_body_util::BodyExt;
@@ -31,7 +32,10 @@ impl App {
 
     /// The shipped configuration, its files in a folder of the app's own, changed by `edit`.
     async fn with(edit: impl FnOnce(&mut Settings)) -> Self {
-        Self::with_sink(edit, RecordingSink::new).await
+        Self::with_sink(edit, |topics| {
+            RecordingSink::new(ServiceName::Webapp, topics)
+        })
+        .await
     }
 
     async fn with_sink(
@@ -363,7 +367,7 @@ async fn an_order_is_stored_and_produced_with_the_exact_event() {
     assert_eq!(statuses.len(), 1, "its placed status");
     assert_eq!(
         statuses[0].json(),
-        serde_json::json!({"status": 100, "timestamp": stored.timestamp})
+        serde_json::json!({"status": 100, "timestamp": stored.timestamp, "written_by": "webapp"})
     );
 
     let (status, _, json) = app.get(&format!("/api/orders/{order_id}"), &session).await;
@@ -631,7 +635,7 @@ async fn the_flow_panel_shows_ksqldb_when_it_writes_the_statuses() {
     ] {
         let app = App::with_sink(
             |s| s.sys.status_source = source,
-            |topics| RecordingSink::new(topics).statuses_by(source),
+            |topics| RecordingSink::new(ServiceName::Webapp, topics).statuses_by(source),
         )
         .await;
         let session = app.login("Ann").await;

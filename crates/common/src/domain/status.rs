@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::wiring::ServiceName;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusIds {
     pub stuck: i64,
@@ -113,10 +115,32 @@ pub struct StatusAt {
 /// A `pizza-status` event as it is read: the services write its fields in lower case, ksqlDB's
 /// persistent queries (when they copy the statuses) in upper case. One or the other, as the
 /// topic's contract says (`schemas/pizza-status.json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "StatusWire")]
 pub struct StatusEvent {
     pub at: StatusAt,
+    /// The program that wrote it, since version 2 of the contract; `None` from ksqlDB, the
+    /// original's services and this shop's before.
+    pub written_by: Option<String>,
+}
+
+/// A `pizza-status` event as the shop's programs write it: the status, its time, and who wrote
+/// it (version 2 of the contract added `written_by`; consumers of version 1 ignore it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatusWritten {
+    pub status: i64,
+    pub timestamp: i64,
+    pub written_by: &'static str,
+}
+
+impl StatusWritten {
+    pub fn new(at: StatusAt, writer: ServiceName) -> Self {
+        Self {
+            status: at.status,
+            timestamp: at.timestamp,
+            written_by: writer.as_str(),
+        }
+    }
 }
 
 /// Every name either writer uses; [`StatusEvent`] takes one pair.
@@ -128,6 +152,7 @@ struct StatusWire {
     ksqldb_status: Option<i64>,
     #[serde(rename = "TIMESTAMP")]
     ksqldb_timestamp: Option<i64>,
+    written_by: Option<String>,
 }
 
 impl TryFrom<StatusWire> for StatusEvent {
@@ -147,6 +172,7 @@ impl TryFrom<StatusWire> for StatusEvent {
         match (status, timestamp) {
             (Some(status), Some(timestamp)) => Ok(Self {
                 at: StatusAt { status, timestamp },
+                written_by: wire.written_by,
             }),
             (None, _) => Err(format!("missing field `{}`", names.0)),
             (_, None) => Err(format!("missing field `{}`", names.1)),

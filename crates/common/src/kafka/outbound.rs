@@ -11,8 +11,9 @@ use futures::future::{self, Either, FutureExt};
 use rdkafka::message::{Header, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::status::StatusAt;
+use crate::domain::status::{StatusAt, StatusWritten};
 use crate::domain::topics::Topic;
+use crate::domain::wiring::ServiceName;
 use crate::runtime::logging::error_chain;
 use crate::settings::{KafkaSettings, Settings, StatusSource, Topics};
 
@@ -36,6 +37,8 @@ impl std::fmt::Debug for Outbound {
 
 struct Inner {
     producer: EventProducer,
+    /// Who the statuses say wrote them (`written_by`).
+    writer: ServiceName,
     topics: Topics,
     writers: StatusWriters,
 }
@@ -57,6 +60,7 @@ impl Outbound {
     pub async fn new(
         producer: EventProducer,
         settings: &Settings,
+        writer: ServiceName,
         stages: &[Topic],
         client_id: &str,
         stop: &CancellationToken,
@@ -77,6 +81,7 @@ impl Outbound {
         };
         Self(Arc::new(Inner {
             producer,
+            writer,
             topics: settings.sys.topics.clone(),
             writers,
         }))
@@ -167,11 +172,12 @@ impl Outbound {
         }
     }
 
-    /// A status on `pizza-status`.
+    /// A status on `pizza-status`, saying who wrote it.
     async fn send_status(&self, order_id: &str, at: StatusAt) -> Result<Landed, ProduceError> {
+        let written = StatusWritten::new(at, self.0.writer);
         self.0
             .producer
-            .send_json(&self.0.topics.status, order_id, &at)
+            .send_json(&self.0.topics.status, order_id, &written)
             .await
     }
 }

@@ -78,7 +78,8 @@ impl ServiceContext {
             Ok(contracts) => producer.bound_by(contracts, &sys.topics),
             Err(_) => producer,
         };
-        let outbound = Outbound::new(producer, &settings, produces, client_id, &shutdown).await;
+        let outbound =
+            Outbound::new(producer, &settings, name, produces, client_id, &shutdown).await;
         Ok(Arc::new(Self {
             name,
             settings,
@@ -93,7 +94,7 @@ impl ServiceContext {
     /// returned beside it, and dead letters to the configured dead-letter topic.
     #[cfg(any(test, feature = "testing"))]
     pub fn recording(name: ServiceName, settings: Settings) -> (Arc<Self>, Arc<RecordingSink>) {
-        let sink = Arc::new(RecordingSink::new(settings.sys.topics.clone()));
+        let sink = Arc::new(RecordingSink::new(name, settings.sys.topics.clone()));
         let ctx = Arc::new(Self {
             name,
             dead_letter_topic: Some(settings.sys.topics.dead_letter.clone()),

@@ -10,8 +10,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::{EventSink, StageSent};
 use crate::contracts::Contracts;
-use crate::domain::status::StatusAt;
+use crate::domain::status::{StatusAt, StatusWritten};
 use crate::domain::topics::Topic;
+use crate::domain::wiring::ServiceName;
 use crate::kafka::{DeadLetter, Inbound, Landed, ProduceError};
 use crate::metrics::CaughtBy;
 use crate::settings::{KafkaSettings, Settings, StatusSource, SysSettings, Topics};
@@ -57,6 +58,8 @@ impl Sent {
 /// that ksqlDB writes them.
 #[derive(Debug)]
 pub struct RecordingSink {
+    /// Who the statuses say wrote them.
+    writer: ServiceName,
     topics: Topics,
     sent: Mutex<Vec<Sent>>,
     failing: Mutex<HashSet<String>>,
@@ -65,8 +68,10 @@ pub struct RecordingSink {
 }
 
 impl RecordingSink {
-    pub fn new(topics: Topics) -> Self {
+    /// What `writer` sends, to the topics as `topics` names them.
+    pub fn new(writer: ServiceName, topics: Topics) -> Self {
         Self {
+            writer,
             topics,
             sent: Mutex::default(),
             failing: Mutex::default(),
@@ -164,7 +169,8 @@ impl RecordingSink {
         key: &str,
         value: &StatusAt,
     ) -> Result<Landed, ProduceError> {
-        let payload = crate::domain::events::python_json::to_vec(value).map_err(|source| {
+        let written = StatusWritten::new(*value, self.writer);
+        let payload = crate::domain::events::python_json::to_vec(&written).map_err(|source| {
             ProduceError::Encode {
                 topic: topic.to_owned(),
                 source,
