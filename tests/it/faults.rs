@@ -87,8 +87,10 @@ async fn sigkill_of_each_service_in_turn_with_an_immediate_restart_loses_no_orde
             for line in restarted.log().lines().filter(|l| l.contains("Partitions")) {
                 eprintln!("    {line}");
             }
+            // The next fault comes once the new instance has handled an order: it works, and
+            // does not just hold its partitions.
+            restarted.wait_for_log(handled_marker(name), RECOVERY).await;
             services.insert(name, restarted);
-            tokio::time::sleep(Duration::from_secs(2)).await;
         }
         crashed.store(true, Ordering::Relaxed);
         in_flight
@@ -105,6 +107,16 @@ async fn sigkill_of_each_service_in_turn_with_an_immediate_restart_loses_no_orde
             &lost,
             twice,
         );
+    }
+}
+
+/// What a kitchen service logs each time it has handled an order.
+fn handled_marker(name: ServiceName) -> &'static str {
+    match name {
+        ServiceName::Assemble => "is assembled!",
+        ServiceName::Bake => "is baked!",
+        ServiceName::Delivery => "delivered to customer_id",
+        _ => "status updated",
     }
 }
 
