@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
 
@@ -32,6 +32,18 @@ pub fn binary() -> PathBuf {
         .map_or_else(|| PathBuf::from("/usr/bin/prometheus"), PathBuf::from)
 }
 
+/// How often every target is scraped and every rule evaluated.
+const INTERVAL: Duration = Duration::from_secs(1);
+/// How long, once a value is reached, the scrapes that show it stays may take to come.
+const NEXT_SCRAPES: Duration = Duration::from_secs(15);
+
+/// Now, as Prometheus writes times: seconds since the epoch.
+fn epoch_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// `host:port` of a `http://host:port/metrics` URL, as a scrape target.
 fn target(url: &str) -> &str {
     url.trim_start_matches("http://")
@@ -49,8 +61,10 @@ impl Prometheus {
             .tempdir()
             .expect("temp dir");
         let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../monitoring/alerts.yml");
+        let seconds = INTERVAL.as_secs();
         let mut config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+            "global:\n  scrape_interval: {seconds}s\n  scrape_timeout: {seconds}s\n  \
+             evaluation_interval: {seconds}s\n\
              rule_files:\n  - '{}'\nscrape_configs:\n",
             rules.display()
         );
@@ -156,14 +170,58 @@ impl Prometheus {
         }
     }
 
-    /// Waits until `promql` has a single value equal to `expected`; on timeout, says what it had.
+    /// Waits until `promql` has a single value equal to `expected`, and checks it still has it
+    /// once every target has been scraped twice more: a counter that overshoots its target, or
+    /// a gauge that only passes through it, fails. On failure, says what it had.
     pub async fn wait_for_value(
         &self,
         promql: &str,
         expected: f64,
         timeout: Duration,
     ) -> Result<(), String> {
+        self.wait_for_values(&[(promql.to_owned(), expected)], timeout)
+            .await
+    }
+
+    /// [`Self::wait_for_value`] for several queries at once: each is reached, and then all of
+    /// them still hold after the same two scrapes.
+    pub async fn wait_for_values(
+        &self,
+        expected: &[(String, f64)],
+        timeout: Duration,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
+        for (promql, value) in expected {
+            self.reached(promql, *value, timeout, deadline).await?;
+        }
+        self.scraped_twice_since(epoch_seconds()).await?;
+        for (promql, value) in expected {
+            let now = self.query(promql).await;
+            if !matches!(&now, Ok(samples) if samples.len() == 1 && samples[0].value == *value) {
+                return Err(format!(
+                    "{promql} was {value}, and then {now:?} after the next scrapes"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What `promql` is, as scraped after this call: every target has been scraped since.
+    pub async fn value_now(&self, promql: &str) -> Result<f64, String> {
+        self.scraped_twice_since(epoch_seconds()).await?;
+        match self.query(promql).await? {
+            samples if samples.len() == 1 => Ok(samples[0].value),
+            samples => Err(format!("{promql} has no single value: {samples:?}")),
+        }
+    }
+
+    async fn reached(
+        &self,
+        promql: &str,
+        expected: f64,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<(), String> {
         loop {
             let now = self.query(promql).await;
             if let Ok(samples) = &now {
@@ -177,6 +235,26 @@ impl Prometheus {
                 ));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Waits until every target's newest scrape is an interval past `since` (seconds since the
+    /// epoch): each has then been scraped twice at or after it.
+    async fn scraped_twice_since(&self, since: f64) -> Result<(), String> {
+        let wanted = since + INTERVAL.as_secs_f64();
+        let deadline = Instant::now() + NEXT_SCRAPES;
+        loop {
+            let oldest = self.value("min(timestamp(up))").await;
+            if oldest.is_some_and(|at| at >= wanted) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the targets were not scraped again within {NEXT_SCRAPES:?}: the oldest \
+                     newest scrape is at {oldest:?}, wanted {wanted}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

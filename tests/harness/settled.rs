@@ -7,17 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use common::domain::route;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::topic_reader::count_by_key;
 use crate::Shop;
-
-/// How long delivery claims an order: the longest route (28 s) at the shop's speed plus a 30 s
-/// margin, as `crates/delivery/src/main.rs` computes it.
-pub fn delivery_claim(time_scale: f64) -> Duration {
-    Duration::from_secs_f64(28.0 * time_scale) + Duration::from_secs(30)
-}
 
 /// A retried notice waits at most this long between tries (the consume loop's longest pause),
 /// and a takeover looks the order up on the topic first.
@@ -47,7 +42,8 @@ pub async fn delivered_twice(shop: &Shop, orders: &[String], timeout: Duration) 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(delivery_claim(shop.sys.time_scale) + TAKEOVER_SLACK).await;
+    // The delivery service's own claim length, not a copy of it.
+    tokio::time::sleep(route::claim(shop.sys.time_scale) + TAKEOVER_SLACK).await;
     wait_until_caught_up(shop).await;
     let counts = count_by_key(&shop.kafka, &shop.sys.topics.delivered);
     orders

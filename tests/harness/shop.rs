@@ -307,15 +307,42 @@ impl Shop {
         }
     }
 
-    /// The orders that are placed (in the view) but do not show 999 yet.
-    pub async fn in_flight(&self, ids: &[String]) -> usize {
-        let mut flying = 0;
+    /// The orders of `ids` that a kitchen service has started on and that are not delivered
+    /// yet: the view shows them pending, assembled or baked. "Placed" says nothing of the
+    /// kitchen (the harness writes each order into the view before sending it), nor does the
+    /// watchdog's "stuck".
+    pub async fn started(&self, ids: &[String]) -> Vec<String> {
+        let codes = &self.sys.status.ids;
+        let under_way = [codes.pending, codes.pizza_assembled, codes.pizza_baked];
+        let mut started = Vec::new();
         for id in ids {
-            if matches!(self.status_of(id).await, Some(status) if status != 999) {
-                flying += 1;
+            if matches!(self.status_of(id).await, Some(status) if under_way.contains(&status)) {
+                started.push(id.clone());
             }
         }
-        flying
+        started
+    }
+
+    /// How many orders of `ids` are in flight: see [`Self::started`].
+    pub async fn in_flight(&self, ids: &[String]) -> usize {
+        self.started(ids).await.len()
+    }
+
+    /// Waits until some order of `ids` is in flight (see [`Self::started`]); returns how many
+    /// are. A fault struck after this hits orders the kitchen is working on.
+    pub async fn wait_for_in_flight(&self, ids: &[String], timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let flying = self.in_flight(ids).await;
+            if flying > 0 {
+                return flying;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no order was in flight within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until every order shows 999 or `timeout` passes; returns the orders that do not.

@@ -18,9 +18,13 @@ use pizza_tests::{Broker, Service, Shop};
 const RECOVERY: Duration = Duration::from_secs(90);
 /// How long, after a crash and an immediate restart, a partition may have no live owner.
 const OWNERLESS_AT_MOST: Duration = Duration::from_secs(30);
+/// How long the kitchen may take to start on an order: assembling takes 8 s of simulated time,
+/// so 2 s at a quarter of real time, and a loaded machine adds to that.
+const STARTED_WITHIN: Duration = Duration::from_secs(30);
 
 /// Prints one row of the fault table and asserts what every fault test must show: orders were
-/// in flight when the fault struck, none was lost, none was delivered twice.
+/// in flight when the fault struck (a kitchen service had started on them: see
+/// `Shop::started`), none was lost, none was delivered twice.
 fn report(fault: &str, in_flight: usize, lost: &[String], twice: usize) {
     eprintln!("| {fault} | {in_flight} | {} | {twice} |", lost.len());
     assert!(
@@ -67,10 +71,9 @@ async fn sigkill_of_each_service_in_turn_with_an_immediate_restart_loses_no_orde
     };
     let crashing = async {
         let mut in_flight = Vec::new();
-        tokio::time::sleep(Duration::from_secs(5)).await;
         for name in KITCHEN {
-            let placed_so_far = &orders[..placed.load(Ordering::Relaxed)];
-            in_flight.push((name, shop.in_flight(placed_so_far).await));
+            // Orders not placed yet are not in the view, so all of them can be asked about.
+            in_flight.push((name, shop.wait_for_in_flight(&orders, STARTED_WITHIN).await));
             if let Some(service) = services.get_mut(&name) {
                 service.kill();
             }
@@ -84,8 +87,10 @@ async fn sigkill_of_each_service_in_turn_with_an_immediate_restart_loses_no_orde
             for line in restarted.log().lines().filter(|l| l.contains("Partitions")) {
                 eprintln!("    {line}");
             }
+            // The next fault comes once the new instance has handled an order: it works, and
+            // does not just hold its partitions.
+            restarted.wait_for_log(handled_marker(name), RECOVERY).await;
             services.insert(name, restarted);
-            tokio::time::sleep(Duration::from_secs(2)).await;
         }
         crashed.store(true, Ordering::Relaxed);
         in_flight
@@ -102,6 +107,16 @@ async fn sigkill_of_each_service_in_turn_with_an_immediate_restart_loses_no_orde
             &lost,
             twice,
         );
+    }
+}
+
+/// What a kitchen service logs each time it has handled an order.
+fn handled_marker(name: ServiceName) -> &'static str {
+    match name {
+        ServiceName::Assemble => "is assembled!",
+        ServiceName::Bake => "is baked!",
+        ServiceName::Delivery => "delivered to customer_id",
+        _ => "status updated",
     }
 }
 
@@ -136,7 +151,7 @@ async fn a_broker_restart_mid_run_loses_no_order() {
     shop.place_steadily(&producer, &first, Duration::from_millis(50))
         .await;
 
-    let in_flight = shop.in_flight(&first).await;
+    let in_flight = shop.wait_for_in_flight(&first, STARTED_WITHIN).await;
     broker.restart(Duration::from_secs(2));
     // Orders placed while the services are still reconnecting.
     let second = ids("b7e2", 60);
@@ -163,8 +178,7 @@ async fn sigterm_under_load_exits_zero_within_five_seconds_and_redoes_what_was_i
     let orders = ids("5e7e", 200);
     let placing = shop.place_steadily(&producer, &orders, Duration::from_millis(50));
     let stopping = async {
-        tokio::time::sleep(Duration::from_secs(6)).await;
-        let in_flight = shop.in_flight(&orders).await;
+        let in_flight = shop.wait_for_in_flight(&orders, STARTED_WITHIN).await;
         let placed_before = count_placed(&shop, &orders).await;
         for service in &mut services {
             let (status, took) = service.stop().await;
@@ -256,7 +270,16 @@ fn handled(service: &Service, marker: &str) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_share_the_work_and_one_takes_over_when_the_other_stops() {
     let broker = Broker::start();
-    let shop = Shop::open(&broker, &[("kafka-topic-config", "num_partitions", "4")]).await;
+    // A tenth of real time, so an order spends a few seconds in the kitchen and some are there
+    // when an instance stops.
+    let shop = Shop::open(
+        &broker,
+        &[
+            ("kafka-topic-config", "num_partitions", "4"),
+            ("simulation", "time_scale", "0.1"),
+        ],
+    )
+    .await;
     let _status = shop.start(ServiceName::Status);
     let mut pairs: Vec<[Service; 2]> = [
         ServiceName::Assemble,
@@ -308,10 +331,9 @@ async fn two_instances_share_the_work_and_one_takes_over_when_the_other_stops() 
     // One instance of each is stopped (SIGTERM: it leaves the group, which rebalances at once)
     // while orders keep coming.
     let more = ids("5ca2", 100);
-    let placing = shop.place_steadily(&producer, &more, Duration::from_millis(20));
+    let placing = shop.place_steadily(&producer, &more, Duration::from_millis(30));
     let stopping = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let in_flight = shop.in_flight(&more).await;
+        let in_flight = shop.wait_for_in_flight(&more, STARTED_WITHIN).await;
         let placed_before = count_placed(&shop, &more).await;
         for pair in &mut pairs {
             let (status, _) = pair[1].stop().await;

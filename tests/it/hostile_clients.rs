@@ -33,9 +33,63 @@ fn host(base: &str) -> &str {
     base.trim_start_matches("http://")
 }
 
+/// How a connection ended, as [`exchange`] saw it.
+#[derive(Debug)]
+struct Exchange {
+    /// How long until the web app closed the connection; `None` if it was still open.
+    closed_after: Option<Duration>,
+    /// What the web app answered meanwhile.
+    answer: String,
+}
+
 /// Sends `script` one byte every `every` (then nothing) and reads what comes back, until the web
-/// app closes the connection: how long that took and what it answered, or `None` if it was
-/// still open after `patience`.
+/// app closes the connection or `patience` has passed.
+async fn exchange(
+    base: &str,
+    head: &[u8],
+    script: &[u8],
+    every: Duration,
+    patience: Duration,
+) -> Exchange {
+    let mut stream = TcpStream::connect(host(base)).await.expect("connect");
+    let started = Instant::now();
+    // A connection closed at once (past the cap) may be gone before the head is.
+    if stream.write_all(head).await.is_err() {
+        return Exchange {
+            closed_after: Some(started.elapsed()),
+            answer: String::new(),
+        };
+    }
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let mut next = 0;
+    let ended = |closed_after, answer: &[u8]| Exchange {
+        closed_after,
+        answer: String::from_utf8_lossy(answer).into_owned(),
+    };
+    loop {
+        if started.elapsed() > patience {
+            return ended(None, &answer);
+        }
+        tokio::select! {
+            read = stream.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => return ended(Some(started.elapsed()), &answer),
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            },
+            () = tokio::time::sleep(every) => {
+                if let Some(byte) = script.get(next) {
+                    next += 1;
+                    if stream.write_all(&[*byte]).await.is_err() {
+                        return ended(Some(started.elapsed()), &answer);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`exchange`], for a connection the web app must close: how long that took and what it
+/// answered, or `None` if it was still open after `patience`.
 async fn until_closed(
     base: &str,
     head: &[u8],
@@ -43,33 +97,8 @@ async fn until_closed(
     every: Duration,
     patience: Duration,
 ) -> Option<(Duration, String)> {
-    let mut stream = TcpStream::connect(host(base)).await.expect("connect");
-    let started = Instant::now();
-    stream.write_all(head).await.expect("head sent");
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    let mut next = 0;
-    loop {
-        if started.elapsed() > patience {
-            return None;
-        }
-        tokio::select! {
-            read = stream.read(&mut buffer) => match read {
-                Ok(0) | Err(_) => {
-                    return Some((started.elapsed(), String::from_utf8_lossy(&answer).into_owned()));
-                }
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            },
-            () = tokio::time::sleep(every) => {
-                if let Some(byte) = script.get(next) {
-                    next += 1;
-                    if stream.write_all(&[*byte]).await.is_err() {
-                        return Some((started.elapsed(), String::from_utf8_lossy(&answer).into_owned()));
-                    }
-                }
-            }
-        }
-    }
+    let ended = exchange(base, head, script, every, patience).await;
+    ended.closed_after.map(|took| (took, ended.answer))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,12 +165,63 @@ async fn slow_silent_and_idle_connections_are_closed_by_their_deadline() {
          Cookie: {}\r\n\r\n",
         customer.cookie()
     );
-    let stream = until_closed(&base, head.as_bytes(), b"", trickle, DEADLINE * 3).await;
-    assert!(stream.is_none(), "a stream was cut off: {stream:?}");
+    let stream = exchange(&base, head.as_bytes(), b"", trickle, DEADLINE * 3).await;
+    assert!(
+        stream.closed_after.is_none(),
+        "a stream was cut off: {stream:?}"
+    );
+    // Open because it was answered, not because the request is still waiting: the head and
+    // the order's first event came.
+    let answer = &stream.answer;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the stream was not answered: {stream:?}"
+    );
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{stream:?}"
+    );
+    assert!(
+        answer.contains("data:") && answer.contains(&order_id),
+        "the order's first event: {stream:?}"
+    );
 }
 
 fn open_descriptors(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// What a request on a connection of its own gets: the status line, or `None` if the web app
+/// closed the connection without answering. A client's kept-alive connection already holds a
+/// place, so it would say nothing of the places left.
+async fn on_a_new_connection(base: &str) -> Option<String> {
+    let ended = exchange(
+        base,
+        b"GET /health-check HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+        Duration::from_millis(100),
+        DEADLINE + SLACK,
+    )
+    .await;
+    assert!(
+        ended.closed_after.is_some(),
+        "a request with Connection: close left open: {ended:?}"
+    );
+    ended.answer.lines().next().map(str::to_owned)
+}
+
+/// How many of `held` the web app has closed (an end of stream or a reset when read).
+fn closed_by_the_web_app(held: &[TcpStream]) -> usize {
+    let mut buffer = [0u8; 64];
+    held.iter()
+        .filter(|stream| match stream.try_read(&mut buffer) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(error) => error.kind() != std::io::ErrorKind::WouldBlock,
+        })
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,33 +231,56 @@ async fn connections_past_the_cap_are_shed_without_running_out_of_descriptors() 
     let broker = Broker::start();
     let cap = CAP.to_string();
     let (_shop, web, base) = web_app(&broker, &[("webapp", "max_connections", &cap)]).await;
-    let customer = Customer::login(&base, "Ann").await.expect("login");
+    assert_eq!(
+        on_a_new_connection(&base).await.as_deref(),
+        Some("HTTP/1.1 200 OK"),
+        "served before the flood"
+    );
     let before = open_descriptors(web.pid());
 
     let mut held = Vec::new();
+    let mut most = before;
     for _ in 0..HALF_OPEN {
         if let Ok(mut stream) = TcpStream::connect(host(&base)).await {
             let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
             held.push(stream);
         }
+        most = most.max(open_descriptors(web.pid()));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let during = open_descriptors(web.pid());
+    let flooded = Instant::now();
+    // The cap is reached: the places are held by the flood's newest connections until their
+    // deadline, and a request of a customer who comes now is closed unanswered.
+    let refused = on_a_new_connection(&base).await;
+    assert_eq!(refused, None, "served with every place taken");
+    // Every connection has been accepted once the web app has closed all it did not keep.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        most = most.max(open_descriptors(web.pid()));
+        let closed = closed_by_the_web_app(&held);
+        if closed >= held.len().saturating_sub(CAP) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {closed} of the {} half-sent requests past the cap were closed",
+            held.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
-        during <= before + CAP + 2,
-        "{HALF_OPEN} half-sent requests took the web app from {before} to {during} descriptors \
+        most <= before + CAP + 2,
+        "{HALF_OPEN} half-sent requests took the web app from {before} to {most} descriptors \
          (cap {CAP})"
     );
     web.wait_for_log("closed at accept", Duration::from_secs(10))
         .await;
 
     // Once their deadline has passed, the places are free again for customers.
-    let started = Instant::now();
     loop {
-        match customer.answer("/orders").await {
-            Ok(StatusCode::OK) => break,
+        match on_a_new_connection(&base).await.as_deref() {
+            Some("HTTP/1.1 200 OK") => break,
             other => assert!(
-                started.elapsed() < DEADLINE + SLACK,
+                flooded.elapsed() < DEADLINE + SLACK,
                 "no place freed after the deadline: {other:?}"
             ),
         }

@@ -155,8 +155,10 @@ async fn when_the_queries_are_dropped_no_status_is_lost() {
     for id in &before {
         shop.place_order(&producer, id).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let in_flight = shop.in_flight(&before).await;
+    // Dropped once the kitchen has started on some of them (the view shows their progress).
+    let in_flight = shop
+        .wait_for_in_flight(&before, Duration::from_secs(30))
+        .await;
     let copied = relay.stop();
     assert!(
         copied > 0 && in_flight > 0,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::domain::wiring::ServiceName;
 use pizza_tests::loadgen::{Customer, Failure};
+use pizza_tests::settled;
 use pizza_tests::{Broker, Shop};
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -62,6 +63,11 @@ async fn producers_refused_for_good_are_replaced_and_no_order_is_lost() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     delivered(&customer, &after).await;
+    // A producer replaced while its last send was unanswered must not leave a second copy of an
+    // order's delivery behind.
+    let all: Vec<String> = before.iter().chain(&after).cloned().collect();
+    let twice = settled::delivered_twice(&shop, &all, Duration::from_secs(30)).await;
+    assert!(twice.is_empty(), "delivered twice: {twice:?}");
     assert!(
         refused > 0,
         "no order was refused after the broker forgot the sequences, so nothing was tested"

@@ -45,16 +45,21 @@ async fn sigterm_mid_delivery_exits_zero_and_the_next_instance_delivers() {
     assert!(read_all(&shop.kafka, &shop.sys.topics.delivered).is_empty());
 
     // The claim was released and the notice not committed: the next instance delivers at once.
-    let again = shop.start(ServiceName::Delivery);
+    let mut again = shop.start(ServiceName::Delivery);
     again
         .wait_for_log(&format!("Order '{id}' delivered to customer_id"), PATIENCE)
         .await;
-    // The line comes before the event is produced: wait for the event itself.
-    let delivered = read_until(&shop.kafka, &shop.sys.topics.delivered, PATIENCE, |r| {
+    // The line comes before the event is produced: wait for the event itself, then stop the
+    // only producer of the topic, so what is there is all there will be.
+    read_until(&shop.kafka, &shop.sys.topics.delivered, PATIENCE, |r| {
         !r.is_empty()
     });
-    assert_eq!(delivered.len(), 1, "the delivered event");
-    assert_eq!(read_all(&shop.kafka, &shop.sys.topics.delivered).len(), 1);
+    assert!(again.terminate().0.success());
+    assert_eq!(
+        read_all(&shop.kafka, &shop.sys.topics.delivered).len(),
+        1,
+        "one delivered event"
+    );
 }
 
 /// A kitchen service that holds its partitions, on a broker that has just gone away.
@@ -66,8 +71,11 @@ async fn assemble_without_its_broker() -> (Broker, Shop, Service) {
         .wait_for_log("Partitions assigned: pizza-ordered", PATIENCE)
         .await;
     broker.stop();
-    // Long enough for its clients to notice the connections are gone.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Until its clients have noticed the connections are gone: librdkafka's log, in the
+    // service's.
+    assemble
+        .wait_for_log("Connection refused", Duration::from_secs(20))
+        .await;
     (broker, shop, assemble)
 }
 
@@ -93,7 +101,10 @@ async fn a_second_signal_exits_at_once() {
         .args(["-STOP", &broker.pid().to_string()])
         .status();
     assemble.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The second signal once the first has started the shutdown.
+    assemble
+        .wait_for_log("Received signal 15, stopping", Duration::from_secs(5))
+        .await;
     assemble.signal("INT");
     let (status, took) = assemble.wait_for_exit(Duration::from_secs(20));
     assert_eq!(status.code(), Some(130), "{status:?} {:?}", status.signal());

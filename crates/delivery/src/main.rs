@@ -4,13 +4,12 @@
 
 mod decision;
 mod delivered_log;
-mod route;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::domain::events::{now_ms, EventError, PizzaOrdered};
+use common::domain::route::{self, delivery_seconds};
 use common::domain::status::StatusAt;
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
@@ -22,17 +21,10 @@ use store::{open_delivery_store, DeliveryState, DeliveryStore, Versioned};
 
 use decision::{decide, delivered, released, Action, Notice};
 use delivered_log::{DeliveredLog, DeliveredTopic};
-use route::delivery_seconds;
 
-/// The longest route (28 s, see `route`) at the configured speed, plus this margin, is how long
-/// a delivery keeps its order claimed before another instance may take it over. It is longer
-/// than a producer keeps trying to send an event (`message.timeout.ms`, 10 s), so the delivered
-/// event of an instance that stalled cannot land after its claim has lapsed.
-const CLAIM_MARGIN: Duration = Duration::from_secs(30);
 /// How much earlier than a claim's start a delivered event is looked for: event times come
 /// from the producing host's clock.
 const CLOCK_SLACK_MS: i64 = 60_000;
-const LONGEST_ROUTE_SECONDS: f64 = 28.0;
 
 struct Delivery {
     ctx: Arc<ServiceContext>,
@@ -59,8 +51,8 @@ impl Service for Delivery {
             client_id: ctx.sys().client_ids.of(Self::NAME).to_owned(),
             topic: ctx.sys().topics.delivered.clone(),
         });
-        let claim =
-            Duration::from_secs_f64(LONGEST_ROUTE_SECONDS * ctx.sys().time_scale) + CLAIM_MARGIN;
+        // How long a claim lasts is shared with the tests that wait for every claim to lapse.
+        let claim = route::claim(ctx.sys().time_scale);
         Ok(Self {
             ctx,
             store,
@@ -306,7 +298,7 @@ mod tests {
         }
     }
 
-    /// `int(CUSTOMER, 16) % 10 + 5` is 10 s (see `route`), instant at `time_scale` 0.
+    /// `int(CUSTOMER, 16) % 10 + 5` is 10 s (see `common::domain::route`), instant at `time_scale` 0.
     const CUSTOMER: &str = "d94a6c43d9f487c1bef659f05c002213";
 
     struct Shop {

@@ -1,8 +1,26 @@
-//! How long the driver takes, as the original computes it.
+//! How long the driver takes, as the original computes it, and so how long delivery claims an
+//! order: the delivery service and the tests that wait for every claim to lapse both read it
+//! here.
+
+use std::time::Duration;
+
+/// The longest route: the remainder 9, doubled for a late early warning.
+pub const LONGEST_ROUTE_SECONDS: f64 = 28.0;
+
+/// The longest route at the configured speed, plus this margin, is how long a delivery keeps its
+/// order claimed before another instance may take it over. It is longer than a producer keeps
+/// trying to send an event (`message.timeout.ms`, 10 s), so the delivered event of an instance
+/// that stalled cannot land after its claim has lapsed.
+pub const CLAIM_MARGIN: Duration = Duration::from_secs(30);
+
+/// How long delivery claims an order at `time_scale`.
+pub fn claim(time_scale: f64) -> Duration {
+    Duration::from_secs_f64(LONGEST_ROUTE_SECONDS * time_scale) + CLAIM_MARGIN
+}
 
 /// `int(customer_id, 16) % 10 + 5` seconds, doubled when the early warning came late (the driver
 /// could not plan ahead). `None` when the customer id is not hexadecimal.
-pub(crate) fn delivery_seconds(customer_id: &str, late: bool) -> Option<u64> {
+pub fn delivery_seconds(customer_id: &str, late: bool) -> Option<u64> {
     if customer_id.is_empty() {
         return None;
     }
@@ -37,6 +55,18 @@ mod tests {
         // int("1a", 16) % 10 + 5 == 11 and int("f" * 32, 16) % 10 + 5 == 10 (Python).
         assert_eq!(delivery_seconds("1a", false), Some(11));
         assert_eq!(delivery_seconds(&"f".repeat(32), false), Some(10));
+    }
+
+    #[test]
+    fn the_longest_route_is_the_claims_route() {
+        let longest = (0..10u32)
+            .filter_map(|digit| char::from_digit(digit, 16))
+            .flat_map(|digit| [false, true].map(|late| (digit, late)))
+            .filter_map(|(digit, late)| delivery_seconds(&digit.to_string(), late))
+            .max();
+        assert_eq!(longest.map(|s| s as f64), Some(LONGEST_ROUTE_SECONDS));
+        assert_eq!(claim(0.0), CLAIM_MARGIN);
+        assert_eq!(claim(0.5), Duration::from_secs(44));
     }
 
     #[test]
