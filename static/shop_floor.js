@@ -1,8 +1,10 @@
-// The shop floor, kept current by push (/shop-floor/events): each message is the whole floor as
-// JSON (see crates/webapp/src/shop_floor/model.rs), written into the stations the page drew.
+// The shop floor and its drill-downs, kept current by push (/shop-floor/events): each message is
+// the whole floor as JSON (see crates/webapp/src/shop_floor/model.rs), written into the graph,
+// the stations, and a topic's or a program's page, whichever the page drew.
 (function () {
   "use strict";
-  if (!window.EventSource || !document.getElementById("floor")) return;
+  const drill = document.querySelector("#drill-topic, #drill-program");
+  if (!window.EventSource || !(document.getElementById("floor") || drill)) return;
 
   const note = document.getElementById("floor-note");
   const text = (parent, selector, value) => {
@@ -60,7 +62,80 @@
     box.appendChild(ul);
   }
 
+  const breaks = (list) => {
+    const total = list.reduce((sum, [, n]) => sum + n, 0);
+    return total === 0 ? "none" : total + " (" + list.map(([by, n]) => n + " caught by the " + by).join(", ") + ")";
+  };
+
+  function graph(g) {
+    for (const edge of g.edges) {
+      const drawn = document.getElementById(edge.id);
+      if (!drawn) continue;
+      drawn.setAttribute("class", ("edge edge-" + edge.kind + " " + edge.state).trim());
+      text(drawn, "text", edge.label);
+    }
+    for (const node of g.nodes) {
+      const drawn = document.getElementById("node:" + node.id);
+      if (drawn) drawn.setAttribute("class", "node node-" + node.kind + " state-" + node.state);
+    }
+  }
+
+  function topicPage(floor, page) {
+    const name = page.dataset.topic;
+    const topic = floor.topics.find((t) => t.name === name);
+    if (!topic) return;
+    text(page, "p .rate", rate(topic.rate));
+    text(page, ".breaks", breaks(topic.contract_breaks));
+    for (const p of topic.partitions) {
+      const row = page.querySelector('table.partitions tr[data-partition="' + p.partition + '"]');
+      if (!row) continue;
+      text(row, ".end", String(p.end));
+      text(row, ".rate", rate(p.rate));
+    }
+    for (const service of floor.services) {
+      const waiting = service.reads.find((w) => w.topic === name);
+      const row = page.querySelector('table.readers tr[data-program="' + CSS.escape(service.name) + '"]');
+      if (!waiting || !row) continue;
+      text(row, ".waiting", String(waiting.waiting));
+      text(row, ".in-hand", waiting.in_hand === null ? "not known on this host" : String(waiting.in_hand));
+      text(row, ".rate", rate(waiting.rate));
+    }
+  }
+
+  function programPage(floor, page) {
+    const service = floor.services.find((s) => s.name === page.dataset.program);
+    if (!service) return;
+    const state = page.querySelector("h1 .state");
+    state.textContent = service.state;
+    state.className = "state state-" + service.state;
+    for (const waiting of service.reads) {
+      const box = page.querySelector('.waiting[data-topic="' + CSS.escape(waiting.topic) + '"]');
+      if (!box) continue;
+      box.classList.toggle("backed-up", waiting.waiting > 0 && service.state === "down");
+      text(box, ".words", waiting.words);
+      text(box, ".drain", waiting.drain);
+      partitions(box.querySelector(".partitions tbody"), waiting.partitions);
+    }
+    if (service.group) members(page.querySelector(".members"), service.members);
+    const url = page.querySelector(".metrics-url");
+    url.replaceChildren();
+    if (service.metrics_url) {
+      const link = document.createElement("a");
+      link.href = service.metrics_url;
+      link.textContent = service.metrics_url;
+      url.appendChild(link);
+    } else {
+      url.textContent = "not said in its log on this host (off, or on another host)";
+    }
+  }
+
   function show(floor) {
+    if (drill) {
+      if (drill.id === "drill-topic") topicPage(floor, drill);
+      else programPage(floor, drill);
+      return;
+    }
+    graph(floor.graph);
     for (const service of floor.services) {
       const station = document.querySelector('[data-service="' + CSS.escape(service.name) + '"]');
       if (!station) continue;
@@ -71,9 +146,11 @@
       for (const waiting of service.reads) {
         const box = station.querySelector('.waiting[data-topic="' + CSS.escape(waiting.topic) + '"]');
         if (!box) continue;
-        box.classList.toggle("backed-up", waiting.lag > 0);
+        box.classList.toggle("backed-up", waiting.waiting > 0);
         text(box, ".rate", "handled " + rate(waiting.rate));
-        text(box, ".lag", String(waiting.lag));
+        const count = box.querySelector(".lag");
+        count.textContent = String(waiting.waiting);
+        count.classList.toggle("zero", waiting.waiting === 0);
         text(box, ".lag-words", waiting.words.replace(/^\d+ /, ""));
         text(box, ".drain", waiting.drain);
         sparkline(box.querySelector(".spark"), waiting.history);
@@ -83,7 +160,9 @@
     }
     for (const topic of floor.topics) {
       const row = document.querySelector('table.topics tr[data-topic="' + CSS.escape(topic.name) + '"]');
-      if (row) text(row, ".rate", rate(topic.rate));
+      if (!row) continue;
+      text(row, ".rate", rate(topic.rate));
+      text(row, ".breaks", breaks(topic.contract_breaks));
     }
     const dead = floor.dead_letters.by_source;
     const total = dead.reduce((sum, [, n]) => sum + n, 0);
@@ -98,10 +177,10 @@
       li.textContent = problem;
       problems.appendChild(li);
     }
-    note.textContent = "Read from the cluster at " + new Date().toLocaleTimeString() + ".";
+    if (note) note.textContent = "Read from the cluster at " + new Date().toLocaleTimeString() + ".";
   }
 
   const stream = new EventSource("/shop-floor/events");
   stream.onmessage = (message) => show(JSON.parse(message.data));
-  stream.onerror = () => { note.textContent = "Connection to the shop lost; trying again…"; };
+  stream.onerror = () => { if (note) note.textContent = "Connection to the shop lost; trying again…"; };
 })();

@@ -12,6 +12,7 @@ mod demo_scripts;
 mod faults;
 mod hostile_clients;
 mod ksqldb;
+mod lineage;
 mod local_broker;
 mod metrics;
 mod multi_host;

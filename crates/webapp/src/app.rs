@@ -20,6 +20,7 @@ use crate::http::metrics::WebMetrics;
 use crate::http::rate_limit::RateLimit;
 use crate::http::serve::{serve, ServeOptions};
 use crate::http::stream_limits::StreamLimits;
+use crate::lineage::LineageState;
 use crate::live::log_feed::LogFeed;
 use crate::live::log_index::LogIndex;
 use crate::live::view_feed::ViewFeed;
@@ -133,6 +134,11 @@ pub async fn build_state(
         web.streams_open(),
     );
     let logs_dir = PathBuf::from(logs_dir);
+    let client_id = sys.client_ids.of(ServiceName::Webapp).to_owned();
+    let lookups = Arc::new(RateLimit::per_minute(
+        "looked into the topics",
+        webapp.lookups_per_minute,
+    ));
     Ok(AppState {
         sessions: Arc::new(SessionState {
             store: store.clone(),
@@ -142,7 +148,7 @@ pub async fn build_state(
         orders: Arc::new(OrdersState {
             sys: sys.clone(),
             store: store.clone(),
-            events,
+            events: events.clone(),
             order_rate: RateLimit::per_minute("ordered", webapp.orders_per_minute),
             shutdown: shutdown.clone(),
         }),
@@ -157,11 +163,23 @@ pub async fn build_state(
             log_rate: RateLimit::per_minute("asked for the log panel", webapp.log_reads_per_minute),
             shutdown: shutdown.clone(),
         }),
-        floor: Arc::new(FloorState {
-            floor: ShopFloor::new(settings, store, shutdown),
-            streams,
-            shutdown: shutdown.clone(),
+        lineage: Arc::new(LineageState {
+            sys: sys.clone(),
+            kafka: settings.kafka.clone(),
+            client_id: client_id.clone(),
+            orders: store.clone(),
+            lookups: lookups.clone(),
         }),
+        floor: Arc::new(FloorState::new(
+            ShopFloor::new(settings, store.clone(), events, logs_dir.clone(), shutdown),
+            streams,
+            shutdown.clone(),
+            sys.clone(),
+            settings.kafka.clone(),
+            client_id,
+            store,
+            lookups,
+        )),
         key: session_key(&webapp.session_key_file)?,
         request_deadline: webapp.request_deadline,
         web_metrics: web,

@@ -10,14 +10,16 @@
 //! - [`orders`]: the Command side: the menu and its form, placing an order, the order pages.
 //! - [`live`]: following orders live: the view's changes and the services' log entries pushed
 //!   to the pages as server-sent events.
-//! - [`shop_floor`]: the shop's wiring with what flows and what waits, read from the broker
-//!   while someone watches.
+//! - [`lineage`]: one order's way through the topics, read from the topics themselves.
+//! - [`shop_floor`]: the shop's wiring as a graph with what flows and what waits, read from the
+//!   broker while someone watches, and a drill-down to each topic and program.
 //! - [`state`]: each concern's part of the shared state; [`routes`]: every path and layer;
 //!   [`app`]: building it all from configuration (the binary's `main` is one call to it).
 
 pub mod app;
 pub mod error;
 pub mod http;
+pub mod lineage;
 pub mod live;
 pub mod orders;
 pub mod pages;

@@ -10,7 +10,7 @@ use crate::http::{assets, head_limits, metrics, security};
 use crate::live::{log_panel, streams};
 use crate::session::{handlers as session, read_session};
 use crate::state::AppState;
-use crate::{orders, shop_floor};
+use crate::{lineage, orders, shop_floor};
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -22,11 +22,15 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{order_id}", get(orders::page))
         .route("/orders/{order_id}/logs", get(log_panel::order_logs))
         .route("/orders/{order_id}/logs/events", get(streams::log_events))
+        .route("/orders/{order_id}/lineage", get(lineage::page))
         .route("/api/orders/events", get(streams::customer_events))
         .route("/api/orders/{order_id}", get(orders::json))
         .route("/api/orders/{order_id}/events", get(streams::order_events))
         .route("/shop-floor", get(shop_floor::page))
         .route("/shop-floor/events", get(shop_floor::events))
+        .route("/shop-floor/topics/{topic}", get(shop_floor::topic))
+        .route("/shop-floor/programs/{program}", get(shop_floor::program))
+        .route("/shop-floor/contracts/{file}", get(shop_floor::contract))
         .route("/health-check", get(|| async { "Ok" }))
         .route("/static/{file}", get(assets::asset))
         .fallback(|| async { AppError::NotFound })

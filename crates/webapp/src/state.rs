@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 
 use crate::http::metrics::WebMetrics;
+use crate::lineage::LineageState;
 use crate::live::LiveState;
 use crate::orders::OrdersState;
 use crate::session::SessionState;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub sessions: Arc<SessionState>,
     pub orders: Arc<OrdersState>,
     pub live: Arc<LiveState>,
+    pub lineage: Arc<LineageState>,
     pub floor: Arc<FloorState>,
     /// Encrypts and authenticates the session cookies.
     pub key: Key,
@@ -42,5 +44,6 @@ macro_rules! part {
 part!(Arc<SessionState>, sessions);
 part!(Arc<OrdersState>, orders);
 part!(Arc<LiveState>, live);
+part!(Arc<LineageState>, lineage);
 part!(Arc<FloorState>, floor);
 part!(Key, key);

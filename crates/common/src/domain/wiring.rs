@@ -88,6 +88,25 @@ impl ServiceName {
         !matches!(self, ServiceName::Status)
     }
 
+    /// The programs that write `topic`, in the order an order meets them (`pizza-status`: every
+    /// one that writes its stage's status).
+    pub fn writers(topic: Topic) -> Vec<ServiceName> {
+        Self::FLOW
+            .into_iter()
+            .filter(|s| {
+                s.produces().contains(&topic) || (topic == Topic::Status && s.writes_status())
+            })
+            .collect()
+    }
+
+    /// The programs whose consumer groups read `topic`.
+    pub fn readers(topic: Topic) -> Vec<ServiceName> {
+        Self::FLOW
+            .into_iter()
+            .filter(|s| s.consumes().contains(&topic))
+            .collect()
+    }
+
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }

@@ -1,5 +1,7 @@
-//! Counts the dead letters by the topic each came from (its `error.topic` header), reading the
-//! dead-letter topic on from where the last count stopped. A reader that joins no group, so it
+//! Counts the dead letters by the topic each came from (its `error.topic` header), and the
+//! contract breaks among them by the topic whose contract was broken and who caught it
+//! (`error.contract`, `error.caught_by`), reading the dead-letter topic on from where the last
+//! count stopped. A reader that joins no group, so it
 //! disturbs no one. Blocking: call it from a blocking thread.
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +20,10 @@ const PATIENCE: Duration = Duration::from_secs(3);
 const READ_FOR: Duration = Duration::from_secs(2);
 /// Where a dead letter carries the topic it came from (see `dead_letter`).
 const SOURCE_HEADER: &str = "error.topic";
+/// Why, whose contract, and who caught a break (see `service::dead_letter`).
+const REASON_HEADER: &str = "error.reason";
+const CONTRACT_HEADER: &str = "error.contract";
+const CAUGHT_HEADER: &str = "error.caught_by";
 /// What a dead letter without that header is counted under.
 pub const UNKNOWN_SOURCE: &str = "unknown";
 
@@ -27,7 +33,17 @@ pub struct DeadLetterTally {
     client: Option<BaseConsumer>,
     /// Where the next count starts, per partition.
     next: HashMap<i32, i64>,
-    counts: BTreeMap<String, u64>,
+    counts: Tally,
+}
+
+/// What the dead-letter topic holds, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Dead letters by the topic each came from.
+    pub by_source: BTreeMap<String, u64>,
+    /// Contract breaks by the topic whose contract was broken, then by who caught it
+    /// (`producer`, `broker`).
+    pub contract_breaks: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl std::fmt::Debug for DeadLetterTally {
@@ -46,13 +62,12 @@ impl DeadLetterTally {
             config: client_config_for_lookup(kafka, client_id),
             client: None,
             next: HashMap::new(),
-            counts: BTreeMap::new(),
+            counts: Tally::default(),
         }
     }
 
-    /// The dead letters still kept, by source topic, after reading what arrived since the last
-    /// count.
-    pub fn count(&mut self) -> Result<&BTreeMap<String, u64>, KafkaError> {
+    /// The dead letters still kept, after reading what arrived since the last count.
+    pub fn count(&mut self) -> Result<&Tally, KafkaError> {
         let consumer = match self.client.take() {
             Some(consumer) => consumer,
             None => self.config.create()?,
@@ -77,7 +92,7 @@ impl DeadLetterTally {
             let next = self.next.get(&partition).copied().unwrap_or(0);
             if next < oldest {
                 // Retention removed what was counted and more: start again from what is kept.
-                self.counts.clear();
+                self.counts = Tally::default();
                 self.next.clear();
                 return self.read_on(consumer);
             }
@@ -96,17 +111,28 @@ impl DeadLetterTally {
                 continue;
             };
             let message = message?;
-            let source = message
-                .headers()
-                .and_then(|headers| {
+            let header = |name: &str| {
+                message.headers().and_then(|headers| {
                     headers
                         .iter()
-                        .find(|h| h.key == SOURCE_HEADER)
+                        .find(|h| h.key == name)
                         .and_then(|h| h.value)
                         .map(|v| String::from_utf8_lossy(v).into_owned())
                 })
-                .unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
-            *self.counts.entry(source).or_default() += 1;
+            };
+            let source = header(SOURCE_HEADER).unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
+            *self.counts.by_source.entry(source).or_default() += 1;
+            if header(REASON_HEADER).as_deref() == Some(crate::metrics::CONTRACT_REASON) {
+                let broken = header(CONTRACT_HEADER).unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
+                let caught = header(CAUGHT_HEADER).unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
+                *self
+                    .counts
+                    .contract_breaks
+                    .entry(broken)
+                    .or_default()
+                    .entry(caught)
+                    .or_default() += 1;
+            }
             let partition = message.partition();
             self.next.insert(partition, message.offset() + 1);
             if ends

@@ -148,15 +148,15 @@ impl GroupReader {
         self.with_client(|consumer| self.read_with(consumer))
     }
 
-    /// Only the end of each partition of the topics, summed per topic: how many events were
-    /// ever written to each. Asks nothing of the group.
-    pub fn ends(&self) -> Result<BTreeMap<String, i64>, GroupOffsetsError> {
+    /// Only the end of each partition of the topics, by topic and partition: how many events
+    /// were ever written to each. Asks nothing of the group.
+    pub fn ends(&self) -> Result<BTreeMap<(String, i32), i64>, GroupOffsetsError> {
         self.with_client(|consumer| {
             let mut ends = BTreeMap::new();
             for element in self.partitions(consumer)?.elements() {
                 let (topic, partition) = (element.topic(), element.partition());
                 let (_, newest) = self.watermarks(consumer, topic, partition)?;
-                *ends.entry(topic.to_owned()).or_default() += newest;
+                ends.insert((topic.to_owned(), partition), newest);
             }
             Ok(ends)
         })

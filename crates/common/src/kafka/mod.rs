@@ -10,6 +10,7 @@ mod dead_letter;
 mod dead_letter_tally;
 pub(crate) mod event_log;
 mod group_offsets;
+mod history;
 mod inbound;
 mod lookup;
 mod outbound;
@@ -26,10 +27,11 @@ pub use broker_lag::BrokerLag;
 use client::client_config_for_lookup;
 pub use client::{admin_config, consumer_config, producer_config, with_host};
 pub use dead_letter::DeadLetter;
-pub use dead_letter_tally::{DeadLetterTally, UNKNOWN_SOURCE};
+pub use dead_letter_tally::{DeadLetterTally, Tally, UNKNOWN_SOURCE};
 pub use group_offsets::{
     decode_assignment, GroupOffsets, GroupOffsetsError, GroupReader, Member, PartitionOffsets,
 };
+pub use history::{HistoryError, HistoryReader, Record};
 pub use inbound::{BoxError, HandleError, Inbound};
 pub use lookup::{keyed_event_since, LookupError};
 pub use outbound::Outbound;

@@ -152,7 +152,7 @@ pub struct Metrics {
     retries: Family<TopicLabels, Counter>,
     dead_letters: Family<DeadLetterLabels, Counter>,
     contract_violations: Family<ContractLabels, Counter>,
-    in_flight: Gauge,
+    in_flight: Family<TopicLabels, Gauge>,
     client: Arc<ClientStats>,
     refreshed: Option<Arc<dyn Refreshed>>,
     /// Counters one program declares for itself ([`crate::runtime::service::Service::COUNTERS`]).
@@ -219,10 +219,10 @@ impl Metrics {
             "Events not sent because they break their topic's contract (schemas/), by topic and where that was caught (this program's check, or the broker)",
             contract_violations.clone(),
         );
-        let in_flight = Gauge::default();
+        let in_flight = Family::<TopicLabels, Gauge>::default();
         registry.register(
             "pizza_events_in_flight",
-            "Events received and not yet done with",
+            "Events received from each topic and not yet done with: in hand, not waiting",
             in_flight.clone(),
         );
         let client = Arc::new(ClientStats::default());
@@ -284,6 +284,7 @@ impl Metrics {
             // Creating the series is the point; the guard each call returns is not needed.
             drop(self.consumed.get_or_create(&topic_labels(topic)));
             drop(self.retries.get_or_create(&topic_labels(topic)));
+            drop(self.in_flight.get_or_create(&topic_labels(topic)));
             for reason in REASON_KINDS {
                 let labels = DeadLetterLabels {
                     messaging_destination_name: (*topic).to_owned(),
@@ -344,11 +345,12 @@ impl Metrics {
         self.dead_letters.get_or_create(&labels).inc();
     }
 
-    /// Counts an event as in flight until the returned guard is dropped, however its handling
-    /// ends (a shutdown drops unfinished ones).
-    pub fn in_flight(&self) -> InFlight {
-        self.in_flight.inc();
-        InFlight(self.in_flight.clone())
+    /// Counts an event of `topic` as in flight until the returned guard is dropped, however its
+    /// handling ends (a shutdown drops unfinished ones).
+    pub fn in_flight(&self, topic: &str) -> InFlight {
+        let gauge = self.in_flight.get_or_create(&topic_labels(topic)).clone();
+        gauge.inc();
+        InFlight(gauge)
     }
 
     pub(crate) fn client(&self) -> &Arc<ClientStats> {
@@ -463,11 +465,14 @@ mod tests {
     #[test]
     fn in_flight_counts_until_the_guard_goes() {
         let metrics = Metrics::default();
-        let first = metrics.in_flight();
-        let second = metrics.in_flight();
-        assert!(page(&metrics).contains("pizza_events_in_flight 2\n"));
+        let first = metrics.in_flight("pizza-baked");
+        let second = metrics.in_flight("pizza-baked");
+        let line = |n| {
+            format!("pizza_events_in_flight{{messaging_destination_name=\"pizza-baked\"}} {n}\n")
+        };
+        assert!(page(&metrics).contains(&line(2)), "{}", page(&metrics));
         drop(first);
         drop(second);
-        assert!(page(&metrics).contains("pizza_events_in_flight 0\n"));
+        assert!(page(&metrics).contains(&line(0)));
     }
 }

@@ -152,7 +152,7 @@ async fn process<H: Handler>(
     event: Inbound,
 ) -> (Position, bool) {
     let position = (event.topic.clone(), event.partition, event.offset);
-    let _in_flight = ctx.metrics.in_flight();
+    let _in_flight = ctx.metrics.in_flight(&event.topic);
     let attempt = |outcome: Outcome, started: Instant| {
         ctx.metrics
             .attempt(&event.topic, outcome, started.elapsed());

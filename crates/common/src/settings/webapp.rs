@@ -34,6 +34,9 @@ pub struct WebappSettings {
     pub orders_per_minute: u32,
     /// Log panels (read or opened as a stream) one customer may ask for per minute.
     pub log_reads_per_minute: u32,
+    /// Looks at the topics themselves (an order's lineage, a topic's latest events) one customer
+    /// may ask for per minute.
+    pub lookups_per_minute: u32,
 }
 
 pub mod defaults {
@@ -46,6 +49,7 @@ pub mod defaults {
     pub const SESSION_LIFETIME_HOURS: f64 = 7.0 * 24.0;
     pub const ORDERS_PER_MINUTE: u32 = 1200;
     pub const LOG_READS_PER_MINUTE: u32 = 300;
+    pub const LOOKUPS_PER_MINUTE: u32 = 60;
     /// Ended sessions are remembered this long, so no session may be longer.
     pub const MAX_SESSION_HOURS: f64 = 30.0 * 24.0;
 }
@@ -63,6 +67,7 @@ impl Default for WebappSettings {
             session_lifetime: hours(defaults::SESSION_LIFETIME_HOURS),
             orders_per_minute: defaults::ORDERS_PER_MINUTE,
             log_reads_per_minute: defaults::LOG_READS_PER_MINUTE,
+            lookups_per_minute: defaults::LOOKUPS_PER_MINUTE,
         }
     }
 }
@@ -150,6 +155,13 @@ impl WebappSettings {
                 SECTION,
                 "log_reads_per_minute",
                 defaults::LOG_READS_PER_MINUTE,
+                above_zero,
+                |v: &u32| *v > 0,
+            )?,
+            lookups_per_minute: file.checked_or(
+                SECTION,
+                "lookups_per_minute",
+                defaults::LOOKUPS_PER_MINUTE,
                 above_zero,
                 |v: &u32| *v > 0,
             )?,

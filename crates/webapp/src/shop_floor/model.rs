@@ -9,9 +9,14 @@ use std::time::{Duration, Instant};
 
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{GroupOffsets, Member};
+use common::kafka::{GroupOffsets, Member, Tally};
 use common::settings::Topics;
-use serde::Serialize;
+
+use super::graph;
+use super::view::{
+    DeadLetters, Floor, MemberView, PartitionView, ServiceView, TopicPartitionView, TopicView,
+    WaitingView,
+};
 
 /// Rates are taken over about this long: short enough to follow a burst of orders, long enough
 /// that one event does not look like a flood.
@@ -27,89 +32,32 @@ pub(crate) enum GroupReading {
     Failed(String),
 }
 
+/// What a program on this host says of itself (its `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ProgramReading {
+    /// Where it serves them.
+    pub url: String,
+    /// Events it holds now, by the topic they came from: in hand, not waiting.
+    pub in_flight: BTreeMap<String, i64>,
+    /// Events it has sent, by topic, since it started.
+    pub sent: BTreeMap<String, u64>,
+}
+
 /// One round of readings, at one moment.
 #[derive(Debug, Clone)]
 pub(crate) struct Reading {
     pub at: Instant,
     pub groups: BTreeMap<ServiceName, GroupReading>,
     /// The end of every partition of every topic drawn, for what is written along each edge.
-    pub ends: Option<BTreeMap<String, i64>>,
-    /// Dead letters kept, by the topic they came from, or why they could not be counted.
-    pub dead_letters: Result<BTreeMap<String, u64>, String>,
+    pub ends: Option<BTreeMap<(String, i32), i64>>,
+    /// What the dead-letter topic holds, counted, or why it could not be.
+    pub dead_letters: Result<Tally, String>,
     /// Orders the watchdog flags stuck now, or why that could not be asked.
     pub stuck: Result<u64, String>,
-}
-
-/// The page's whole state, sent as JSON to every watcher.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Floor {
-    pub services: Vec<ServiceView>,
-    pub topics: Vec<TopicView>,
-    pub dead_letters: DeadLetters,
-    pub stuck_orders: Option<u64>,
-    /// Why a figure is missing, in one line each.
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ServiceView {
-    pub name: &'static str,
-    /// `up`, `down` (its group has no member) or `unknown` (the broker would not say).
-    pub state: &'static str,
-    pub group: Option<String>,
-    pub writes: Vec<String>,
-    /// `None` when the broker does not describe the group's members.
-    pub members: Option<Vec<MemberView>>,
-    pub reads: Vec<WaitingView>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MemberView {
-    pub client_id: String,
-    pub host: String,
-    /// `topic/partition` each; `None` when the broker does not say.
-    pub partitions: Option<Vec<String>>,
-}
-
-/// What waits for one service on one topic.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WaitingView {
-    pub topic: String,
-    pub lag: i64,
-    /// The lag in the shop's words: "3 pizzas waiting at the oven".
-    pub words: String,
-    /// Events handled per second, over the last few seconds.
-    pub rate: f64,
-    /// How long what waits takes at that rate, in words.
-    pub drain: String,
-    /// The lag over the last minutes, oldest first, one value per reading.
-    pub history: Vec<i64>,
-    pub partitions: Vec<PartitionView>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PartitionView {
-    pub partition: i32,
-    pub lag: i64,
-    pub end: i64,
-    /// `None` while the group has committed nothing there ("nothing committed yet").
-    pub committed: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct TopicView {
-    pub name: String,
-    pub writers: Vec<&'static str>,
-    pub readers: Vec<&'static str>,
-    /// Events written per second, over the last few seconds; `None` until two readings.
-    pub rate: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DeadLetters {
-    pub topic: String,
-    /// By the topic each came from.
-    pub by_source: Vec<(String, u64)>,
+    /// What each program on this host said of itself, or why it did not.
+    pub programs: BTreeMap<ServiceName, Result<ProgramReading, String>>,
+    /// The stages whose statuses ksqlDB's queries copy, as the web app's sender sees them.
+    pub ksqldb: Vec<Topic>,
 }
 
 /// The topics on the picture, in the order an order meets them.
@@ -167,7 +115,34 @@ fn offsets(reading: &Reading, service: ServiceName) -> Option<&GroupOffsets> {
 
 /// The end of every partition of `topic`, summed: how many events were ever written there.
 fn written(reading: &Reading, topic: &str) -> Option<i64> {
-    reading.ends.as_ref()?.get(topic).copied()
+    let ends = reading.ends.as_ref()?;
+    Some(
+        ends.iter()
+            .filter(|((t, _), _)| t == topic)
+            .map(|(_, end)| end)
+            .sum(),
+    )
+}
+
+fn partition_end(reading: &Reading, topic: &str, partition: i32) -> Option<i64> {
+    reading
+        .ends
+        .as_ref()?
+        .get(&(topic.to_owned(), partition))
+        .copied()
+}
+
+fn program(reading: &Reading, service: ServiceName) -> Option<&ProgramReading> {
+    reading.programs.get(&service)?.as_ref().ok()
+}
+
+fn in_hand(reading: &Reading, service: ServiceName, topic: &str) -> Option<i64> {
+    program(reading, service).map(|p| p.in_flight.get(topic).copied().unwrap_or_default())
+}
+
+fn sent(reading: &Reading, service: ServiceName, topic: &str) -> Option<i64> {
+    program(reading, service)
+        .map(|p| i64::try_from(p.sent.get(topic).copied().unwrap_or_default()).unwrap_or(i64::MAX))
 }
 
 /// How far `service`'s group has got on `topic`, summed over partitions.
@@ -218,6 +193,22 @@ pub(crate) fn waiting_words(service: ServiceName, topic: Topic, lag: i64) -> Str
     };
     let noun = if lag == 1 { one } else { many };
     format!("{lag} {noun} {where_}")
+}
+
+/// What a service has in hand from `topic`, in the shop's words: "1 pizza in the oven".
+pub(crate) fn in_hand_words(service: ServiceName, topic: Topic, in_hand: i64) -> String {
+    let (one, many, doing) = match (service, topic) {
+        (ServiceName::Assemble, _) => ("order", "orders", "being assembled"),
+        (ServiceName::Bake, _) => ("pizza", "pizzas", "in the oven"),
+        (ServiceName::Delivery, Topic::Ordered) => {
+            ("early warning", "early warnings", "being read")
+        }
+        (ServiceName::Delivery, _) => ("pizza", "pizzas", "on the road"),
+        (ServiceName::Status, _) => ("status update", "status updates", "being written"),
+        (ServiceName::Webapp, _) => ("event", "events", "in hand"),
+    };
+    let noun = if in_hand == 1 { one } else { many };
+    format!("{in_hand} {noun} {doing}")
 }
 
 /// How long `lag` events take at `rate` per second, in words.
@@ -297,6 +288,19 @@ pub(crate) fn floor(
                 let lag = latest
                     .and_then(|r| lag_of(r, service, name))
                     .unwrap_or_default();
+                // Its own count can run ahead of the broker's (handled, not yet committed).
+                let in_hand = latest
+                    .and_then(|r| in_hand(r, service, name))
+                    .map(|n| n.clamp(0, lag));
+                let waiting = lag - in_hand.unwrap_or_default();
+                let words = match in_hand {
+                    Some(n) if n > 0 => format!(
+                        "{}; {}",
+                        waiting_words(service, topic, waiting),
+                        in_hand_words(service, topic, n)
+                    ),
+                    _ => waiting_words(service, topic, waiting),
+                };
                 let rate = match (latest, start) {
                     (Some(latest), Some(start)) => handled(latest, service, name)
                         .zip(handled(start, service, name))
@@ -306,9 +310,16 @@ pub(crate) fn floor(
                 WaitingView {
                     topic: name.to_owned(),
                     lag,
-                    words: waiting_words(service, topic, lag),
+                    in_hand,
+                    waiting,
+                    words,
                     rate: rate.unwrap_or_default(),
-                    drain: drain_words(lag, rate),
+                    // What is in hand is being worked off already.
+                    drain: if lag > 0 && waiting == 0 {
+                        "every one in hand".to_owned()
+                    } else {
+                        drain_words(lag, rate)
+                    },
                     history: history
                         .readings
                         .iter()
@@ -339,6 +350,16 @@ pub(crate) fn floor(
         if service.writes_status() {
             writes.push(topics.status.clone());
         }
+        let metrics_url = latest
+            .and_then(|r| program(r, service))
+            .map(|p| p.url.clone());
+        // A stopped program says nothing, and is drawn down already.
+        if let (Some(Err(why)), false) = (
+            latest.and_then(|r| r.programs.get(&service)),
+            state == "down",
+        ) {
+            problems.push(format!("{service}'s metrics: {why}"));
+        }
         services.push(ServiceView {
             name: service.as_str(),
             state,
@@ -346,9 +367,10 @@ pub(crate) fn floor(
             writes,
             members: members.map(|m| m.iter().map(member_view).collect()),
             reads,
+            metrics_url,
         });
     }
-    let topic_views = DRAWN
+    let topic_views: Vec<TopicView> = DRAWN
         .iter()
         .map(|&topic| {
             let name = topics.name(topic);
@@ -358,27 +380,51 @@ pub(crate) fn floor(
                     .and_then(|(newer, older)| per_second(newer, older, elapsed)),
                 _ => None,
             };
+            let partitions = latest
+                .and_then(|r| r.ends.as_ref())
+                .map(|ends| {
+                    ends.iter()
+                        .filter(|((t, _), _)| t == name)
+                        .map(|((_, partition), &end)| TopicPartitionView {
+                            partition: *partition,
+                            end,
+                            rate: start
+                                .and_then(|s| partition_end(s, name, *partition))
+                                .and_then(|older| per_second(end, older, elapsed)),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let contract_breaks = match latest.map(|r| &r.dead_letters) {
+                Some(Ok(tally)) => tally
+                    .contract_breaks
+                    .get(name)
+                    .map(|by| by.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
             TopicView {
                 name: name.to_owned(),
-                writers: ServiceName::FLOW
+                writers: ServiceName::writers(topic)
                     .into_iter()
-                    .filter(|s| {
-                        s.produces().contains(&topic)
-                            || (topic == Topic::Status && s.writes_status())
-                    })
                     .map(ServiceName::as_str)
                     .collect(),
-                readers: ServiceName::FLOW
+                readers: ServiceName::readers(topic)
                     .into_iter()
-                    .filter(|s| s.consumes().contains(&topic))
                     .map(ServiceName::as_str)
                     .collect(),
                 rate,
+                partitions,
+                contract_breaks,
             }
         })
         .collect();
     let by_source = match latest.map(|r| &r.dead_letters) {
-        Some(Ok(counts)) => counts.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        Some(Ok(tally)) => tally
+            .by_source
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
         Some(Err(why)) => {
             problems.push(format!("dead letters: {why}"));
             Vec::new()
@@ -393,7 +439,16 @@ pub(crate) fn floor(
         }
         None => None,
     };
+    let writes = |service: ServiceName, topic: &str| match (latest, start) {
+        (Some(latest), Some(start)) => sent(latest, service, topic)
+            .zip(sent(start, service, topic))
+            .and_then(|(newer, older)| per_second(newer, older, elapsed)),
+        _ => None,
+    };
+    let ksqldb = latest.map(|r| r.ksqldb.clone()).unwrap_or_default();
+    let graph = graph::draw(&services, &topic_views, topics, &ksqldb, writes);
     Floor {
+        graph,
         services,
         topics: topic_views,
         dead_letters: DeadLetters {
@@ -456,12 +511,22 @@ mod tests {
             partitions: vec![partition("pizza-assembled", assembled, baked)],
             members: Some(vec![member; members]),
         };
+        let tally = Tally {
+            by_source: [("pizza-ordered".to_owned(), 2)].into(),
+            contract_breaks: [(
+                "pizza-assembled".to_owned(),
+                [("broker".to_owned(), 1)].into(),
+            )]
+            .into(),
+        };
         Reading {
             at,
             groups: [(ServiceName::Bake, GroupReading::Read(bake))].into(),
-            ends: Some([("pizza-assembled".to_owned(), assembled)].into()),
-            dead_letters: Ok([("pizza-ordered".to_owned(), 2)].into()),
+            ends: Some([(("pizza-assembled".to_owned(), 0), assembled)].into()),
+            dead_letters: Ok(tally),
             stuck: Ok(1),
+            programs: BTreeMap::new(),
+            ksqldb: Vec::new(),
         }
     }
 
@@ -556,6 +621,109 @@ mod tests {
             .find(|s| s.name == "webapp")
             .expect("drawn");
         assert_eq!(webapp.writes, vec!["pizza-ordered", "pizza-status"]);
+    }
+
+    #[test]
+    fn what_a_service_has_in_hand_is_not_called_waiting() {
+        let t0 = Instant::now();
+        let mut history = History::default();
+        let mut first = reading(t0, 3, Some(0), 1);
+        let baking = ProgramReading {
+            url: "http://127.0.0.1:9403/metrics".into(),
+            in_flight: [("pizza-assembled".to_owned(), 2)].into(),
+            sent: [("pizza-baked".to_owned(), 5)].into(),
+        };
+        first.programs.insert(ServiceName::Bake, Ok(baking.clone()));
+        history.push(first);
+        let mut second = reading(t0 + Duration::from_secs(10), 3, Some(0), 1);
+        let more = ProgramReading {
+            sent: [("pizza-baked".to_owned(), 15)].into(),
+            ..baking
+        };
+        second.programs.insert(ServiceName::Bake, Ok(more));
+        history.push(second);
+        let floor = floor(&history, &topics(), &groups());
+        let oven = &bake(&floor).reads[0];
+        assert_eq!((oven.lag, oven.in_hand, oven.waiting), (3, Some(2), 1));
+        assert_eq!(
+            oven.words,
+            "1 pizza waiting at the oven; 2 pizzas in the oven"
+        );
+        assert_eq!(
+            bake(&floor).metrics_url.as_deref(),
+            Some("http://127.0.0.1:9403/metrics")
+        );
+        let edge = |id: &str| {
+            floor
+                .graph
+                .edges
+                .iter()
+                .find(|e| e.id == id)
+                .unwrap_or_else(|| panic!("{id} drawn"))
+                .clone()
+        };
+        assert_eq!(
+            edge("write:bake:pizza-baked").label,
+            "1.0/s",
+            "from its metrics"
+        );
+        assert_eq!(
+            edge("read:pizza-assembled:bake").label,
+            "0.0/s · 1 waiting · 2 in hand"
+        );
+        let assembled = floor
+            .topics
+            .iter()
+            .find(|t| t.name == "pizza-assembled")
+            .expect("drawn");
+        assert_eq!(assembled.contract_breaks, vec![("broker".to_owned(), 1)]);
+        assert_eq!(assembled.partitions[0].end, 3);
+    }
+
+    #[test]
+    fn the_graph_has_every_program_topic_write_and_read_and_shows_a_pile_up() {
+        let t0 = Instant::now();
+        let mut history = History::default();
+        history.push(reading(t0, 10, Some(10), 1));
+        history.push(reading(t0 + Duration::from_secs(10), 13, Some(10), 0));
+        let floor = floor(&history, &topics(), &groups());
+        let graph = &floor.graph;
+        assert_eq!(graph.nodes.len(), 11, "five programs, six topics");
+        let node = |id: &str| graph.nodes.iter().find(|n| n.id == id).expect("a node");
+        assert_eq!(node("bake").state, "down");
+        // Every write and read of the wiring: five programs' stage topics and statuses, and
+        // the five reads (delivery reads two topics).
+        let writes = graph.edges.iter().filter(|e| e.kind == "write").count();
+        let reads = graph.edges.iter().filter(|e| e.kind == "read").count();
+        assert_eq!((writes, reads), (9, 5));
+        let into_bake = graph
+            .edges
+            .iter()
+            .find(|e| e.id == "read:pizza-assembled:bake")
+            .expect("drawn");
+        assert_eq!(into_bake.state, "backed-up");
+        assert_eq!(into_bake.label, "0.0/s · 3 waiting");
+        for node in &graph.nodes {
+            assert!(
+                node.left >= 0 && node.left + node.w <= graph::WIDTH,
+                "{} fits the width",
+                node.id
+            );
+        }
+    }
+
+    #[test]
+    fn ksqldb_is_drawn_as_the_writer_of_the_statuses_it_copies() {
+        let mut history = History::default();
+        let mut copied = reading(Instant::now(), 1, Some(1), 1);
+        copied.ksqldb = Topic::STAGES.to_vec();
+        history.push(copied);
+        let floor = floor(&history, &topics(), &groups());
+        let ids: Vec<&str> = floor.graph.edges.iter().map(|e| e.id.as_str()).collect();
+        assert!(ids.contains(&"write:ksqlDB:pizza-status"), "{ids:?}");
+        assert!(ids.contains(&"read:pizza-baked:ksqlDB"), "{ids:?}");
+        assert!(!ids.contains(&"write:bake:pizza-status"), "{ids:?}");
+        assert!(floor.graph.nodes.iter().any(|n| n.id == "ksqlDB"));
     }
 
     #[test]

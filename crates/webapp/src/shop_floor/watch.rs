@@ -7,15 +7,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use std::path::PathBuf;
+
+use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{DeadLetterTally, GroupReader};
+use common::kafka::{DeadLetterTally, EventSink, GroupReader};
 use common::runtime::logging::error_chain;
 use common::settings::{Settings, Topics};
 use store::Watchdog;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::model::{self, Floor, GroupReading, History, Reading, DRAWN};
+use super::model::{self, GroupReading, History, Reading, DRAWN};
+use super::view::Floor;
 
 /// How often the broker is asked while the floor is watched.
 const EVERY: Duration = Duration::from_secs(2);
@@ -41,6 +45,10 @@ struct Inner {
     client_ids: BTreeMap<ServiceName, String>,
     store: Arc<dyn Watchdog>,
     stuck_status: i64,
+    /// Where this host's programs log, and so say where their metrics are.
+    logs_dir: PathBuf,
+    /// The web app's sender, which knows whether ksqlDB copies the statuses.
+    events: Arc<dyn EventSink>,
     floor: watch::Sender<Option<Arc<Floor>>>,
     /// Whether readings are being taken; changed only with the lock held, together with the
     /// check for watchers, so a watcher never arrives between a last look and the stop.
@@ -67,6 +75,8 @@ impl ShopFloor {
     pub fn new(
         settings: &Settings,
         store: Arc<dyn Watchdog>,
+        events: Arc<dyn EventSink>,
+        logs_dir: PathBuf,
         shutdown: &CancellationToken,
     ) -> Self {
         let sys = &settings.sys;
@@ -85,6 +95,8 @@ impl ShopFloor {
             client_ids,
             store,
             stuck_status: sys.status.ids.stuck,
+            logs_dir,
+            events,
             floor: watch::Sender::new(None),
             reading: Mutex::new(false),
             history: Mutex::new(History::default()),
@@ -138,6 +150,11 @@ impl ShopFloor {
                 .count_stuck(inner.stuck_status)
                 .await
                 .map_err(|e| error_chain(&e));
+            reading.programs = super::programs::read_all(&inner.logs_dir).await;
+            reading.ksqldb = Topic::STAGES
+                .into_iter()
+                .filter(|&stage| inner.events.left_to_ksqldb(stage))
+                .collect();
             let floor = {
                 let mut history = locked(&inner.history);
                 history.push(reading);
@@ -221,6 +238,8 @@ impl ShopFloor {
                 .cloned()
                 .map_err(|e| error_chain(&e)),
             stuck: Ok(0),
+            programs: BTreeMap::new(),
+            ksqldb: Vec::new(),
         }
     }
 }
