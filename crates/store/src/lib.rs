@@ -13,6 +13,7 @@
 mod fold;
 mod ports;
 mod postgres;
+pub mod rebuild;
 mod records;
 pub mod retention;
 mod sql_text;
@@ -61,6 +62,16 @@ pub enum StoreError {
         #[source]
         source: deadpool_postgres::BuildError,
     },
+    #[error("cannot open or lock the rebuild's lock file {path}")]
+    LockFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a rebuild of {store} is already running ({holder}); wait for it to finish, or stop it, and run this one again")]
+    RebuildRunning { store: String, holder: String },
+    #[error("state store {path}: table {table} is not there to rebuild beside")]
+    NoTable { path: String, table: String },
     #[error("table name {0:?} is not a plain identifier (letters, digits, _)")]
     TableName(String),
     #[error("order {0} already exists")]

@@ -64,6 +64,24 @@ pub enum HistoryError {
     },
     #[error("topic '{0}' does not exist on the cluster")]
     NoTopic(String),
+    #[error("topic '{topic}', partition #{partition}: nothing arrived for {seconds} s at offset {offset}, though the partition holds events up to offset {end}")]
+    Stalled {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        end: i64,
+        seconds: u64,
+    },
+    #[error("stopped before the end of topic '{0}'")]
+    Stopped(String),
+}
+
+/// A stretch of one partition to read: from `from` up to `end` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    pub partition: i32,
+    pub from: i64,
+    pub end: i64,
 }
 
 /// A reader of topics; one client for every read it makes.
@@ -203,6 +221,76 @@ impl HistoryReader {
             |record| record.key.as_deref() == Some(key.as_bytes()),
             scanned,
         )
+    }
+
+    /// Every event of `topic` in `stretches`, each partition in offset order, handed to `each`
+    /// as it arrives. A whole history may take minutes, so there is no deadline; but a partition
+    /// from which nothing arrives for the reader's patience while events remain fails the scan
+    /// ([`HistoryError::Stalled`]), and `stop` ends it early ([`HistoryError::Stopped`]).
+    pub fn scan(
+        &self,
+        topic: &str,
+        stretches: &[Stretch],
+        stop: &dyn Fn() -> bool,
+        mut each: impl FnMut(Record),
+    ) -> Result<(), HistoryError> {
+        let mut assignment = TopicPartitionList::new();
+        let mut at: HashMap<i32, (i64, i64)> = HashMap::new();
+        for stretch in stretches.iter().filter(|s| s.from < s.end) {
+            assignment
+                .add_partition_offset(topic, stretch.partition, Offset::Offset(stretch.from))
+                .map_err(Self::failed(topic))?;
+            at.insert(stretch.partition, (stretch.from, stretch.end));
+        }
+        if at.is_empty() {
+            return Ok(());
+        }
+        self.consumer
+            .assign(&assignment)
+            .map_err(Self::failed(topic))?;
+        let scanned = (|| {
+            let mut last_arrival = Instant::now();
+            while !at.is_empty() {
+                if stop() {
+                    return Err(HistoryError::Stopped(topic.to_owned()));
+                }
+                match self.consumer.poll(Duration::from_millis(100)) {
+                    Some(Ok(message)) => {
+                        last_arrival = Instant::now();
+                        let partition = message.partition();
+                        let Some((next, end)) = at.get_mut(&partition) else {
+                            continue;
+                        };
+                        if message.offset() < *end {
+                            each(Record::of(&message));
+                        }
+                        *next = message.offset() + 1;
+                        if *next >= *end {
+                            at.remove(&partition);
+                        }
+                    }
+                    Some(Err(error)) => return Err(Self::failed(topic)(error)),
+                    None if last_arrival.elapsed() > self.patience => {
+                        let (partition, (offset, end)) = at
+                            .iter()
+                            .min_by_key(|(partition, _)| **partition)
+                            .map(|(p, span)| (*p, *span))
+                            .unwrap_or_default();
+                        return Err(HistoryError::Stalled {
+                            topic: topic.to_owned(),
+                            partition,
+                            offset,
+                            end,
+                            seconds: self.patience.as_secs(),
+                        });
+                    }
+                    None => {}
+                }
+            }
+            Ok(())
+        })();
+        let _ = self.consumer.unassign();
+        scanned
     }
 
     /// Reads each span to its end, or `scanned` events in all, or until the patience runs out

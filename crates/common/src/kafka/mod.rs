@@ -31,7 +31,7 @@ pub use dead_letter_tally::{DeadLetterTally, Tally, UNKNOWN_SOURCE};
 pub use group_offsets::{
     decode_assignment, GroupOffsets, GroupOffsetsError, GroupReader, Member, PartitionOffsets,
 };
-pub use history::{HistoryError, HistoryReader, Record};
+pub use history::{HistoryError, HistoryReader, Record, Stretch};
 pub use inbound::{BoxError, HandleError, Inbound};
 pub use lookup::{keyed_event_since, LookupError};
 pub use outbound::Outbound;

@@ -110,6 +110,26 @@ pub enum StoreLocation {
     Postgres(String),
 }
 
+/// What a person reads: the SQLite file, or the PostgreSQL URL without its password.
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "SQLite {}", path.display()),
+            Self::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+                let rest = match rest.split_once('@') {
+                    Some((user, host)) => {
+                        let user = user.split_once(':').map_or(user, |(user, _)| user);
+                        format!("{user}@{host}")
+                    }
+                    None => rest.to_owned(),
+                };
+                write!(f, "PostgreSQL {scheme}://{rest}")
+            }
+        }
+    }
+}
+
 /// Never prints a database password.
 impl std::fmt::Debug for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -388,6 +408,17 @@ mod tests {
             .join(relative);
         let text = std::fs::read_to_string(&path).expect("readable");
         (IniFile::load(&path).expect("parses"), text)
+    }
+
+    #[test]
+    fn a_store_shows_where_it_is_without_its_password() {
+        let sqlite = StoreLocation::Sqlite("orders.db".into());
+        assert_eq!(sqlite.to_string(), "SQLite orders.db");
+        let postgres = StoreLocation::Postgres("postgres://shop:s3cret@db:5432/pizza".into());
+        assert_eq!(
+            postgres.to_string(),
+            "PostgreSQL postgres://shop@db:5432/pizza"
+        );
     }
 
     fn shipped() -> (IniFile, String) {

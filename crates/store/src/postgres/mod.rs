@@ -3,6 +3,7 @@
 //! brought up to date at start under an advisory lock, so instances starting at once take turns.
 //! The statements and schema scripts are the files of `sql/` ([`statements`]).
 
+mod aside;
 mod delivery;
 mod listen;
 mod orders;
@@ -17,6 +18,7 @@ use tokio_postgres::{Config, NoTls};
 use super::StoreError;
 use crate::sql_text::with_tables;
 
+pub(crate) use aside::{DeliveryAside, OrdersAside};
 pub(crate) use delivery::PostgresDeliveryStore;
 pub(crate) use orders::PostgresOrderStore;
 
@@ -139,7 +141,7 @@ impl Pg {
 }
 
 /// `postgres://user@host:port/database`, without the password.
-fn described(config: &Config) -> String {
+pub(crate) fn described(config: &Config) -> String {
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()

@@ -45,6 +45,29 @@ statements! {
     }
 }
 
+statements! {
+    /// A rebuild's of the orders view: its rows written aside, and the switch (`crate::rebuild`).
+    RebuildOrderStatements in "sql/rebuild/orders" {
+        upsert_orders,
+        upsert_watches,
+        count_kept,
+        keep_watches,
+        keep_orders,
+        insert_changes,
+    }
+}
+
+statements! {
+    /// A rebuild's of delivery's memory: its rows written aside, and the switch.
+    RebuildDeliveryStatements in "sql/rebuild/delivery" {
+        upsert_states,
+        bump_versions,
+        count_kept,
+        keep_states,
+        count_changed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,9 +76,18 @@ mod tests {
     /// the schema, the contract suite shows on a real server).
     #[test]
     fn no_statement_keeps_a_placeholder() {
-        let orders = OrderStatements::new(&[("orders", "my_orders"), ("watch", "my_watch")]);
+        let tables = [("orders", "my_orders"), ("watch", "my_watch")];
+        let orders = OrderStatements::new(&tables);
+        let rebuild = RebuildOrderStatements::new(&tables);
         let delivery = DeliveryStatements::new(&[("customers", "my_customers")]);
-        for (name, sql) in orders.each().into_iter().chain(delivery.each()) {
+        let rebuild_delivery = RebuildDeliveryStatements::new(&[("customers", "my_customers")]);
+        let every = orders
+            .each()
+            .into_iter()
+            .chain(delivery.each())
+            .chain(rebuild.each())
+            .chain(rebuild_delivery.each());
+        for (name, sql) in every {
             assert!(
                 !sql.contains(['{', '}']),
                 "{name} keeps a placeholder: {sql}"

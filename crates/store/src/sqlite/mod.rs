@@ -2,6 +2,7 @@
 //! web app read while the status service writes). Their statements and schema scripts are the
 //! files of `sql/` ([`statements`], [`migrations`]).
 
+mod aside;
 mod change_watch;
 mod db;
 mod delivery;
@@ -11,6 +12,7 @@ mod statements;
 
 use rusqlite::Connection;
 
+pub(crate) use aside::{DeliveryAside, OrdersAside};
 pub(crate) use delivery::SqliteDeliveryStore;
 pub(crate) use orders::SqliteOrderStore;
 

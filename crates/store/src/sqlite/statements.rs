@@ -42,6 +42,28 @@ statements! {
     }
 }
 
+statements! {
+    /// A rebuild's of the orders view: its rows written aside, and the switch (`crate::rebuild`).
+    RebuildOrderStatements in "sql/rebuild/orders" {
+        upsert_order,
+        count_kept,
+        keep_watches,
+        keep_orders,
+        insert_changes,
+    }
+}
+
+statements! {
+    /// A rebuild's of delivery's memory: its rows written aside, and the switch.
+    RebuildDeliveryStatements in "sql/rebuild/delivery" {
+        upsert_state,
+        bump_versions,
+        count_kept,
+        keep_states,
+        count_changed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -49,8 +71,8 @@ mod tests {
     use super::*;
     use crate::sqlite::migrations::migrate;
 
-    /// Every statement compiles against the schema its store's migrations make, under names other
-    /// than the defaults: a misspelt placeholder, column or table fails here, not in a service.
+    /// Every statement compiles against the schema its store's migrations make (and a rebuild's
+    /// tables aside), under names other than the defaults: a misspelt placeholder, column or table fails here, not in a service.
     #[test]
     fn every_statement_fits_the_schema_under_any_table_names() {
         let mut conn = Connection::open_in_memory().expect("sqlite");
@@ -70,9 +92,23 @@ mod tests {
             &delivery,
         )
         .expect("delivery");
+        crate::sqlite::aside::make_aside(
+            &conn,
+            std::path::Path::new(":memory:"),
+            &["my_orders", "my_watch", "my_customers"],
+        )
+        .expect("the tables aside of a rebuild");
         let statements = OrderStatements::new(&orders);
+        let rebuild = RebuildOrderStatements::new(&orders);
+        let rebuild_delivery = RebuildDeliveryStatements::new(&delivery);
         let delivery = DeliveryStatements::new(&delivery);
-        for (name, sql) in statements.each().into_iter().chain(delivery.each()) {
+        let every = statements
+            .each()
+            .into_iter()
+            .chain(delivery.each())
+            .chain(rebuild.each())
+            .chain(rebuild_delivery.each());
+        for (name, sql) in every {
             assert!(
                 !sql.contains(['{', '}']),
                 "{name} keeps a placeholder: {sql}"

@@ -8,6 +8,7 @@ mod change_feed;
 mod delivery;
 mod fixtures;
 mod orders;
+mod rebuild;
 mod retention;
 mod schema;
 mod sessions;

@@ -1,0 +1,5 @@
+-- A rebuilt row replaces a live one at the next version, so a delivery instance that read the
+-- live row saves nothing over it and decides again from the rebuilt one.
+UPDATE {customers}_rebuilt r SET version = l.version + 1
+FROM {customers} l
+WHERE l.order_id = r.order_id

@@ -1,0 +1,6 @@
+-- The live view's orders the history does not hold: placed since the rebuild began (?1), so not
+-- yet on the topic when it was read, or older (the history begins after them).
+SELECT COALESCE(SUM(CASE WHEN timestamp >= ?1 THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN timestamp < ?1 THEN 1 ELSE 0 END), 0)
+FROM {orders}
+WHERE order_id NOT IN (SELECT order_id FROM {orders}_rebuilt)
