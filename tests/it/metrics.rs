@@ -326,6 +326,13 @@ async fn a_taken_metrics_address_moves_the_listener_not_the_service() {
         })
         .collect();
     assert_eq!(warnings.len(), 1, "one warning:\n{log}");
+    let producer = shop.producer().await;
+    shop.place_order(&producer, "7a4e0001").await;
+    assemble
+        .wait_for_log("Order '7a4e0001' is assembled!", PATIENCE)
+        .await;
+    // Read once the order is handled: a topic's series exist from the moment its consumer
+    // starts, which may come after the listener is up.
     let page = reqwest::get(&url)
         .await
         .expect("served")
@@ -333,15 +340,9 @@ async fn a_taken_metrics_address_moves_the_listener_not_the_service() {
         .await
         .expect("a page");
     assert!(
-        page.contains("# TYPE pizza_events_in_flight gauge"),
+        page.contains("pizza_events_in_flight{messaging_destination_name=\"pizza-ordered\"}"),
         "{page}"
     );
-
-    let producer = shop.producer().await;
-    shop.place_order(&producer, "7a4e0001").await;
-    assemble
-        .wait_for_log("Order '7a4e0001' is assembled!", PATIENCE)
-        .await;
 }
 
 fn requests(route: &str, status: u16) -> String {
