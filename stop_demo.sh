@@ -7,6 +7,11 @@
 # because it answers SIGTERM by waiting up to 5 s for the tasks of clients that are already gone,
 # and SIGINT by stopping at once (nothing is in flight by then; its SQLite storage commits each
 # write).
+#
+# ./stop_demo.sh NAME...  stops only the services named (webapp, status, assemble, bake,
+# delivery), the same graceful way, and leaves the rest running: ./start_demo.sh then starts
+# them again. The lesson in the README's "Lose the view, keep the history" stops the two that
+# hold the orders view this way.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 1
 . scripts/processes.sh
@@ -44,6 +49,27 @@ stop() {
     rm -f "pid/$name.pid"
   done
 }
+
+if [ $# -gt 0 ]; then
+  known=" webapp status assemble bake delivery "
+  services=()
+  for name in "$@"; do
+    if [[ "$known" != *" $name "* ]]; then
+      echo "stop_demo.sh: $name is not one of the services:$known" >&2
+      exit 2
+    fi
+    if pid=$(alive "$name" "target/release/$name"); then
+      services+=("$name=$pid")
+    else
+      echo "$name is not running"
+    fi
+  done
+  if [ ${#services[@]} -gt 0 ]; then
+    stop TERM "${services[@]}"
+    printf '\nStopped %s; ./start_demo.sh starts again what is not running\n\n' "${services[*]%%=*}"
+  fi
+  exit 0
+fi
 
 services=()
 for pid_file in pid/*.pid; do

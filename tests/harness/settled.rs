@@ -55,16 +55,22 @@ pub async fn delivered_twice(shop: &Shop, orders: &[String], timeout: Duration) 
 
 /// Until the delivery group's committed offsets reach the end of each partition it reads.
 async fn wait_until_caught_up(shop: &Shop) {
-    let kafka = shop.kafka.clone();
-    let group = shop.sys.group_ids.delivery.clone();
     let topics = [
         shop.sys.topics.ordered.clone(),
         shop.sys.topics.baked.clone(),
     ];
+    group_caught_up(shop, &shop.sys.group_ids.delivery, &topics).await;
+}
+
+/// Until `group` has committed up to the end of every partition of `topics`: everything on them
+/// now has been handled by its members.
+pub async fn group_caught_up(shop: &Shop, group: &str, topics: &[String]) {
+    let kafka = shop.kafka.clone();
+    let (group, topics) = (group.to_owned(), topics.to_vec());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (kafka, group, topics) = (kafka.clone(), group.clone(), topics.clone());
-        let behind = tokio::task::spawn_blocking(move || behind(&kafka, &group, &topics))
+        let (kafka, asked, topics) = (kafka.clone(), group.clone(), topics.clone());
+        let behind = tokio::task::spawn_blocking(move || behind(&kafka, &asked, &topics))
             .await
             .expect("the offsets are read");
         if behind.is_empty() {
@@ -72,7 +78,7 @@ async fn wait_until_caught_up(shop: &Shop) {
         }
         assert!(
             Instant::now() < deadline,
-            "the delivery group is still behind: {behind:?}"
+            "the group {group} is still behind: {behind:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

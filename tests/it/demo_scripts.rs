@@ -337,6 +337,97 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
     eprintln!("stop_demo.sh took {stop_took:?}");
 }
 
+/// The README's "Lose the view, keep the history", step by step on the demo as `start_demo.sh`
+/// starts it: the programs that hold the orders view stopped, the view deleted, rebuilt from the
+/// topics, the programs started again, and My Orders shows every order with its status.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lesson_a_deleted_view_comes_back_from_the_history() {
+    let _load = gate::load();
+    let demo = DemoFolder::new();
+    let broker_port = unused_port();
+    let web = format!("127.0.0.1:{}", unused_port());
+    let kafka_ini = demo.config("config_kafka/localhost.ini", |text| {
+        set_key(
+            &text,
+            "kafka",
+            "bootstrap.servers",
+            &format!("127.0.0.1:{broker_port}"),
+        )
+    });
+    let sys_ini = demo.config("config_sys/default.ini", |text| {
+        let text = set_key(&text, "simulation", "time_scale", "0");
+        set_key(&text, "webapp", "bind", &web)
+    });
+    demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
+    let base = format!("http://{web}");
+    let customer = Customer::login(&base, "Quattro").await.expect("log in");
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(customer.order().await.expect("order a pizza"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for order in &orders {
+        while customer.status(order).await.ok() != Some(999) {
+            assert!(Instant::now() < deadline, "order {order} was not delivered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let before = customer.page("/orders").await.expect("My Orders");
+
+    // ./stop_demo.sh status webapp
+    let output = Command::new(demo.path().join("stop_demo.sh"))
+        .args(["status", "webapp"])
+        .current_dir(demo.path())
+        .output()
+        .expect("stop_demo.sh runs");
+    let said = text(&output.stdout);
+    assert!(output.status.success(), "{said}{}", text(&output.stderr));
+    for name in ["status", "webapp"] {
+        assert!(said.contains(&stopping(name)), "{said}");
+    }
+    let left: Vec<String> = demo.pids().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(left, ["assemble", "bake", "broker", "delivery"], "{said}");
+    // rm orders.db*
+    let mut deleted = 0;
+    for entry in fs::read_dir(demo.path()).expect("the demo folder") {
+        let path = entry.expect("an entry").path();
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("orders.db"))
+        {
+            fs::remove_file(&path).expect("deleted");
+            deleted += 1;
+        }
+    }
+    assert!(deleted > 0, "the demo keeps its view in orders.db");
+    // target/release/rebuild
+    let output = Command::new(demo.path().join("target/release/rebuild"))
+        .args([&kafka_ini, &sys_ini])
+        .current_dir(demo.path())
+        .output()
+        .expect("rebuild runs");
+    let said = text(&output.stdout);
+    assert!(output.status.success(), "{said}{}", text(&output.stderr));
+    assert!(said.contains("Rebuilt in"), "{said}");
+    // ./start_demo.sh
+    demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
+
+    let after = customer.page("/orders").await.expect("My Orders");
+    for order in &orders {
+        assert!(
+            after.contains(order.as_str()),
+            "{order} is missing:\n{after}"
+        );
+        assert_eq!(customer.status(order).await.ok(), Some(999), "{order}");
+    }
+    assert_eq!(
+        after, before,
+        "My Orders shows what it showed before the view was lost"
+    );
+    demo.run("stop_demo.sh", &[]);
+}
+
 /// Linux's own files: macOS has neither.
 const LINUX_ONLY_PATHS: &[&str] = &["/proc/", "/sys/"];
 

@@ -21,6 +21,7 @@ mod partitions_added;
 mod pipeline;
 mod producer_failed;
 mod push;
+mod rebuild;
 mod secured_cluster;
 mod shop_floor;
 mod shutdown;
