@@ -10,6 +10,7 @@ mod contracts;
 mod database_outage;
 mod demo_scripts;
 mod faults;
+mod history_kept;
 mod hostile_clients;
 mod ksqldb;
 mod lineage;

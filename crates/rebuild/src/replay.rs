@@ -4,8 +4,8 @@
 //! baked notice, the pending notice and the delivered event. Events are decoded as the live
 //! services decode them, so what they dead-letter is skipped here, and counted.
 //!
-//! Everything is held in memory (about 300 bytes an order), which keeps a rebuild a single pass
-//! over each topic with no reads of the database.
+//! Everything is held in memory (the whole program peaked at 160 MB for 100,000 orders in the
+//! benchmark), which keeps a rebuild a single pass over each topic with no reads of the database.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

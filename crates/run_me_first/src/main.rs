@@ -1,6 +1,8 @@
 //! Creates the shop's topics with `[kafka-topic-config]` and, when the Kafka configuration has a
 //! `[ksqldb]` section, its ksqlDB streams and persistent queries. Safe to run again: what exists
-//! is kept. The original's `run_me_first.py`.
+//! is kept. The original's `run_me_first.py`. The event topics are the history `rebuild` reads,
+//! so they are created to keep it for good, and one line says how long the cluster keeps it when
+//! that is not the shop's choice (topics that existed, a cluster that refuses).
 //!
 //! `run_me_first --services` prints the names of the shop's programs, in start order, for the
 //! scripts; `run_me_first --check-contracts DIR` checks the topics' schemas in DIR, as a broker
@@ -11,7 +13,9 @@ use std::process::ExitCode;
 use common::contracts::{Contracts, FOLDER};
 use common::domain::topics::Topic;
 use common::domain::wiring::ServiceName;
-use common::kafka::{create_topics, TopicOutcome};
+use common::kafka::{
+    create_topics, history_line, keeps_history, retention_of, Creation, Retention, TopicOutcome,
+};
 use common::runtime::logging::error_chain;
 use common::settings::Settings;
 use ksqldb::{queries, stream_name, KsqlDb, KsqlDbError};
@@ -43,15 +47,66 @@ fn main() -> ExitCode {
                 config.num_partitions,
                 config.replication_factor
             );
-            match created.iter().find(|(created, _)| created == name) {
-                Some((_, TopicOutcome::Created)) => tracing::info!("Done!"),
-                Some((_, TopicOutcome::AlreadyThere)) => tracing::info!("Topic already exists!"),
+            match created.iter().find(|creation| creation.name == name) {
+                Some(Creation {
+                    outcome: TopicOutcome::Created,
+                    ..
+                }) => tracing::info!("Done!"),
+                Some(Creation {
+                    outcome: TopicOutcome::AlreadyThere,
+                    ..
+                }) => tracing::info!("Topic already exists!"),
                 None => tracing::warn!("The cluster did not say what became of topic '{name}'"),
             }
+        }
+        tokio::select! {
+            () = say_how_long_the_history_is_kept(&settings, &created) => {}
+            () = shutdown.cancelled() => anyhow::bail!("interrupted before the topics' retention was read"),
         }
         submit_ksql(&settings).await;
         Ok(())
     })
+}
+
+/// One line after the topics' own: how long the history topics keep their events. Those this
+/// run created with `retention.ms = -1` keep them for good; the others' retention is the
+/// cluster's to say. Not knowing is a warning, never a failure: the topics are there either way.
+async fn say_how_long_the_history_is_kept(settings: &Settings, created: &[Creation]) {
+    let history: Vec<&Creation> = created
+        .iter()
+        .filter(|creation| keeps_history(creation.topic))
+        .collect();
+    let refused = history
+        .iter()
+        .find_map(|creation| creation.retention_refused);
+    let mut retentions: Vec<(String, Retention)> = history
+        .iter()
+        .filter(|creation| creation.kept_for_good())
+        .map(|creation| (creation.name.clone(), Retention::ForGood))
+        .collect();
+    let to_read: Vec<String> = history
+        .iter()
+        .filter(|creation| !creation.kept_for_good())
+        .map(|creation| creation.name.clone())
+        .collect();
+    if !to_read.is_empty() {
+        match retention_of(&settings.kafka, &settings.sys, &to_read).await {
+            Ok(read) => retentions.extend(read),
+            Err(error) => {
+                tracing::warn!(
+                    "How long the cluster keeps the shop's history is unknown ({}): a rebuild can bring back only the orders it still holds",
+                    error_chain(&error)
+                );
+                return;
+            }
+        }
+    }
+    let line = history_line(&retentions, refused);
+    if line.kept_for_good {
+        tracing::info!("{}", line.text);
+    } else {
+        tracing::warn!("{}", line.text);
+    }
 }
 
 /// Every shop topic has a schema in `folder` and each compiles; one line for the first that

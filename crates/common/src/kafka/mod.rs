@@ -40,4 +40,7 @@ pub use producer::{acknowledged, EventProducer, Landed};
 #[cfg(any(test, feature = "testing"))]
 pub use sink::{inbound, test_settings, RecordingSink, Sent};
 pub use sink::{EventSink, StageSent};
-pub use topics::{create_topics, ensure_topic, TopicError, TopicOutcome};
+pub use topics::{
+    create_topics, ensure_topic, history_line, keeps_history, retention_of, Creation, HistoryLine,
+    Retention, TopicError, TopicOutcome, RETENTION_MS,
+};
