@@ -254,7 +254,7 @@ main() {
     exit 1
   fi
 
-  echo "Building the services (release)..."
+  echo "Building the services (release; about 5 minutes on two cores the first time, seconds after)..."
   cargo build --release --bins --quiet
   # Every shop topic has a contract that compiles (schemas/), or nothing starts.
   target/release/run_me_first --check-contracts schemas

@@ -23,7 +23,7 @@ readonly NISSHI_FEATURES=dynostore,libsql
 readonly BROKER_DIR=broker
 readonly BROKER_BIN=$BROKER_DIR/bin/nisshi
 # How many crates a build with these features compiles, for its progress lines.
-readonly NISSHI_CRATE_COUNT=620
+readonly NISSHI_CRATE_COUNT=465
 
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
 //! Usage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N]
 //!              [--customers N] [--history N]
 //!              [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push]
-//!              [--demo-only [--partitions N]] [--metrics on|off]
+//!              [--demo-only [--partitions N]] [--metrics on|off] [--contracts on|off]
+//!        bench --check-cost
 //!        bench --rebuild [--orders N] [--store sqlite|postgres] [--storage memory|sqlite]
 //!              [--kafka key=value]... [--service-env KEY=VALUE]...
 //!
@@ -12,6 +13,7 @@
 //! rebuilt into the view and delivery's store while a customer reads their orders page.
 
 mod bare_broker;
+mod contract_cost;
 mod demo_config;
 mod process_stats;
 mod push;
@@ -68,6 +70,10 @@ struct Args {
     /// Only the rebuild's measurement (`rebuild.rs`), on a history of `orders` orders.
     rebuild: bool,
     orders: usize,
+    /// Whether the broker enforces the contracts in `schemas/` (off: what the registry costs).
+    contracts: bool,
+    /// Only the cost of the services' own contract checks (`contract_cost.rs`).
+    check_cost: bool,
 }
 
 /// The services' extra environment, as given on the command line.
@@ -92,6 +98,8 @@ fn parse_args() -> anyhow::Result<Args> {
         metrics: true,
         rebuild: false,
         orders: 100_000,
+        contracts: true,
+        check_cost: false,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -133,6 +141,12 @@ fn parse_args() -> anyhow::Result<Args> {
                 other => bail!("--follow is poll or push, not {other}"),
             },
             "--rebuild" => args.rebuild = true,
+            "--check-cost" => args.check_cost = true,
+            "--contracts" => match value()?.as_str() {
+                "on" => args.contracts = true,
+                "off" => args.contracts = false,
+                other => bail!("--contracts is on or off, not {other}"),
+            },
             "--orders" => args.orders = value()?.parse().context("--orders")?,
             "--metrics" => match value()?.as_str() {
                 "on" => args.metrics = true,
@@ -149,7 +163,7 @@ fn parse_args() -> anyhow::Result<Args> {
             other => bail!(
                 "unknown argument {other}\nusage: bench [--storage memory|sqlite] [--store sqlite|postgres] [--seconds N] [--streams N] \
                  [--customers N] [--history N] [--poll-ms N] [--kafka key=value]... [--service-env KEY=VALUE]... [--quick] [--follow poll|push] \
-                 [--demo-only [--partitions N]] [--metrics on|off]\n       bench --rebuild [--orders N] [--store sqlite|postgres] \
+                 [--demo-only [--partitions N]] [--metrics on|off] [--contracts on|off]\n       bench --check-cost\n       bench --rebuild [--orders N] [--store sqlite|postgres] \
                  [--storage memory|sqlite] [--kafka key=value]... [--service-env KEY=VALUE]..."
             ),
         }
@@ -506,6 +520,10 @@ fn print_table(result: &Value) {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let _ = SERVICE_ENV.set(args.service_env.clone());
+    if args.check_cost {
+        println!("{}", contract_cost::measure()?);
+        return Ok(());
+    }
     if args.rebuild {
         let options = rebuild::Options {
             orders: args.orders,
@@ -536,10 +554,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("The demo's own configuration: idle for 20 s, then 2 orders/s...");
         demo_config::measure(&demo_config::Changes::default()).await?
     };
-    let broker = if args.sqlite {
-        Broker::start_durable()
-    } else {
-        Broker::start()
+    let broker = match (args.sqlite, args.contracts) {
+        (true, true) => Broker::start_durable(),
+        (true, false) => bail!("--contracts off needs the memory storage"),
+        (false, true) => Broker::start(),
+        (false, false) => Broker::start_without_contracts(),
     };
     // A fixed port, so the web app keeps its address when the services are restarted below.
     let bind = format!("127.0.0.1:{}", pizza_tests::broker::unused_port());

@@ -422,6 +422,18 @@ pub fn ordered(order_id: &str) -> PizzaOrdered {
     }
 }
 
+/// Sends a value with a key (empty: none to speak of) to `topic`, as any producer could,
+/// whatever it holds: poison, on a broker that checks no contract.
+pub async fn send_raw(producer: &Outbound, topic: &str, key: &str, value: &[u8]) {
+    let sent = producer
+        .producer()
+        .enqueue(topic, key.as_bytes(), value, None)
+        .expect("enqueued");
+    common::kafka::acknowledged(topic, sent)
+        .await
+        .unwrap_or_else(|e| panic!("{topic}: {e}"));
+}
+
 #[derive(Debug)]
 pub struct Service {
     pub name: ServiceName,

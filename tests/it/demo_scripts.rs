@@ -79,6 +79,24 @@ impl DemoFolder {
         path
     }
 
+    /// The shipped configuration files with the broker on `broker_port`, the web app on `web`
+    /// and an instant kitchen, nothing else changed.
+    fn shipped_files(&self, broker_port: u16, web: &str) -> (PathBuf, PathBuf) {
+        let kafka_ini = self.config("config_kafka/localhost.ini", |text| {
+            set_key(
+                &text,
+                "kafka",
+                "bootstrap.servers",
+                &format!("127.0.0.1:{broker_port}"),
+            )
+        });
+        let sys_ini = self.config("config_sys/default.ini", |text| {
+            let text = set_key(&text, "simulation", "time_scale", "0");
+            set_key(&text, "webapp", "bind", web)
+        });
+        (kafka_ini, sys_ini)
+    }
+
     fn output(&self, script: &str, args: &[&Path]) -> Output {
         Command::new(self.path().join(script))
             .args(args)
@@ -215,18 +233,7 @@ async fn start_demo_opens_the_shop_a_pizza_is_delivered_and_stop_demo_stops_ever
     demo.env
         .push(("PIZZA_SYS__WEBAPP__BIND".into(), web.clone()));
     let web_in_file = format!("127.0.0.1:{}", unused_port());
-    let kafka_ini = demo.config("config_kafka/localhost.ini", |text| {
-        set_key(
-            &text,
-            "kafka",
-            "bootstrap.servers",
-            &format!("127.0.0.1:{broker_port}"),
-        )
-    });
-    let sys_ini = demo.config("config_sys/default.ini", |text| {
-        let text = set_key(&text, "simulation", "time_scale", "0");
-        set_key(&text, "webapp", "bind", &web_in_file)
-    });
+    let (kafka_ini, sys_ini) = demo.shipped_files(broker_port, &web_in_file);
 
     let said = demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
     // The web app binds the loopback address, which the original calls localhost.
@@ -346,18 +353,7 @@ async fn the_lesson_a_deleted_view_comes_back_from_the_history() {
     let demo = DemoFolder::new();
     let broker_port = unused_port();
     let web = format!("127.0.0.1:{}", unused_port());
-    let kafka_ini = demo.config("config_kafka/localhost.ini", |text| {
-        set_key(
-            &text,
-            "kafka",
-            "bootstrap.servers",
-            &format!("127.0.0.1:{broker_port}"),
-        )
-    });
-    let sys_ini = demo.config("config_sys/default.ini", |text| {
-        let text = set_key(&text, "simulation", "time_scale", "0");
-        set_key(&text, "webapp", "bind", &web)
-    });
+    let (kafka_ini, sys_ini) = demo.shipped_files(broker_port, &web);
     demo.run("start_demo.sh", &[&kafka_ini, &sys_ini]);
     let base = format!("http://{web}");
     let customer = Customer::login(&base, "Quattro").await.expect("log in");

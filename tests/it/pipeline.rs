@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::domain::events::{now_ms, PizzaAssembled};
 use common::domain::status::StatusAt;
 use common::domain::wiring::ServiceName;
-use pizza_tests::shop::{ids, order_details, ordered, STUCK_AFTER_3_S};
+use pizza_tests::shop::{ids, order_details, ordered, send_raw, STUCK_AFTER_3_S};
 use pizza_tests::topic_reader::{read_all, read_until, statuses_by_order};
 use pizza_tests::{Broker, Shop};
 use rdkafka::producer::FutureRecord;
@@ -130,17 +130,6 @@ async fn watchdog_flags_a_stalled_order_and_progress_clears_it() {
         .expect("progress replaces stuck");
 }
 
-/// Sends a value with a key (empty: none to speak of) to `topic`, as any producer could.
-async fn poison(producer: &common::kafka::Outbound, topic: &str, key: &str, value: &[u8]) {
-    let sent = producer
-        .producer()
-        .enqueue(topic, key.as_bytes(), value, None)
-        .expect("enqueued");
-    common::kafka::acknowledged(topic, sent)
-        .await
-        .unwrap_or_else(|e| panic!("{topic}: {e}"));
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them() {
     // A cluster that checks no contract (Confluent Cloud with plain JSON): the poison reaches the
@@ -183,7 +172,7 @@ async fn poison_events_are_dead_lettered_without_losing_the_events_behind_them()
         (&topics.status, "bad00007", br#"{"status":"done"}"#),
     ];
     for (topic, key, value) in poisons {
-        poison(&producer, topic, key, value).await;
+        send_raw(&producer, topic, key, value).await;
     }
     // What no JSON producer would send but any client can: no key at all, no value (a
     // tombstone) and a key that is not UTF-8, on every topic a service reads.

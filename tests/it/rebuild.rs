@@ -18,7 +18,7 @@ use pizza_tests::ini::set_key;
 use pizza_tests::loadgen::Customer;
 use pizza_tests::postgres::{fresh_name, Postgres};
 use pizza_tests::settled::group_caught_up;
-use pizza_tests::shop::{ids, ordered};
+use pizza_tests::shop::{ids, ordered, send_raw};
 use pizza_tests::{Broker, Shop};
 use reqwest::StatusCode;
 
@@ -212,17 +212,6 @@ fn wait(child: &mut Child, patience: Duration) -> std::process::ExitStatus {
         assert!(Instant::now() < deadline, "rebuild did not end");
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// Sends a value as any producer could, whatever it holds.
-async fn send_raw(producer: &Outbound, topic: &str, key: &str, value: &[u8]) {
-    let sent = producer
-        .producer()
-        .enqueue(topic, key.as_bytes(), value, None)
-        .expect("enqueued");
-    common::kafka::acknowledged(topic, sent)
-        .await
-        .unwrap_or_else(|e| panic!("{topic}: {e}"));
 }
 
 async fn send_status(producer: &Outbound, shop: &Shop, order_id: &str, status: i64) {
