@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use common::domain::events::now_ms;
 use common::settings::Settings;
-use store::rebuild::{delivery_aside, lock_rebuild, orders_aside, Aside, Stuck, Switch, Switched};
+use store::rebuild::{Aside, Stuck, Switch, Switched};
+use store::{delivery_aside, lock_rebuild, orders_aside};
 
 use reading::{History, Read};
 use replay::Replay;

@@ -14,6 +14,7 @@ mod fold;
 mod ports;
 mod postgres;
 pub mod rebuild;
+mod rebuild_lock;
 mod records;
 pub mod retention;
 mod sql_text;
@@ -27,7 +28,10 @@ use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation
 pub use ports::{
     ChangeFeed, DeliveryStore, OrderStore, Orders, Sessions, StateStore, StatusFold, Watchdog,
 };
+pub use rebuild_lock::{lock_rebuild, RebuildLock};
 pub use records::{DeliveryState, OrderRecord, StatusChange, Versioned, ViewChange};
+
+use rebuild::{Aside, DeliveryRow, ViewRow};
 
 /// A failure of a store, with its cause.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +142,31 @@ pub async fn open_delivery_store(
             postgres::PostgresDeliveryStore::open(url, settings).await?,
         )),
     }
+}
+
+/// The orders view's tables aside, empty: the live ones are brought up to date first (as the
+/// programs that open the store do), and whatever an earlier rebuild left aside is dropped.
+pub async fn orders_aside(
+    settings: &OrdersStoreSettings,
+) -> Result<Box<dyn Aside<ViewRow>>, StoreError> {
+    open_order_store(settings).await?;
+    Ok(match &settings.location {
+        StoreLocation::Sqlite(path) => Box::new(sqlite::OrdersAside::open(path, settings).await?),
+        StoreLocation::Postgres(url) => Box::new(postgres::OrdersAside::open(url, settings).await?),
+    })
+}
+
+/// Delivery's table aside, empty, as [`orders_aside`].
+pub async fn delivery_aside(
+    settings: &DeliveryStoreSettings,
+) -> Result<Box<dyn Aside<DeliveryRow>>, StoreError> {
+    open_delivery_store(settings).await?;
+    Ok(match &settings.location {
+        StoreLocation::Sqlite(path) => Box::new(sqlite::DeliveryAside::open(path, settings).await?),
+        StoreLocation::Postgres(url) => {
+            Box::new(postgres::DeliveryAside::open(url, settings).await?)
+        }
+    })
 }
 
 /// How long a change of the view is kept for pages that reconnect: far longer than any

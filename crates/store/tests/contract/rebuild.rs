@@ -5,10 +5,11 @@
 //! as it was, and one rebuild keeps another out.
 
 use common::domain::status::StatusAt;
-use store::rebuild::{
-    delivery_aside, lock_rebuild, orders_aside, DeliveryRow, Stuck, Switch, Switched, ViewRow,
+use store::rebuild::{DeliveryRow, Stuck, Switch, Switched, ViewRow};
+use store::{
+    delivery_aside, lock_rebuild, open_delivery_store, open_order_store, orders_aside,
+    DeliveryState, OrderRecord, StoreError,
 };
-use store::{open_delivery_store, open_order_store, DeliveryState, OrderRecord, StoreError};
 
 use crate::backends::{delivery_settings, each_location, orders_settings, HOUR};
 use crate::fixtures::{at, placed};

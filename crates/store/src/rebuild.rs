@@ -8,18 +8,14 @@
 //! that stops at any point (`kill -9` included) leaves them as they were, and the next one starts
 //! by dropping what the last one left aside.
 //!
-//! What a rebuild derives is its caller's business (the `rebuild` program); this module knows the
-//! tables: [`Aside`] is one store's tables aside, [`lock_rebuild`] keeps a second rebuild out.
-
-mod lock;
+//! What a rebuild derives is its caller's business (the `rebuild` program); this module says what
+//! a store's tables aside take and do: [`Aside`], which each backend implements and
+//! [`crate::orders_aside`] and [`crate::delivery_aside`] open; [`crate::lock_rebuild`] keeps a
+//! second rebuild out.
 
 use async_trait::async_trait;
 
-use common::settings::{DeliveryStoreSettings, OrdersStoreSettings, StoreLocation};
-
-use crate::{postgres, sqlite, DeliveryState, OrderRecord, StoreError};
-
-pub use lock::{lock_rebuild, RebuildLock};
+use crate::{DeliveryState, OrderRecord, StoreError};
 
 /// The suffix of a table being rebuilt: `orders_rebuilt` beside `orders`.
 pub const ASIDE_SUFFIX: &str = "_rebuilt";
@@ -88,31 +84,6 @@ pub trait Aside<Row: Send + 'static>: Send {
     /// Holds the live tables against writers until the switch; readers go on.
     async fn lock_live(&mut self) -> Result<(), StoreError>;
     async fn switch(self: Box<Self>, switch: Switch) -> Result<Switched, StoreError>;
-}
-
-/// The orders view's tables aside, empty: the live ones are brought up to date first (as the
-/// programs that open the store do), and whatever an earlier rebuild left aside is dropped.
-pub async fn orders_aside(
-    settings: &OrdersStoreSettings,
-) -> Result<Box<dyn Aside<ViewRow>>, StoreError> {
-    crate::open_order_store(settings).await?;
-    Ok(match &settings.location {
-        StoreLocation::Sqlite(path) => Box::new(sqlite::OrdersAside::open(path, settings).await?),
-        StoreLocation::Postgres(url) => Box::new(postgres::OrdersAside::open(url, settings).await?),
-    })
-}
-
-/// Delivery's table aside, empty, as [`orders_aside`].
-pub async fn delivery_aside(
-    settings: &DeliveryStoreSettings,
-) -> Result<Box<dyn Aside<DeliveryRow>>, StoreError> {
-    crate::open_delivery_store(settings).await?;
-    Ok(match &settings.location {
-        StoreLocation::Sqlite(path) => Box::new(sqlite::DeliveryAside::open(path, settings).await?),
-        StoreLocation::Postgres(url) => {
-            Box::new(postgres::DeliveryAside::open(url, settings).await?)
-        }
-    })
 }
 
 /// The name of `table`'s rebuilt twin.
