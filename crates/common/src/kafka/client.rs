@@ -58,6 +58,10 @@ pub fn consumer_config(kafka: &KafkaSettings, group_id: &str, client_id: &str) -
     // librdkafka commits the stored ones in the background.
     config.set("enable.auto.offset.store", "false");
     set_default(&mut config, "enable.auto.commit", "true");
+    // Each second rather than librdkafka's five: the shop floor counts what waits for a group
+    // from its committed offsets, and showed work done seconds ago as still waiting. A commit
+    // goes out only when a stored offset moved, so an idle consumer sends none.
+    set_default(&mut config, "auto.commit.interval.ms", "1000");
     set_default(&mut config, "auto.offset.reset", "earliest");
     // The range assignor gives one member the same partition number of every subscribed topic,
     // which delivery needs: an order's `pizza-ordered` and `pizza-baked` events share a key, so
@@ -91,7 +95,11 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     // in-sync replica.
     set_default(&mut config, "enable.idempotence", "true");
     set_default(&mut config, "acks", "all");
-    set_default(&mut config, "linger.ms", "1");
+    // An event leaves at once instead of waiting up to 1 ms for others (librdkafka's default
+    // is 5): each hop of an order is a produce, so a wait is paid four times before an order
+    // is delivered. Under load events still travel together, gathered while earlier requests
+    // are in flight (benchmarks/RESULTS.md, run 15: the same peak and broker CPU per order).
+    set_default(&mut config, "linger.ms", "0");
     // An event the broker has not acknowledged within 10 s fails (librdkafka's default is five
     // minutes): a customer is told the order did not go through while they still wait for the
     // page, a handler retries with back-off, and an event cannot land long after its sender
