@@ -5,6 +5,10 @@
 //!   share of the wait;
 //! - a consumer following a partition that several producers write at once gets every offset:
 //!   a later batch is never handed out before an earlier one is written.
+//!
+//! A fetch reads the batches one after another from the first offset of a batch, instead of
+//! listing every batch of the partition; the last test shows that a consumer starting inside a
+//! batch (the one case that still lists) gets the rest of it and everything after, in order.
 
 use std::time::{Duration, Instant};
 
@@ -214,4 +218,82 @@ fn offsets_received(consumer: &BaseConsumer, from: i64) -> (i64, Vec<(i64, i64)>
         }
     }
     (next, skips)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_starting_inside_a_batch_gets_the_rest_of_it_and_every_batch_after() {
+    let broker = Broker::start();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .expect("admin client");
+    let topic = "inside-a-batch";
+    let created = admin
+        .create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("asked");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    // Ten events sent at once by a producer that waits for company: one batch, offsets 0 to 9.
+    let gathering: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("linger.ms", "500")
+        .create()
+        .expect("producer");
+    let sends = (0..10).map(|i| {
+        let key = i.to_string();
+        let gathering = gathering.clone();
+        async move {
+            let record = FutureRecord::to(topic)
+                .key(&key)
+                .payload(STATUS)
+                .partition(0);
+            gathering
+                .send(record, Duration::from_secs(10))
+                .await
+                .map(|delivered| delivered.offset)
+                .map_err(|(error, _)| error)
+        }
+    });
+    let offsets: Vec<i64> = futures::future::try_join_all(sends)
+        .await
+        .expect("the batch acknowledged");
+    assert_eq!(offsets.iter().min(), Some(&0));
+    assert_eq!(offsets.iter().max(), Some(&9));
+    // Then three batches of one event each: offsets 10, 11 and 12.
+    let single = producer(&broker);
+    for i in 10..13 {
+        let key = i.to_string();
+        let record = FutureRecord::to(topic)
+            .key(&key)
+            .payload(STATUS)
+            .partition(0);
+        let delivered = single
+            .send(record, Duration::from_secs(10))
+            .await
+            .expect("acknowledged");
+        assert_eq!(delivered.offset, i);
+    }
+    for from in [4, 0, 10, 12] {
+        let consumer = follower(
+            &broker,
+            topic,
+            Offset::Offset(from),
+            Duration::from_millis(100),
+        );
+        let mut received = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while received.last() != Some(&12) && Instant::now() < deadline {
+            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+                received.push(message.offset());
+            }
+        }
+        assert_eq!(
+            received,
+            (from..13).collect::<Vec<_>>(),
+            "a consumer starting at offset {from}"
+        );
+    }
 }
