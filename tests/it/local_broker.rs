@@ -124,8 +124,7 @@ async fn a_consumer_gets_every_offset_while_several_producers_write_one_partitio
         .create()
         .expect("admin client");
     for round in 1..=ROUNDS {
-        // A partition of its own each round: the memory storage lists a partition's batches on
-        // every fetch, and a consumer that looks every 10 ms must see the list whole.
+        // A partition of its own each round, so each round's consumer follows it from empty.
         let topic = format!("writes-at-once-{round}");
         let created = admin
             .create_topics(
