@@ -18,6 +18,7 @@ mod demo_config;
 mod process_stats;
 mod push;
 mod rebuild;
+mod shop_config;
 
 use std::time::{Duration, Instant};
 
@@ -564,21 +565,12 @@ async fn main() -> anyhow::Result<()> {
     let bind = format!("127.0.0.1:{}", pizza_tests::broker::unused_port());
     let base = format!("http://{bind}");
     // The shipped topic and watchdog settings, at time_scale 0.
-    let mut kafka = broker.kafka_ini();
-    for line in &args.kafka {
-        kafka.push_str(line);
-        kafka.push('\n');
-    }
+    let kafka = shop_config::kafka_ini(&broker, &args.kafka);
     let mut settings = vec![
         ("webapp", "bind", bind.as_str()),
         ("kafka-topic-config", "num_partitions", "6"),
-        ("state-store-orders", "status_watchdog_minutes", "0.25"),
-        (
-            "state-store-orders",
-            "status_invalid_timeout_minutes",
-            "0.75",
-        ),
     ];
+    settings.extend(shop_config::SHIPPED_WATCHDOG);
     if !args.metrics {
         for service in ServiceName::ALL {
             settings.push(("metrics", service.as_str(), "off"));
@@ -587,10 +579,7 @@ async fn main() -> anyhow::Result<()> {
     let postgres = args.postgres.then(Postgres::start);
     let database = postgres.as_ref().map(|server| server.database("bench"));
     if let Some(url) = &database {
-        for section in ["state-store-orders", "state-store-delivery"] {
-            settings.push((section, "db_module_class", "postgres"));
-            settings.push((section, "name", url));
-        }
+        shop_config::stores_on_postgres(&mut settings, url);
     }
     let shop = Shop::open_with_kafka(&kafka, &settings).await;
 

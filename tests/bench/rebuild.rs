@@ -102,28 +102,14 @@ pub(crate) async fn measure(options: &Options) -> anyhow::Result<(Value, anyhow:
     } else {
         Broker::start()
     };
-    let mut kafka = broker.kafka_ini();
-    for line in &options.kafka {
-        kafka.push_str(line);
-        kafka.push('\n');
-    }
-    let mut settings = vec![
-        ("kafka-topic-config", "num_partitions", PARTITIONS),
-        // The shipped watchdog: it queries the live view while the rebuild runs, as in production.
-        ("state-store-orders", "status_watchdog_minutes", "0.25"),
-        (
-            "state-store-orders",
-            "status_invalid_timeout_minutes",
-            "0.75",
-        ),
-    ];
+    let kafka = crate::shop_config::kafka_ini(&broker, &options.kafka);
+    let mut settings = vec![("kafka-topic-config", "num_partitions", PARTITIONS)];
+    // The shipped watchdog queries the live view while the rebuild runs, as in production.
+    settings.extend(crate::shop_config::SHIPPED_WATCHDOG);
     let postgres = options.postgres.then(Postgres::start);
     let database = postgres.as_ref().map(|server| server.database("bench"));
     if let Some(url) = &database {
-        for section in ["state-store-orders", "state-store-delivery"] {
-            settings.push((section, "db_module_class", "postgres"));
-            settings.push((section, "name", url));
-        }
+        crate::shop_config::stores_on_postgres(&mut settings, url);
     }
     let shop = Shop::open_with_kafka(&kafka, &settings).await;
 

@@ -50,6 +50,22 @@ fn producer(broker: &Broker) -> FutureProducer {
         .expect("producer")
 }
 
+/// Creates `topic` with one partition.
+async fn create_topic(broker: &Broker, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .expect("admin client");
+    let created = admin
+        .create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("asked");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+}
+
 /// A `pizza-status` value that meets its contract.
 const STATUS: &str = r#"{"status": 100, "timestamp": 1}"#;
 
@@ -119,21 +135,10 @@ async fn a_consumer_gets_every_offset_while_several_producers_write_one_partitio
     // tests' services on the same cores change that, so it runs alone.
     let _alone = gate::alone();
     let broker = Broker::start();
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .create()
-        .expect("admin client");
     for round in 1..=ROUNDS {
         // A partition of its own each round, so each round's consumer follows it from empty.
         let topic = format!("writes-at-once-{round}");
-        let created = admin
-            .create_topics(
-                &[NewTopic::new(&topic, 1, TopicReplication::Fixed(1))],
-                &AdminOptions::new(),
-            )
-            .await
-            .expect("asked");
-        assert!(created.iter().all(Result::is_ok), "{created:?}");
+        create_topic(&broker, &topic).await;
         let following = std::thread::spawn({
             // Looking often, as a caught-up consumer does, is what met the mixed-up batches.
             let consumer = follower(
@@ -222,19 +227,8 @@ fn offsets_received(consumer: &BaseConsumer, from: i64) -> (i64, Vec<(i64, i64)>
 #[tokio::test(flavor = "multi_thread")]
 async fn a_consumer_starting_inside_a_batch_gets_the_rest_of_it_and_every_batch_after() {
     let broker = Broker::start();
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .create()
-        .expect("admin client");
     let topic = "inside-a-batch";
-    let created = admin
-        .create_topics(
-            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        )
-        .await
-        .expect("asked");
-    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    create_topic(&broker, topic).await;
     // Ten events sent at once by a producer that waits for company: one batch, offsets 0 to 9.
     let gathering: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())

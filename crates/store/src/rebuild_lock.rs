@@ -51,13 +51,8 @@ pub async fn lock_rebuild(stores: &[&StoreLocation]) -> Result<RebuildLock, Stor
 
 fn lock_sqlite(database: &Path) -> Result<File, StoreError> {
     let path = lock_file(database);
+    crate::sqlite::make_folder_of(&path)?;
     let display = path.display().to_string();
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
-            path: display.clone(),
-            source,
-        })?;
-    }
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)

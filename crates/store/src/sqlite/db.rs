@@ -65,13 +65,8 @@ pub(super) struct Db {
 
 impl Db {
     pub(super) fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
+        super::make_folder_of(path)?;
         let display = path.display().to_string();
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
-                path: display.clone(),
-                source,
-            })?;
-        }
         let error = |source| StoreError::Sqlite {
             path: display.clone(),
             source,

@@ -10,6 +10,8 @@ mod migrations;
 mod orders;
 mod statements;
 
+use std::path::Path;
+
 use rusqlite::Connection;
 
 pub(crate) use aside::{DeliveryAside, OrdersAside};
@@ -17,6 +19,19 @@ pub(crate) use delivery::SqliteDeliveryStore;
 pub(crate) use orders::SqliteOrderStore;
 
 use db::Db;
+
+use crate::StoreError;
+
+/// Creates the folder a store's file (or its rebuild lock) goes in, when the path names one.
+pub(crate) fn make_folder_of(path: &Path) -> Result<(), StoreError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) => std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+            path: path.display().to_string(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
 
 /// `execute` and `query_row` through the connection's statement cache. The hot paths run the
 /// same few statements thousands of times a second; parsing each one again every time showed up
