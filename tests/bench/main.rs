@@ -369,7 +369,8 @@ async fn fill_history(shop: &Shop, count: usize, reader_order: &str) -> anyhow::
     Ok(started.elapsed())
 }
 
-fn figure(value: &Value, path: &[&str]) -> String {
+/// The figure at `path` in a run's JSON, as the tables print it ("-" when there is none).
+pub(crate) fn figure(value: &Value, path: &[&str]) -> String {
     let mut at = value;
     for key in path {
         at = &at[*key];

@@ -36,6 +36,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
+use crate::figure;
 use crate::process_stats::{cpu_time, tree_cpu_time};
 
 /// What the rebuild should reach on this machine: a 100,000-order history (about 700,000 events
@@ -924,17 +925,6 @@ impl Measured<'_> {
                 "page_p99_met": page_p99 < PAGE_P99_TARGET_MS,
             },
         })
-    }
-}
-
-fn figure(value: &Value, path: &[&str]) -> String {
-    let mut at = value;
-    for key in path {
-        at = &at[*key];
-    }
-    match at {
-        Value::Null => "-".into(),
-        other => other.to_string(),
     }
 }
 
